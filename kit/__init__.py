@@ -1,0 +1,66 @@
+"""kit: measure, verify and select fast backends on this machine.
+
+The public surface loads lazily (module ``__getattr__``, as attrs does), so
+``import kit`` imports no heavy library: numpy, numba, polars, pyarrow, cupy,
+ipywidgets and matplotlib load on first use.
+
+Examples
+--------
+>>> import kit
+>>> kit.json.loads(kit.json.dumps({"a": [1, 2.5, None]}))
+{'a': [1, 2.5, None]}
+>>> len(kit.digest(b"abc"))
+32
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from kit._config import config_context, get_config, set_config
+
+__version__ = "0.1.0"
+
+# attribute -> "module:object" (or "module" for a submodule)
+_LAZY = {
+    "json": "kit.json",
+    "fingerprint": "kit._handlers:fingerprint",
+    "digest": "kit._handlers:digest",
+    "backend_for": "kit.engine:backend_for",
+    "info": "kit.engine:info",
+    "tune": "kit.engine:tune",
+    "bench": "kit.engine:bench",
+    "get_engine": "kit.engine:get_engine",
+    "show_versions": "kit.versions:show_versions",
+    "compress": "kit.compress:compress",
+    "decompress": "kit.compress:decompress",
+    "Cache": "kit.cache:Cache",
+    "memoize": "kit.cache:memoize",
+    "score": "kit.score:score",
+    "validate": "kit.records:validate",
+    "kernels": "kit.kernels",
+    "workloads": "kit.workloads",
+    "batch": "kit.batch",
+    "notebook": "kit.notebook",
+    "machine": "kit.machine",
+    "measure": "kit.measure",
+}
+
+__all__ = ["__version__", "config_context", "get_config", "set_config", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'kit' has no attribute {name!r}")
+    mod_name, _, attr = target.partition(":")
+    obj = importlib.import_module(mod_name)
+    if attr:
+        obj = getattr(obj, attr)
+    globals()[name] = obj
+    return obj
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,286 @@
+"""The one table of operations and backends that everything else derives from.
+
+An :class:`Operation` is one thing kit can do several ways; a :class:`Backend` is
+one library's way to do it. The declarations live in ``kit.backends.*`` (one
+module per family) and are collected here on first use, so ``import kit`` loads
+no declaration module and no library.
+
+Every backend of an operation exposes the same callable surface (the
+operation's ``signature``) and declares a ``features`` set; a test checks both.
+
+Examples
+--------
+>>> from kit import _registry
+>>> "json.decode" in _registry.operation_names()
+True
+>>> _registry.operation("json.decode").baseline
+'json'
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+#: Modules in ``kit.backends`` (and elsewhere) that declare operations.
+DECLARATIONS = (
+    "kit.backends.json",
+    "kit.backends.hashing",
+    "kit.backends.codecs",
+    "kit.backends.tables",
+)
+
+#: Payload size classes: name -> target size in bytes.
+SIZE_CLASSES: dict[str, int] = {"small": 200, "medium": 64 * 1024, "large": 8 * 1024 * 1024}
+
+CATEGORIES = ("json", "hashing", "compression", "tables", "kernels")
+
+#: Marks a corpus case whose reference result is the baseline's.
+FROM_BASELINE = object()
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One thing kit can do several ways.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"json.decode"``.
+    category : str
+        Scoring category, one of :data:`CATEGORIES`.
+    summary : str
+        One line for tables and menus.
+    baseline : str
+        Name of the backend that is the reference for correctness and speed.
+    signature : str
+        The call every backend's implementation accepts, for docs and errors.
+    kinds : tuple of str
+        Payload kinds the operation is measured on (see ``kit.workloads.payload``).
+    prepare : callable
+        ``prepare(payload, backend_name) -> args``: turns a generated payload
+        into the arguments of one call (e.g. encodes JSON for ``json.decode``,
+        compresses with the backend's own codec for ``decompress``).
+    equal : callable
+        ``equal(result, expected) -> bool`` for verification.
+    contract : str
+        The documented behaviour every backend must honour.
+    corpus : callable
+        ``corpus(backend_name) -> iterable of (label, args, expected)``: fixed
+        verification inputs; ``expected`` is :data:`FROM_BASELINE` when the
+        baseline's result on ``args`` is the reference.
+    check : callable or None
+        ``check(backend_name, fn) -> list[str]`` extra verification (test
+        vectors, round trips); returns failure messages.
+    sizes : tuple of str
+        Size classes measured.
+    """
+
+    name: str
+    category: str
+    summary: str
+    baseline: str
+    signature: str
+    kinds: tuple[str, ...]
+    prepare: Callable[[Any, str], tuple]
+    equal: Callable[[Any, Any], bool]
+    contract: str
+    corpus: Callable[[str], Iterable[tuple[str, tuple, Any]]]
+    check: Callable[[str, Callable], list[str]] | None = None
+    sizes: tuple[str, ...] = ("small", "medium", "large")
+
+    def backends(self) -> list["Backend"]:
+        """The backends of this operation, baseline first."""
+        return backends(self.name)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One library's way to do an operation.
+
+    Parameters
+    ----------
+    operation : str
+        The operation's registry name.
+    name : str
+        Backend name, unique within the operation (e.g. ``"orjson"``).
+    modules : tuple of str
+        Importable modules it needs; availability is probed with
+        ``importlib.util.find_spec`` so nothing heavy is imported.
+    distribution : str or None
+        PyPI distribution whose version is reported (``importlib.metadata``).
+    load : callable
+        ``load() -> callable`` imports the library and returns the
+        implementation with the operation's signature.
+    features : frozenset of str
+        What this implementation supports, for tests and docs.
+    notes : str
+        Where its native semantics differ and how kit bridges them.
+    device : str
+        ``"cpu"`` or ``"gpu"``.
+    available_if : callable or None
+        Extra availability check returning ``None`` or the reason it is
+        unavailable (e.g. no CUDA device).
+    """
+
+    operation: str
+    name: str
+    modules: tuple[str, ...]
+    distribution: str | None
+    load: Callable[[], Callable]
+    features: frozenset[str] = frozenset()
+    notes: str = ""
+    device: str = "cpu"
+    available_if: Callable[[], str | None] | None = None
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.operation}:{self.name}"
+
+    def unavailable_reason(self) -> str | None:
+        """``None`` when usable here, else why not (without importing it)."""
+        if "reason" not in self._cache:
+            self._cache["reason"] = self._probe()
+        return self._cache["reason"]
+
+    def _probe(self) -> str | None:
+        for mod in self.modules:
+            if sys.modules.get(mod, False) is None:
+                return f"{mod} is blocked (sys.modules[{mod!r}] is None)"
+            try:
+                spec = importlib.util.find_spec(mod)
+            except (ImportError, ValueError) as exc:
+                return f"{mod} cannot be found ({exc})"
+            if spec is None:
+                hint = f"pip install {self.distribution}" if self.distribution else ""
+                return f"{mod} is not installed" + (f" ({hint})" if hint else "")
+        if self.available_if is not None:
+            return self.available_if()
+        return None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason() is None
+
+    @property
+    def version(self) -> str | None:
+        """Installed version, read from package metadata (no import)."""
+        if self.distribution is None:
+            return "stdlib"
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def implementation(self) -> Callable:
+        """Import the library (first use only) and return the callable."""
+        fn = self._cache.get("impl")
+        if fn is None:
+            reason = self.unavailable_reason()
+            if reason is not None:
+                raise ImportError(f"backend {self.name!r} of {self.operation!r} is unavailable: {reason}")
+            fn = self._cache["impl"] = self.load()
+        return fn
+
+
+_operations: dict[str, Operation] = {}
+_backends: dict[str, dict[str, Backend]] = {}
+_loaded = False
+
+
+def declare_operation(op: Operation) -> Operation:
+    """Add an operation (called by the declaration modules)."""
+    if op.name in _operations:
+        raise ValueError(f"operation {op.name!r} declared twice")
+    if op.category not in CATEGORIES:
+        raise ValueError(f"operation {op.name!r}: category {op.category!r} not in {CATEGORIES}")
+    _operations[op.name] = op
+    _backends.setdefault(op.name, {})
+    return op
+
+
+def declare_backend(b: Backend) -> Backend:
+    """Add a backend (called by the declaration modules)."""
+    table = _backends.setdefault(b.operation, {})
+    if b.name in table:
+        raise ValueError(f"backend {b.name!r} of {b.operation!r} declared twice")
+    table[b.name] = b
+    return b
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for mod in DECLARATIONS:
+            importlib.import_module(mod)
+        for op in _operations.values():
+            if op.baseline not in _backends[op.name]:
+                raise RuntimeError(f"operation {op.name!r} has no baseline backend {op.baseline!r}")
+
+
+def operations() -> list[Operation]:
+    """All operations, in declaration order."""
+    _ensure_loaded()
+    return list(_operations.values())
+
+
+def operation_names() -> list[str]:
+    """Registry names of all operations.
+
+    Examples
+    --------
+    >>> from kit import _registry
+    >>> _registry.operation_names()[:2]
+    ['json.encode', 'json.decode']
+    """
+    return [op.name for op in operations()]
+
+
+def operation(name: str) -> Operation:
+    """Look up an operation; an unknown name lists the valid ones."""
+    _ensure_loaded()
+    try:
+        return _operations[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown operation {name!r}; valid operations: {', '.join(_operations)}"
+        ) from None
+
+
+def backends(op_name: str) -> list[Backend]:
+    """Backends of an operation, baseline first, then declaration order."""
+    op = operation(op_name)
+    table = _backends[op.name]
+    return [table[op.baseline]] + [b for n, b in table.items() if n != op.baseline]
+
+
+def backend(op_name: str, name: str) -> Backend:
+    """Look up one backend; an unknown name lists the valid ones."""
+    op = operation(op_name)
+    table = _backends[op.name]
+    try:
+        return table[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown backend {name!r} for {op_name!r}; valid backends: {', '.join(table)}"
+        ) from None
+
+
+def all_backends() -> list[Backend]:
+    """Every backend of every operation."""
+    return [b for op in operations() for b in backends(op.name)]
+
+
+def libraries() -> dict[str, str | None]:
+    """Distribution -> installed version (``None`` if absent), for every backend's library."""
+    out: dict[str, str | None] = {}
+    for b in all_backends():
+        if b.distribution and b.distribution not in out:
+            out[b.distribution] = b.version
+    return out
