@@ -133,17 +133,25 @@ def config_context(**changes: Any) -> Iterator[None]:
             value = {**new["backends"], **value}
         new[key] = value
     _local.config = new
+    with _contexts_lock:
+        _active_contexts[0] += 1
     _bump()
     try:
         yield
     finally:
         _local.config = old
+        with _contexts_lock:
+            _active_contexts[0] -= 1
         _bump()
 
 
 # A generation counter lets the handlers cache their bindings and notice changes
 # with one integer comparison on the hot path.
 _generation = [0]
+# While any thread is inside a config_context, bindings are resolved per call,
+# because the configuration then differs between threads.
+_active_contexts = [0]
+_contexts_lock = threading.Lock()
 
 
 def _bump() -> None:

@@ -284,3 +284,9 @@ def libraries() -> dict[str, str | None]:
         if b.distribution and b.distribution not in out:
             out[b.distribution] = b.version
     return out
+
+
+def reset_probes() -> None:
+    """Forget cached availability and implementations (after installing or blocking a library)."""
+    for b in all_backends():
+        b._cache.clear()

@@ -1,0 +1,583 @@
+"""The engine: detect → verify → measure → select, with wisdom persisted per machine.
+
+For each operation of the registry the engine
+
+1. *detects* the backends whose libraries are installed (no import),
+2. *verifies* each against the baseline on the operation's fixed corpus
+   (a backend that fails is marked and never selected),
+3. *measures* the verified ones side by side on seeded payloads of each size
+   class (:mod:`kit.measure`),
+4. *selects* the fastest per size class and stores the choice as *wisdom*
+   keyed by the machine fingerprint and library versions, so a new process
+   reuses it without measuring; a version or machine change makes it stale.
+
+A backend forced by the user (argument, :func:`kit.config_context`,
+``KIT_BACKENDS``) is used as named or raises; it is never swapped.
+
+Examples
+--------
+>>> import kit
+>>> with kit.config_context(backends={"fingerprint": "hashlib.blake2b"}):
+...     kit.backend_for("fingerprint")
+'hashlib.blake2b'
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from kit import _config, _registry
+from kit._display import Table
+from kit._wisdom import Wisdom
+from kit.errors import BackendUnavailable, KitError
+
+log = logging.getLogger("kit")
+
+SIZE_NAMES = tuple(_registry.SIZE_CLASSES)
+# Boundaries between classes: geometric midpoints of the class sizes.
+_SMALL_MAX = int(math.sqrt(_registry.SIZE_CLASSES["small"] * _registry.SIZE_CLASSES["medium"]))
+_MEDIUM_MAX = int(math.sqrt(_registry.SIZE_CLASSES["medium"] * _registry.SIZE_CLASSES["large"]))
+
+
+def size_class(nbytes: int | None) -> str:
+    """The payload class of an input of ``nbytes`` (``medium`` when unknown).
+
+    Examples
+    --------
+    >>> size_class(100), size_class(100_000), size_class(10**7)
+    ('small', 'medium', 'large')
+    """
+    if nbytes is None:
+        return "medium"
+    return "small" if nbytes < _SMALL_MAX else "medium" if nbytes < _MEDIUM_MAX else "large"
+
+
+def payload_nbytes(payload: Any) -> int:
+    """Bytes a payload represents: its buffer, its columns, or its compact JSON."""
+    if isinstance(payload, (bytes, bytearray)):
+        return len(payload)
+    if isinstance(payload, memoryview):
+        return payload.nbytes
+    if isinstance(payload, dict) and payload and all(hasattr(v, "nbytes") for v in payload.values()):
+        return sum(int(v.nbytes) for v in payload.values())
+    if hasattr(payload, "nbytes"):
+        return int(payload.nbytes)
+    from kit.backends.json import stdlib_encode
+
+    return len(stdlib_encode(payload))
+
+
+@dataclass
+class Verification:
+    """Outcome of checking one backend against the baseline on the corpus."""
+
+    operation: str
+    backend: str
+    cases: int = 0
+    problems: list[str] = field(default_factory=list)
+    gives_way: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cases": self.cases, "problems": self.problems, "gives_way": self.gives_way,
+                "seconds": self.seconds}
+
+
+def _outcome(fn: Callable, args: tuple) -> tuple[bool, Any]:
+    try:
+        return True, fn(*args)
+    except Exception as exc:  # the corpus probes failure modes on purpose
+        return False, exc
+
+
+def verify_backend(op: _registry.Operation, backend: _registry.Backend) -> Verification:
+    """Run the operation's corpus through ``backend`` and compare with the baseline.
+
+    A case where the backend raises and the baseline does not is recorded in
+    ``gives_way`` (the call falls back at run time); a different result, or a
+    result where the baseline raises, is a problem.
+    """
+    t0 = time.perf_counter()
+    v = Verification(op.name, backend.name)
+    try:
+        fn = backend.implementation()
+        base = _registry.backend(op.name, op.baseline).implementation()
+        for label, args, expected in op.corpus(backend.name):
+            v.cases += 1
+            ok, result = _outcome(fn, args)
+            if expected is _registry.FROM_BASELINE:
+                base_ok, expected = _outcome(base, args)
+            else:
+                base_ok = True
+            if not ok:
+                if base_ok:
+                    v.gives_way.append(f"{label}: {type(result).__name__}")
+                continue
+            if not base_ok:
+                v.problems.append(f"{label}: returned a result where the baseline raises {type(expected).__name__}")
+                continue
+            try:
+                same = op.equal(result, expected)
+            except Exception as exc:
+                same, result = False, exc
+            if not same:
+                v.problems.append(f"{label}: result differs from the baseline ({_short(result)} vs {_short(expected)})")
+        if op.check is not None:
+            v.problems += op.check(backend.name, fn)
+    except Exception as exc:
+        v.problems.append(f"verification crashed: {type(exc).__name__}: {exc}")
+    v.seconds = time.perf_counter() - t0
+    return v
+
+
+def _clip(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def _short(x: Any) -> str:
+    s = repr(x)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+@dataclass
+class Row:
+    """One measured backend on one payload class."""
+
+    operation: str
+    size: str
+    kind: str
+    backend: str
+    measurement: Any  # kit.measure.Measurement
+    speedup: tuple[float, float, float]  # ratio, CI low, CI high
+    baseline: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"operation": self.operation, "size": self.size, "kind": self.kind, "backend": self.backend,
+                "baseline": self.baseline, "speedup": self.speedup[0], "speedup_ci": list(self.speedup[1:]),
+                **{k: v for k, v in self.measurement.summary().items() if k != "name"}}
+
+
+@dataclass
+class BenchResult:
+    """Measurements of one run, with the selections they imply.
+
+    ``rows`` holds every backend × payload class measured; ``selected`` maps
+    ``operation -> size -> backend``.
+    """
+
+    rows: list[Row]
+    selected: dict[str, dict[str, str]]
+    machine: dict[str, Any]
+    preset: str
+    seconds: float
+    verification: dict[str, dict[str, Verification]]
+    started: str = ""
+
+    def table(self) -> Table:
+        from kit.measure import format_rate, format_time
+
+        rows = []
+        for r in self.rows:
+            m = r.measurement
+            sel = self.selected.get(r.operation, {}).get(r.size) == r.backend
+            ratio, lo, hi = r.speedup
+            rows.append([r.operation, r.size, r.kind, r.backend + (" *" if sel else ""),
+                         format_time(m.median), format_rate(m.throughput) if m.nbytes else "",
+                         f"{ratio:.2f}x [{lo:.2f}, {hi:.2f}]", f"{m.cv:.1%}", "; ".join(m.warnings)])
+        notes = [f"* selected. Speed-up = baseline median time / backend median time, 95% bootstrap CI; "
+                 f"{self.preset} preset, {self.seconds:.1f} s, {self.machine.get('cpu')} ({self.machine.get('cores')} cores)."]
+        return Table("kit bench", ["operation", "size", "kind", "backend", "median", "throughput", "speed-up",
+                                   "CV", "warnings"], rows, notes)
+
+    def choices(self) -> Table:
+        """The engine's choices: operation × size → backend, with its speed-up."""
+        best: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
+        for r in self.rows:
+            if self.selected.get(r.operation, {}).get(r.size) == r.backend:
+                best[(r.operation, r.size)].append(r.speedup[0])
+        rows = []
+        for op, per in self.selected.items():
+            for size, name in per.items():
+                from kit.measure import geometric_mean
+
+                rows.append([op, size, name, f"{geometric_mean(best[(op, size)]):.2f}x"])
+        return Table("engine choices on this machine", ["operation", "size", "selected", "speed-up"], rows)
+
+    def __str__(self) -> str:
+        return f"{self.table()}\n\n{self.choices()}"
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_() + self.choices()._repr_html_()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"preset": self.preset, "seconds": self.seconds, "started": self.started, "machine": self.machine,
+                "selected": self.selected, "rows": [r.to_dict() for r in self.rows],
+                "verification": {op: {b: v.to_dict() for b, v in per.items()}
+                                 for op, per in self.verification.items()}}
+
+
+class Engine:
+    """Detects, verifies, measures and selects backends; owns the wisdom.
+
+    Parameters
+    ----------
+    cache_dir : path-like, optional
+        Where wisdom is stored; default from the configuration.
+    """
+
+    def __init__(self, cache_dir: Any = None) -> None:
+        self._lock = threading.RLock()
+        self._verified: dict[tuple[str, str], Verification] = {}
+        self.fallbacks: collections.Counter = collections.Counter()
+        self.wisdom = Wisdom(cache_dir)
+        self._bindings: dict[str, Any] = {}
+
+    # --- detection and verification -------------------------------------------------
+
+    def verification(self, op_name: str, name: str) -> Verification:
+        """Verify a backend (once per process, or reuse fresh wisdom)."""
+        key = (op_name, name)
+        with self._lock:
+            if key in self._verified:
+                return self._verified[key]
+            op = _registry.operation(op_name)
+            b = _registry.backend(op_name, name)
+            stored = self.wisdom.verification(op, b)
+            v = stored if stored is not None else verify_backend(op, b)
+            if stored is None:
+                self.wisdom.store_verification(op, b, v)
+            self._verified[key] = v
+            return v
+
+    def candidates(self, op_name: str) -> list[_registry.Backend]:
+        """Available backends that pass verification, baseline first."""
+        out = []
+        for b in _registry.backends(op_name):
+            if b.available and self.verification(op_name, b.name).ok:
+                out.append(b)
+        return out
+
+    # --- measurement --------------------------------------------------------------------
+
+    def measure(self, op_name: str, size: str, kind: str, backends: Iterable[str] | None = None,
+                preset: str = "quick", seed: int = 0) -> list[Row]:
+        """Measure backends of one operation on one payload class, interleaved.
+
+        Returns one :class:`Row` per backend, the baseline first.
+        """
+        from kit.measure import compare, speedup
+        from kit.workloads import payload
+
+        op = _registry.operation(op_name)
+        names = list(backends) if backends is not None else [b.name for b in self.candidates(op_name)]
+        if op.baseline not in names:
+            names.insert(0, op.baseline)
+        data = payload(kind, _registry.SIZE_CLASSES[size], seed=seed)
+        nbytes = payload_nbytes(data)
+        contenders = {}
+        for name in names:
+            fn = _registry.backend(op_name, name).implementation()
+            args = op.prepare(data, name)
+            contenders[name] = (lambda fn=fn, args=args: fn(*args))
+        res = compare(contenders, nbytes=nbytes, preset=preset)
+        base = res[op.baseline]
+        return [Row(op_name, size, kind, n, res[n], speedup(base, res[n]), n == op.baseline) for n in names]
+
+    def tune(self, operations: Iterable[str] | None = None, preset: str = "quick",
+             sizes: Iterable[str] | None = None, progress: bool | Callable | None = None) -> BenchResult:
+        """Verify, measure and select for the given operations; persist the wisdom.
+
+        Parameters
+        ----------
+        operations : iterable of str, optional
+            Registry names (default: all).
+        preset : {"quick", "full"}
+            Timing preset of :mod:`kit.measure`.
+        sizes : iterable of str, optional
+            Size classes (default: all of each operation's).
+        progress : bool or callable
+            ``True`` shows a tqdm bar; a callable gets ``(done, total, label)``.
+        """
+        from kit.machine import fingerprint
+        from kit.measure import geometric_mean
+
+        if preset not in ("quick", "full"):
+            raise KitError(f"preset must be 'quick' or 'full', got {preset!r}")
+        ops = [_registry.operation(n) for n in (operations or _registry.operation_names())]
+        sizes_wanted = list(sizes) if sizes is not None else None
+        if sizes_wanted is not None:
+            for s in sizes_wanted:
+                if s not in SIZE_NAMES:
+                    raise KitError(f"unknown size class {s!r}; valid: {', '.join(SIZE_NAMES)}")
+        plan = [(op, s, k) for op in ops for s in op.sizes if sizes_wanted is None or s in sizes_wanted
+                for k in op.kinds]
+        bar = _progress(progress, len(plan))
+        started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        t0 = time.perf_counter()
+        rows: list[Row] = []
+        verification: dict[str, dict[str, Verification]] = {}
+        for op in ops:
+            verification[op.name] = {b.name: self.verification(op.name, b.name)
+                                     for b in _registry.backends(op.name) if b.available}
+        for i, (op, s, k) in enumerate(plan):
+            bar(i, f"{op.name} {s} {k}")
+            rows += self.measure(op.name, s, k, preset=preset)
+        bar(len(plan), "done")
+        selected: dict[str, dict[str, str]] = {}
+        for op in ops:
+            per: dict[str, str] = {}
+            for s in op.sizes:
+                ratios: dict[str, list[float]] = collections.defaultdict(list)
+                for r in rows:
+                    if r.operation == op.name and r.size == s:
+                        ratios[r.backend].append(r.speedup[0])
+                if ratios:
+                    # Across payload kinds: the best geometric-mean speed-up.
+                    per[s] = max(ratios, key=lambda n: (geometric_mean(ratios[n]), n == op.baseline))
+            selected[op.name] = per
+            self.wisdom.store_selection(op, per, [r for r in rows if r.operation == op.name], preset)
+        self.wisdom.save()
+        self._invalidate()
+        return BenchResult(rows, selected, fingerprint(), preset, time.perf_counter() - t0, verification, started)
+
+    # --- selection ------------------------------------------------------------------------
+
+    def selection(self, op_name: str, size: str) -> tuple[str, str]:
+        """``(backend, how)`` for an operation and size class.
+
+        ``how`` is ``forced``, ``measured`` (this machine's wisdom), or
+        ``baseline`` (tuning is off and nothing was measured).
+        """
+        forced = _config.forced_backend(op_name)
+        if forced is not None:
+            return forced, "forced"
+        op = _registry.operation(op_name)
+        with self._lock:
+            per = self.wisdom.selection(op)
+            if per is None:
+                mode = _config.get_config()["tune"]
+                if mode == "off":
+                    return op.baseline, "baseline"
+                log.info("kit: measuring %s on this machine (once; stored as wisdom)", op_name)
+                # On first use: small and medium classes only, to keep it short;
+                # `kit bench` measures the large class too.
+                self.tune([op_name], preset="quick", sizes=None if mode == "full" else ("small", "medium"))
+                per = self.wisdom.selection(op) or {}
+            name = per.get(size) or per.get("medium") or op.baseline
+            b = _registry.backend(op_name, name)
+            if not b.available or not self.verification(op_name, name).ok:
+                return op.baseline, "baseline"
+            return name, "measured"
+
+    def backend_for(self, operation: str, size: int | None = None) -> str:
+        """The backend a call of ``operation`` on ``size`` bytes would use."""
+        return self.selection(operation, size_class(size))[0]
+
+    def implementation(self, op_name: str, name: str) -> Callable:
+        """A backend's callable; a named backend that cannot run raises."""
+        b = _registry.backend(op_name, name)
+        reason = b.unavailable_reason()
+        if reason is not None:
+            raise BackendUnavailable(f"backend {name!r} of {op_name!r} is unavailable here: {reason}")
+        return b.implementation()
+
+    def binding(self, op_name: str) -> "Binding":
+        """Callables per size class for the handlers, with the baseline for fallback."""
+        gen = _config._generation[0]
+        b = self._bindings.get(op_name)
+        if b is not None and b.gen == gen:
+            return b
+        op = _registry.operation(op_name)
+        chosen = {s: self.selection(op_name, s) for s in SIZE_NAMES}
+        fns = [self.implementation(op_name, chosen[s][0]) for s in SIZE_NAMES]
+        forced = any(how == "forced" for _, how in chosen.values())
+        base = _registry.backend(op_name, op.baseline).implementation()
+        cacheable = _config._active_contexts[0] == 0
+        b = Binding(gen if cacheable else -1, op_name, fns[0], fns[1], fns[2],
+                    tuple(chosen[s][0] for s in SIZE_NAMES), base, forced, self)
+        if cacheable:
+            self._bindings[op_name] = b
+        return b
+
+    def _invalidate(self) -> None:
+        self._bindings.clear()
+        _config._bump()
+
+    def count_fallback(self, op_name: str, backend: str) -> None:
+        self.fallbacks[(op_name, backend)] += 1
+
+    # --- reporting -----------------------------------------------------------------------
+
+    def info(self, verify: bool = True) -> "Info":
+        """Operations × backends: available, version, verified, selected, fallbacks."""
+        rows = []
+        for op in _registry.operations():
+            per = self.wisdom.selection(op) or {}
+            forced = _config.forced_backend(op.name)
+            for b in _registry.backends(op.name):
+                reason = b.unavailable_reason()
+                ver = self.verification(op.name, b.name) if (reason is None and verify) else None
+                if forced:
+                    sel = "all (forced)" if forced == b.name else ""
+                else:
+                    sel = ", ".join(s for s in SIZE_NAMES if per.get(s) == b.name)
+                status = ("unavailable: " + reason) if reason else (
+                    "" if ver is None else "verified" if ver.ok else _clip("FAILED: " + ver.problems[0], 90)
+                    + (f" (+{len(ver.problems) - 1} more)" if len(ver.problems) > 1 else ""))
+                rows.append({
+                    "operation": op.name, "backend": b.name, "baseline": b.name == op.baseline,
+                    "available": reason is None, "version": b.version, "device": b.device,
+                    "verified": None if ver is None else ver.ok, "selected": sel,
+                    "fallbacks": self.fallbacks.get((op.name, b.name), 0), "status": status,
+                    "gives_way": [] if ver is None else ver.gives_way,
+                    "problems": [] if ver is None else ver.problems,
+                })
+        return Info(rows, self.wisdom.describe())
+
+
+@dataclass
+class Binding:
+    """What the handlers call: one callable per size class, and the baseline."""
+
+    gen: int
+    operation: str
+    small: Callable
+    medium: Callable
+    large: Callable
+    names: tuple[str, str, str]
+    baseline: Callable
+    forced: bool
+    engine: Engine
+
+    def fallback(self, args: tuple, exc: BaseException, name: str) -> Any:
+        """Run the baseline after the selected backend raised; count it if the baseline succeeds."""
+        if self.forced:
+            raise exc
+        result = self.baseline(*args)  # raises the baseline's own error when it rejects too
+        self.engine.count_fallback(self.operation, name)
+        return result
+
+
+class Info:
+    """What ``kit info`` shows; prints as a table, renders as HTML, converts to data."""
+
+    def __init__(self, rows: list[dict[str, Any]], wisdom: dict[str, Any]) -> None:
+        self.rows, self.wisdom = rows, wisdom
+
+    def table(self) -> Table:
+        from kit.machine import gpu
+
+        g = gpu()
+        n_av = sum(r["available"] for r in self.rows)
+        notes = [f"{n_av}/{len(self.rows)} backends available; "
+                 f"GPU: {g['name'] + ' (' + str(g['memory_mib']) + ' MiB)' if g else 'none detected'}; "
+                 f"wisdom: {self.wisdom.get('path')} ({self.wisdom.get('state')})"]
+        return Table("kit info", ["operation", "backend", "version", "verified", "selected", "fallbacks", "status"],
+                     [[r["operation"], r["backend"] + (" (baseline)" if r["baseline"] else ""), r["version"] or "",
+                       r["verified"], r["selected"], r["fallbacks"] or "", r["status"]] for r in self.rows], notes)
+
+    def operations(self) -> list[str]:
+        """Registry names of the operations listed."""
+        return list(dict.fromkeys(r["operation"] for r in self.rows))
+
+    def to_dict(self) -> dict[str, Any]:
+        from kit.machine import describe
+
+        return {"machine": describe(), "wisdom": self.wisdom, "backends": self.rows}
+
+    def __str__(self) -> str:
+        return str(self.table())
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
+
+
+def _progress(progress: bool | Callable | None, total: int) -> Callable[[int, str], None]:
+    if callable(progress):
+        return lambda i, label: progress(i, total, label)
+    if not progress:
+        return lambda i, label: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="class", leave=False)
+
+    def update(i: int, label: str) -> None:
+        bar.set_description_str(label[:40])
+        bar.n = i
+        bar.refresh()
+        if i >= total:
+            bar.close()
+
+    return update
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine (created on first use).
+
+    Examples
+    --------
+    >>> get_engine() is get_engine()
+    True
+    """
+    global _engine
+    with _engine_lock:
+        cache_dir = _config.get_config()["cache_dir"]
+        if _engine is None or _engine.wisdom.cache_dir_setting != cache_dir:
+            _engine = Engine(cache_dir)
+    return _engine
+
+
+def backend_for(operation: str, size: int | None = None) -> str:
+    """Name of the backend kit uses for ``operation`` on an input of ``size`` bytes.
+
+    Examples
+    --------
+    >>> import kit
+    >>> kit.backend_for("json.decode", size=100) in {"json", "orjson", "msgspec", "simdjson"}
+    True
+    """
+    return get_engine().backend_for(operation, size)
+
+
+def info(verify: bool = True) -> Info:
+    """Operations × backends: availability, version, verification, selection.
+
+    Examples
+    --------
+    >>> import kit
+    >>> "json.decode" in kit.info(verify=False).operations()
+    True
+    """
+    return get_engine().info(verify=verify)
+
+
+def tune(operations: Iterable[str] | None = None, preset: str = "quick", **kw: Any) -> BenchResult:
+    """Measure and select for ``operations`` (default all) and store the wisdom.
+
+    Examples
+    --------
+    >>> import kit
+    >>> res = kit.tune(["fingerprint"], sizes=["small"])  # doctest: +SKIP
+    """
+    return get_engine().tune(operations, preset=preset, **kw)
+
+
+bench = tune

@@ -1,0 +1,192 @@
+"""JSON through the engine's selected backend: ``dumps`` and ``loads``.
+
+The behaviour is the registry's contract (see ``kit.backends.json``), the
+same whichever backend runs: bytes out, exact integers, non-finite floats as
+``null``, ``NaN``/``Infinity`` literals rejected, RFC 3339 datetimes.
+
+``dumps`` cannot know its output size in advance, so it uses the backend
+selected for the medium class; ``loads`` picks per size class.
+
+Examples
+--------
+>>> import kit
+>>> kit.json.dumps({"a": [1, 2**70, float("nan")]})
+b'{"a":[1,1180591620717411303424,null]}'
+>>> kit.json.loads(b'{"a": 1}')
+{'a': 1}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from kit import _config
+from kit.backends.json import find_unserializable
+from kit.engine import _MEDIUM_MAX, _SMALL_MAX, get_engine
+
+__all__ = ["dumps", "loads", "encode", "decode"]
+
+_gen = _config._generation
+_dec: list = [None]
+
+
+def _unserializable(obj: Any, default: Callable | None, exc: BaseException) -> TypeError:
+    found = find_unserializable(obj, default)
+    if found is None:
+        return exc if isinstance(exc, TypeError) else TypeError(str(exc))
+    path, bad = found
+    return TypeError(
+        f"Object of type {type(bad).__name__} is not JSON serializable at {path}; "
+        "kit.json encodes dict, list, tuple, str, int, float, bool, None, datetime, date, time, "
+        "UUID, Enum and dataclasses (pass default= for others)"
+    )
+
+
+def _encode_fallback(obj: Any, exc: BaseException) -> bytes:
+    b = get_engine().binding("json.encode")
+    try:
+        return b.fallback((obj,), exc, b.names[1])
+    except (TypeError, ValueError) as final:
+        if isinstance(final, UnicodeError):
+            raise
+        raise _unserializable(obj, None, final) from None
+
+
+def _bound_encoder(gen: int, fn: Callable, extra: tuple) -> Callable[..., bytes]:
+    """``dumps`` specialised to one binding: closure cells and a single Python frame.
+
+    The module attribute ``dumps`` is replaced by this function while the
+    binding is current; a stale copy (``from kit.json import dumps``) notices
+    the change through the generation and takes the general path.
+    """
+    a, b = extra if extra else (None, None)
+
+    def dumps(obj: Any, *, default: Callable | None = None, backend: str | None = None) -> bytes:
+        if gen == _gen[0] and default is None and backend is None:
+            try:
+                return fn(obj, a, b) if extra else fn(obj)
+            except Exception as exc:
+                return _encode_fallback(obj, exc)
+        return _dumps(obj, default=default, backend=backend)
+
+    dumps.__doc__ = _dumps.__doc__
+    dumps.__module__ = __name__
+    return dumps
+
+
+def _rebind() -> Callable[..., bytes]:
+    b = get_engine().binding("json.encode")
+    raw = getattr(b.medium, "raw", None)
+    fast = _bound_encoder(b.gen, raw[0], raw[1:]) if raw else _bound_encoder(b.gen, b.medium, ())
+    if b.gen >= 0:
+        globals()["dumps"] = fast
+    return fast
+
+
+def _dumps(obj: Any, *, default: Callable | None = None, backend: str | None = None) -> bytes:
+    """Encode ``obj`` as compact UTF-8 JSON bytes.
+
+    Parameters
+    ----------
+    default : callable, optional
+        Called for objects the contract does not cover; returns a JSON-able value.
+    backend : str, optional
+        Force a backend (``kit info`` lists them); its errors propagate.
+
+    Raises
+    ------
+    TypeError
+        For an object that cannot be encoded, naming its type and path.
+
+    Examples
+    --------
+    >>> dumps({"when": __import__("datetime").date(2024, 1, 2)})
+    b'{"when":"2024-01-02"}'
+    >>> dumps({"items": [1, {2}]})
+    Traceback (most recent call last):
+    ...
+    TypeError: Object of type set is not JSON serializable at $.items[1]; ...
+    """
+    if default is None and backend is None:
+        b = get_engine().binding("json.encode")
+        try:
+            return b.medium(obj)
+        except Exception as exc:
+            return _encode_fallback(obj, exc)
+        finally:
+            if b.gen >= 0:
+                _rebind()
+    if backend is None:
+        b = get_engine().binding("json.encode")
+        try:
+            return b.medium(obj, default)
+        except Exception as exc:
+            try:
+                if b.forced:
+                    raise
+                out = b.baseline(obj, default)
+                b.engine.count_fallback("json.encode", b.names[1])
+                return out
+            except TypeError as final:
+                raise _unserializable(obj, default, final) from None
+    return get_engine().implementation("json.encode", backend)(obj, default)
+
+
+def loads(data: bytes | bytearray | memoryview | str, *, backend: str | None = None) -> Any:
+    """Decode JSON from bytes or str.
+
+    Raises
+    ------
+    ValueError
+        For invalid JSON, with the position (``json.JSONDecodeError``).
+    TypeError
+        For an input that is not bytes-like or str.
+
+    Examples
+    --------
+    >>> loads('[1, 2.5, "x"]')
+    [1, 2.5, 'x']
+    >>> loads(b'[1,')
+    Traceback (most recent call last):
+    ...
+    json.decoder.JSONDecodeError: Expecting value: line 1 column 4 (char 3)
+    """
+    if not isinstance(data, (bytes, str, bytearray, memoryview)):
+        raise TypeError(f"kit.json.loads expects bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    if backend is None:
+        b = _dec[0]
+        if b is None or b.gen != _gen[0]:
+            b = _dec[0] = get_engine().binding("json.decode")
+        n = len(data)
+        if n < _SMALL_MAX:
+            fn, i = b.small, 0
+        elif n < _MEDIUM_MAX:
+            fn, i = b.medium, 1
+        else:
+            fn, i = b.large, 2
+        try:
+            return fn(data)
+        except Exception as exc:
+            return b.fallback((data,), exc, b.names[i])
+    return get_engine().implementation("json.decode", backend)(data)
+
+
+def dumps(obj: Any, *, default: Callable | None = None, backend: str | None = None) -> bytes:
+    return _rebind()(obj, default=default, backend=backend)
+
+
+dumps.__doc__ = _dumps.__doc__
+
+
+def encode(obj: Any, *, default: Callable | None = None, backend: str | None = None) -> bytes:
+    """Alias of :func:`dumps` (msgspec's name).
+
+    Examples
+    --------
+    >>> encode([1])
+    b'[1]'
+    """
+    return globals()["dumps"](obj, default=default, backend=backend)
+
+
+decode = loads

@@ -1,0 +1,42 @@
+"""Test configuration: kit's wisdom goes to a temporary folder, never the user's cache."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="kit-tests-"))
+os.environ["KIT_CACHE_DIR"] = str(_TMP / "cache")
+os.environ.setdefault("KIT_QUICK", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared conformance data, or skip with the reason."""
+    from kit._data import shared_data as find
+
+    p = find()
+    if p is None:
+        pytest.skip("../shared/data is absent (set KIT_SHARED_DATA to its path)")
+    return p
+
+
+@pytest.fixture
+def fresh_engine(tmp_path, monkeypatch):
+    """An engine with its own empty wisdom folder, installed as the process engine."""
+    import kit
+    from kit import _config, _registry, engine
+
+    original = kit.get_config()["cache_dir"]
+    kit.set_config(cache_dir=str(tmp_path / "wisdom"))
+    _registry.reset_probes()
+    eng = engine.get_engine()
+    yield eng
+    kit.set_config(cache_dir=original)
+    _registry.reset_probes()
+    _config._bump()
