@@ -60,12 +60,15 @@ def _bench(args: argparse.Namespace) -> int:
     preset = "full" if args.full else "quick"
     sizes = args.size or (None if args.full else ["small", "medium"])
     show = not args.no_progress and not args.json and sys.stderr.isatty()
-    res = get_engine().tune(ops, preset=preset, sizes=sizes, progress=show)
+    eng = get_engine()
+    prior = {op.name: eng.wisdom.selection(op) for op in _registry.operations()}
+    res = eng.tune(ops, preset=preset, sizes=sizes, progress=show)
     targets = None
     if args.targets:
-        from kit._targets import engine_targets
+        from kit._targets import engine_targets, selection_quality
 
         targets = engine_targets()
+        targets.rows += selection_quality(res, prior)
     if args.json:
         out = res.to_dict()
         if targets is not None:

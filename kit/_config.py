@@ -154,8 +154,14 @@ _active_contexts = [0]
 _contexts_lock = threading.Lock()
 
 
+# Called on every change, so that specialised fast paths can unbind themselves.
+_listeners: list = []
+
+
 def _bump() -> None:
     _generation[0] += 1
+    for listener in list(_listeners):
+        listener()
 
 
 def forced_backend(operation: str) -> str | None:

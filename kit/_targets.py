@@ -73,3 +73,29 @@ def engine_targets(preset: str = "quick") -> Table:
                  format_time(bare[len(bare) // 2]), f"+{extra * 1e3:.0f} ms", "<= +100 ms", extra <= 0.100])
     return Table("engine targets", ["target", "backend", "kit", "direct / bare", "ratio", "target", "met"], rows,
                  ["medians of interleaved samples; 'direct' calls the selected backend without kit's dispatch"])
+
+
+def selection_quality(res, prior: dict) -> list[list]:
+    """Rows comparing, for JSON, the backend selected *before* this run with the best of this run.
+
+    The target: the selected backend's speed-up on the large JSON class is at
+    least 90% of the best backend's, measured in the same run.
+    """
+    from kit.measure import geometric_mean
+
+    rows = []
+    for op in ("json.encode", "json.decode"):
+        for size in ("large", "medium"):
+            measured = [r for r in res.rows if r.operation == op and r.size == size]
+            if not measured:
+                continue
+            best = max(measured, key=lambda r: r.speedup[0])
+            before = (prior.get(op) or {}).get(size)
+            chosen = before if before and any(r.backend == before for r in measured) else res.selected[op][size]
+            sel = geometric_mean(r.speedup[0] for r in measured if r.backend == chosen)
+            frac = sel / best.speedup[0]
+            how = "from earlier wisdom" if chosen == before else "selected in this run"
+            rows.append([f"{op} {size}: selected vs best", f"{chosen} ({how})", f"{sel:.2f}x",
+                         f"{best.backend} {best.speedup[0]:.2f}x", f"{frac:.0%}", ">= 90%", frac >= 0.9])
+            break
+    return rows

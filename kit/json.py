@@ -18,6 +18,7 @@ b'{"a":[1,1180591620717411303424,null]}'
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 from kit import _config
@@ -52,34 +53,59 @@ def _encode_fallback(obj: Any, exc: BaseException) -> bytes:
         raise _unserializable(obj, None, final) from None
 
 
-def _bound_encoder(gen: int, fn: Callable, extra: tuple) -> Callable[..., bytes]:
+_bound: "weakref.WeakSet[Callable]" = weakref.WeakSet()
+
+
+def _bound_encoder(fn: Callable, extra: tuple) -> Callable[..., bytes]:
     """``dumps`` specialised to one binding: closure cells and a single Python frame.
 
     The module attribute ``dumps`` is replaced by this function while the
-    binding is current; a stale copy (``from kit.json import dumps``) notices
-    the change through the generation and takes the general path.
+    binding is current. When the configuration or the selection changes, its
+    ``call`` cell is swapped for a re-dispatching one (see :func:`_unbind`), so
+    a copy kept by ``from kit.json import dumps`` stays correct. The
+    parameters are positional-or-keyword on purpose: CPython specialises calls
+    to such functions, not to ones with keyword-only parameters (~10% of a
+    200-byte encode).
     """
     a, b = extra if extra else (None, None)
+    call = fn if extra else (lambda obj, a, b: fn(obj))
 
-    def dumps(obj: Any, *, default: Callable | None = None, backend: str | None = None) -> bytes:
-        if gen == _gen[0] and default is None and backend is None:
+    def dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
+        if default is backend is None:
             try:
-                return fn(obj, a, b) if extra else fn(obj)
+                return call(obj, a, b)
             except Exception as exc:
                 return _encode_fallback(obj, exc)
         return _dumps(obj, default=default, backend=backend)
 
     dumps.__doc__ = _dumps.__doc__
     dumps.__module__ = __name__
+    _bound.add(dumps)
     return dumps
+
+
+def _redispatch(obj: Any, a: Any, b: Any) -> bytes:
+    return globals()["dumps"](obj)
+
+
+def _unbind() -> None:
+    globals()["dumps"] = _generic_dumps
+    for f in list(_bound):
+        cell = f.__closure__[f.__code__.co_freevars.index("call")]
+        cell.cell_contents = _redispatch
+    _bound.clear()
+
+
+_config._listeners.append(_unbind)
 
 
 def _rebind() -> Callable[..., bytes]:
     b = get_engine().binding("json.encode")
     raw = getattr(b.medium, "raw", None)
-    fast = _bound_encoder(b.gen, raw[0], raw[1:]) if raw else _bound_encoder(b.gen, b.medium, ())
-    if b.gen >= 0:
-        globals()["dumps"] = fast
+    if b.gen < 0:  # a config_context is active somewhere: no specialisation
+        return _dumps
+    fast = _bound_encoder(raw[0], raw[1:]) if raw else _bound_encoder(b.medium, ())
+    globals()["dumps"] = fast
     return fast
 
 
@@ -114,7 +140,7 @@ def _dumps(obj: Any, *, default: Callable | None = None, backend: str | None = N
         except Exception as exc:
             return _encode_fallback(obj, exc)
         finally:
-            if b.gen >= 0:
+            if b.gen >= 0 and _config._active_contexts[0] == 0:
                 _rebind()
     if backend is None:
         b = get_engine().binding("json.encode")
@@ -171,11 +197,12 @@ def loads(data: bytes | bytearray | memoryview | str, *, backend: str | None = N
     return get_engine().implementation("json.decode", backend)(data)
 
 
-def dumps(obj: Any, *, default: Callable | None = None, backend: str | None = None) -> bytes:
+def _generic_dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
     return _rebind()(obj, default=default, backend=backend)
 
 
-dumps.__doc__ = _dumps.__doc__
+_generic_dumps.__doc__ = _dumps.__doc__
+dumps = _generic_dumps
 
 
 def encode(obj: Any, *, default: Callable | None = None, backend: str | None = None) -> bytes:

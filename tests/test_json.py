@@ -164,3 +164,15 @@ def test_orjson_decode_is_rejected_for_rounding_big_integers():
     v = get_engine().verification("json.decode", "orjson")
     assert not v.ok and any("big integers" in p for p in v.problems)
     assert kit.backend_for("json.decode", size=10**6) != "orjson"
+
+
+def test_a_kept_reference_follows_configuration_changes():
+    _require("json.encode", "orjson")
+    kit.json.dumps([1])
+    from kit.json import dumps as kept
+
+    with kit.config_context(backends={"json.encode": "orjson"}):
+        with pytest.raises(TypeError):
+            kept([2**70])  # forced orjson: never swapped, even through an old reference
+    assert kept([2**70]) == b"[1180591620717411303424]"
+    assert kit.json.dumps([2**70]) == b"[1180591620717411303424]"
