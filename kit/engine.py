@@ -195,8 +195,17 @@ class BenchResult:
             rows.append([r.operation, r.size, r.kind, r.backend + (" *" if sel else ""),
                          format_time(m.median), format_rate(m.throughput) if m.nbytes else "",
                          f"{ratio:.2f}x [{lo:.2f}, {hi:.2f}]", f"{m.cv:.1%}", "; ".join(m.warnings)])
+        loads = [r.measurement.load for r in self.rows if r.measurement.load is not None]
+        peak = max(loads) if loads else None
         notes = [f"* selected. Speed-up = baseline median time / backend median time, 95% bootstrap CI; "
-                 f"{self.preset} preset, {self.seconds:.1f} s, {self.machine.get('cpu')} ({self.machine.get('cores')} cores)."]
+                 f"{self.preset} preset, {self.seconds:.1f} s, {self.machine.get('cpu')} ({self.machine.get('cores')} cores)"
+                 + (f", peak load {peak:.2f} per core." if peak is not None else ".")]
+        if peak is not None and peak > 0.8:
+            notes.append("WARNING: the machine was busy during the run; ratios measured side by side remain "
+                         "comparable, absolute times are not. Re-run on a quiet machine for records.")
+        unstable = sum(1 for r in self.rows if r.measurement.warnings)
+        if unstable:
+            notes.append(f"{unstable} of {len(self.rows)} results flagged (see 'warnings'): treat them with care.")
         return Table("kit bench", ["operation", "size", "kind", "backend", "median", "throughput", "speed-up",
                                    "CV", "warnings"], rows, notes)
 
