@@ -23,12 +23,13 @@ from typing import Any, Callable
 
 from kit import _config
 from kit.backends.json import find_unserializable
-from kit.engine import _MEDIUM_MAX, _SMALL_MAX, get_engine
+from kit._handlers import dispatch
+from kit.engine import get_engine
 
 __all__ = ["dumps", "loads", "encode", "decode"]
 
 _gen = _config._generation
-_dec: list = [None]
+_loads = dispatch("json.decode")
 
 
 def _unserializable(obj: Any, default: Callable | None, exc: BaseException) -> TypeError:
@@ -179,22 +180,7 @@ def loads(data: bytes | bytearray | memoryview | str, *, backend: str | None = N
     """
     if not isinstance(data, (bytes, str, bytearray, memoryview)):
         raise TypeError(f"kit.json.loads expects bytes, bytearray, memoryview or str, got {type(data).__name__}")
-    if backend is None:
-        b = _dec[0]
-        if b is None or b.gen != _gen[0]:
-            b = _dec[0] = get_engine().binding("json.decode")
-        n = len(data)
-        if n < _SMALL_MAX:
-            fn, i = b.small, 0
-        elif n < _MEDIUM_MAX:
-            fn, i = b.medium, 1
-        else:
-            fn, i = b.large, 2
-        try:
-            return fn(data)
-        except Exception as exc:
-            return b.fallback((data,), exc, b.names[i])
-    return get_engine().implementation("json.decode", backend)(data)
+    return _loads(data, backend=backend)
 
 
 def _generic_dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
