@@ -16,6 +16,9 @@ import sys
 #: Modules that contribute subcommands (import is deferred until ``kit`` runs).
 COMMANDS = (
     "kit._cli_engine",
+    "kit._cli_score",
+    "kit._cli_cache",
+    "kit._cli_workloads",
 )
 
 

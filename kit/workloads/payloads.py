@@ -1,8 +1,30 @@
 """Seeded synthetic payloads: the inputs the engine measures and verifies on.
 
-Every generator is deterministic in ``(kind, size, seed)``. Sizes are targets in
-bytes of the payload's natural encoding (compact JSON for JSON documents, the
-raw buffer for bytes, the column buffers for tables).
+Every generator is deterministic in ``(kind, size, seed)`` (and its options).
+Sizes are targets in bytes of the payload's natural encoding (compact JSON for
+JSON documents, the raw buffer for bytes, the column buffers for tables).
+
+=========  ==========================================  =============================
+kind       what                                        options
+=========  ==========================================  =============================
+json       JSON-able records                           ``shape``: flat, nested,
+                                                       numeric, strings (non-ASCII)
+text       UTF-8 words, exactly ``size`` bytes         ``alphabet``: ascii, unicode
+numeric    float64 little-endian bytes                 ``shape``: smooth, noisy,
+                                                       integer, random;
+                                                       ``as_array``
+random     incompressible bytes                        --
+table      columns ``key`` (int64), ``value``          ``groups``
+=========  ==========================================  =============================
+
+Request traces for cache experiments are in :mod:`kit.workloads.traces`.
+
+Examples
+--------
+>>> payload("json", 300, seed=2, shape="nested") == payload("json", 300, seed=2, shape="nested")
+True
+>>> payload("text", 64, seed=1, alphabet="unicode").decode("utf-8") is not None
+True
 """
 
 from __future__ import annotations
@@ -48,8 +70,32 @@ def _record(r: random.Random, i: int, shape: str) -> dict[str, Any]:
     }
 
 
+#: Shapes of :func:`json_document`.
+JSON_SHAPES = ("flat", "nested", "numeric", "strings")
+#: Shapes of :func:`numeric`.
+NUMERIC_SHAPES = ("smooth", "noisy", "integer", "random")
+#: Alphabets of :func:`text`.
+TEXT_ALPHABETS = ("ascii", "unicode")
+
+
+def _check(name: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
+
+
 def json_document(size: int, seed: int = 0, shape: str = "flat") -> Any:
     """A JSON-able object whose compact encoding is about ``size`` bytes.
+
+    Parameters
+    ----------
+    size : int
+        Target size of the compact UTF-8 encoding, in bytes.
+    seed : int
+        Same seed, same document.
+    shape : str
+        One of :data:`JSON_SHAPES`: ``flat`` records (an API response),
+        ``nested`` objects, ``numeric`` (floats and arrays of floats),
+        ``strings`` (text with non-ASCII characters).
 
     Examples
     --------
@@ -60,6 +106,7 @@ def json_document(size: int, seed: int = 0, shape: str = "flat") -> Any:
     """
     import json
 
+    _check("JSON shape", shape, JSON_SHAPES)
     r = _rng(seed)
     first = _record(r, 0, shape)
     per = len(json.dumps(first, separators=(",", ":"), ensure_ascii=False).encode()) + 1
@@ -68,47 +115,97 @@ def json_document(size: int, seed: int = 0, shape: str = "flat") -> Any:
     return {"records": records} if size < 400 and n == 1 else records
 
 
-def text(size: int, seed: int = 0) -> bytes:
-    """English-like UTF-8 text of exactly ``size`` bytes."""
+def text(size: int, seed: int = 0, alphabet: str = "ascii") -> bytes:
+    """Word-like UTF-8 text of exactly ``size`` bytes.
+
+    ``alphabet="unicode"`` mixes in words with accents, CJK, Greek and emoji;
+    the result is still valid UTF-8 (a character that would be cut at the end
+    is replaced by spaces).
+
+    Examples
+    --------
+    >>> len(text(100, seed=1, alphabet="unicode"))
+    100
+    >>> text(20, seed=1)
+    b'signal record backen'
+    """
+    _check("text alphabet", alphabet, TEXT_ALPHABETS)
     r = _rng(seed)
+    words = _WORDS if alphabet == "ascii" else _WORDS + _UNICODE * 3
     out: list[str] = []
     total = 0
-    while total < size:
-        w = r.choice(_WORDS)
+    while total <= size:  # the joined text is total - 1 bytes: one word more when it would fall short
+        w = r.choice(words)
         out.append(w)
-        total += len(w) + 1
-    return " ".join(out).encode()[:size]
+        total += len(w.encode()) + 1
+    data = " ".join(out).encode()[:size]
+    if alphabet != "ascii":
+        # never end inside a multi-byte character: keep the bytes valid UTF-8
+        head = data.decode("utf-8", errors="ignore").encode()
+        data = head + b" " * (size - len(head))
+    return data
 
 
-def numeric(size: int, seed: int = 0, shape: str = "smooth") -> bytes:
-    """Little-endian float64 data of ``size`` bytes (rounded down to 8)."""
+def numeric(size: int, seed: int = 0, shape: str = "smooth", as_array: bool = False) -> Any:
+    """Little-endian float64 data of ``size`` bytes (rounded down to 8, at least one value).
+
+    Parameters
+    ----------
+    shape : str
+        One of :data:`NUMERIC_SHAPES`: ``smooth`` (a sine: compresses well),
+        ``noisy`` (a sine plus Gaussian noise), ``integer`` (whole numbers
+        0–999 stored as floats), ``random`` (uniform in [0, 1)).
+    as_array : bool
+        Return the numpy array instead of its bytes.
+
+    Examples
+    --------
+    >>> len(numeric(80, seed=1, shape="noisy"))
+    80
+    >>> numeric(24, shape="integer", as_array=True).dtype.str
+    '<f8'
+    """
     import numpy as np
 
+    _check("numeric shape", shape, NUMERIC_SHAPES)
     n = max(1, size // 8)
     rng = np.random.default_rng(seed)
     t = np.linspace(0, 20 * math.pi, n)
+    phase = rng.random() * 2 * math.pi  # the seed moves the wave, so two seeds differ
     if shape == "smooth":
-        a = np.sin(t) * 100.0
+        a = np.sin(t + phase) * 100.0
     elif shape == "noisy":
-        a = np.sin(t) * 100.0 + rng.normal(0, 1, n)
+        a = np.sin(t + phase) * 100.0 + rng.normal(0, 1, n)
     elif shape == "integer":
         a = rng.integers(0, 1000, n).astype(np.float64)
-    elif shape == "random":
-        a = rng.random(n)
     else:
-        raise ValueError(f"unknown numeric shape {shape!r}; valid: smooth, noisy, integer, random")
-    return a.astype("<f8").tobytes()
+        a = rng.random(n)
+    a = a.astype("<f8")
+    return a if as_array else a.tobytes()
 
 
 def random_bytes(size: int, seed: int = 0) -> bytes:
-    """Incompressible bytes."""
+    """Incompressible bytes.
+
+    Examples
+    --------
+    >>> random_bytes(4, seed=1) == random_bytes(4, seed=1) != random_bytes(4, seed=2)
+    True
+    """
     return _rng(seed).randbytes(size)
 
 
 def table(size: int, seed: int = 0, groups: int | None = None) -> dict[str, Any]:
     """A columnar table (dict of numpy arrays) of about ``size`` bytes.
 
-    Columns: ``key`` (int64, the group), ``value`` (float64).
+    Columns: ``key`` (int64, the group; ``groups`` distinct values, by default
+    about one per ten rows, at most 1000), ``value`` (float64).
+
+    Examples
+    --------
+    >>> t = table(1600, seed=1, groups=4)
+    >>> len(t["key"]), sorted(set(t["key"].tolist()))
+    (100, [0, 1, 2, 3])
     """
     import numpy as np
 

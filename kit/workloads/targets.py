@@ -1,0 +1,171 @@
+"""The workloads' performance targets, measured in one run: ``python -m kit.workloads.targets``.
+
+* generation of one request (3 variants), uncached: median under 1 ms
+  (``generate_copy`` alone, and a miss through :class:`CopyService`: validate,
+  key, generate, store in every tier);
+* a cached answer through L1: median under 50 µs;
+* replay of a 100,000-request Zipf(1.1) trace over 10,000 distinct requests
+  with an L1 of 1,000 entries: hit rate per tier and throughput (three
+  replays from a cold cache; median and range);
+* the ``adaptive`` batch strategy against the best fixed strategy
+  (``sequential``, ``threads``, ``processes`` with their defaults) on a
+  CPU-bound and an I/O-bound batch: within 10%.
+
+Timings are interleaved, repeated samples (:func:`kit.measure.compare`);
+``--json`` prints the rows as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from typing import Any
+
+from kit._display import Table
+
+#: Sizes of the batches the adaptive strategy is judged on.
+CPU_ITEMS, CPU_WORK = 1200, 20_000
+IO_ITEMS, IO_WAIT = 400, 0.002
+
+
+def _cpu_item(n: int) -> int:
+    # pure Python: holds the GIL, so only processes run it in parallel
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def _io_item(seconds: float) -> float:
+    time.sleep(seconds)  # stands for a network or disk wait
+    return seconds
+
+
+def _generation_rows(preset: str) -> list[list[Any]]:
+    from kit.measure import compare, format_time
+    from kit.workloads import generate_copy
+    from kit.workloads.service import CopyService
+
+    req = {"product": "Aurora", "description": "Wireless earbuds with a 30-hour battery.",
+           "features": ["noise cancelling", "water resistance", "fast charging"], "audience": "runners",
+           "tone": "professional", "use_case": "product_launch", "language": "es", "variants": 3}
+    svc = CopyService(l1_size=1000)
+    counter = itertools.count()
+
+    def miss() -> Any:
+        # a request the cache has never seen: a new product name each call
+        return svc.generate({**req, "product": f"Aurora {next(counter)}"})
+
+    svc.generate(req)  # now cached in L1
+    res = compare({
+        "generate_copy": lambda: generate_copy(req),
+        "service miss": miss,
+        "service L1 hit": lambda: svc.generate(req),
+    }, preset=preset, samples=15)
+    assert svc.generate(req).tier == "l1"
+    svc.close()
+    rows = []
+    for name, label, limit in (("generate_copy", "generate_copy, one request, 3 variants (uncached)", 1e-3),
+                               ("service miss", "CopyService miss: validate, key, generate, cache", 1e-3),
+                               ("service L1 hit", "CopyService hit through L1", 50e-6)):
+        m = res[name]
+        lo, hi = m.ci
+        rows.append([label, format_time(m.median), f"95% CI {format_time(lo)}–{format_time(hi)}",
+                     f"< {format_time(limit)}", m.median < limit])
+    return rows
+
+
+def _replay_rows(runs: int = 3) -> list[list[Any]]:
+    from kit.workloads import copy_requests, trace
+    from kit.workloads.service import CopyService
+
+    requests = copy_requests(10_000, seed=0)
+    keys = trace(100_000, "zipf", distinct=10_000, skew=1.1, seed=0)
+    results = []
+    for _ in range(runs):
+        with CopyService(l1_size=1000) as svc:
+            results.append(svc.replay(requests, keys))
+    tput = sorted(m["throughput_rps"] for m in results)
+    m = results[len(results) // 2]
+    rows = [["replay 100k Zipf(1.1) / 10k distinct, L1 1000: throughput",
+             f"{tput[len(tput) // 2]:,.0f} req/s", f"{runs} cold replays: {tput[0]:,.0f}–{tput[-1]:,.0f} req/s",
+             "report", True],
+            ["  hit rate, all tiers", f"{m['cache']['hit_rate']:.1%}",
+             f"{m['cache']['hits']:,} hits, {m['cache']['misses']:,} misses", "report", True]]
+    for name, tier in m["cache"]["tiers"].items():
+        rows.append([f"  hit rate, {name}", f"{tier['hit_rate']:.1%}",
+                     f"{tier['local_hit_rate']:.1%} of the lookups reaching {name}", "report", True])
+    lat = m["latency_s"]
+    rows.append(["  latency p50 / p95 / p99", f"{lat['p50'] * 1e6:.1f} / {lat['p95'] * 1e6:.0f} / "
+                 f"{lat['p99'] * 1e6:.0f} µs", "over the replay", "report", True])
+    return rows
+
+
+def _batch_rows(preset: str) -> list[list[Any]]:
+    from kit import batch
+    from kit.measure import compare, format_time
+    # by module name, so worker processes find them even when this file runs as __main__
+    from kit.workloads.targets import _cpu_item, _io_item
+
+    rows = []
+    for label, fn, items in (("CPU-bound", _cpu_item, [CPU_WORK] * CPU_ITEMS),
+                             ("I/O-bound", _io_item, [IO_WAIT] * IO_ITEMS)):
+        plans: list[dict] = []
+
+        def contender(strategy: str):
+            def call() -> None:
+                r = batch.run(fn, items, strategy, progress=False)
+                if strategy == "adaptive":
+                    plans.append(r.plan)
+            return call
+
+        res = compare({s: contender(s) for s in ("sequential", "threads", "processes", "adaptive")},
+                      preset=preset, samples=5, min_samples=5, budget=60.0)
+        fixed = {s: res[s].median for s in ("sequential", "threads", "processes")}
+        best = min(fixed, key=fixed.get)
+        ratio = res["adaptive"].median / fixed[best]
+        plan = plans[-1]
+        rows.append([f"adaptive batch, {label} ({len(items)} items)", format_time(res["adaptive"].median),
+                     f"best fixed: {best} {format_time(fixed[best])} ({ratio:.2f}x); "
+                     f"adaptive chose {plan['chose']}: {plan['reason']}", "<= 1.10x best fixed", ratio <= 1.10])
+        rows.append([f"  fixed strategies, {label}",
+                     ", ".join(f"{s} {format_time(t)}" for s, t in fixed.items()), "", "", True])
+    return rows
+
+
+def workload_targets(preset: str = "quick", replays: int = 3) -> Table:
+    """Measure the workloads' targets; returns a table of figures and verdicts.
+
+    Examples
+    --------
+    >>> print(workload_targets())  # doctest: +SKIP
+    """
+    from kit.batch import available_cores
+    from kit.machine import cpu_model
+
+    rows = _generation_rows(preset) + _replay_rows(replays) + _batch_rows(preset)
+    return Table("workload targets", ["target", "measured", "detail", "goal", "met"], rows,
+                 [f"{cpu_model()}, {available_cores()} cores available; medians of interleaved samples "
+                  "(kit.measure.compare)"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kit.workloads.targets", description=__doc__.split("\n\n")[0])
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--full", action="store_true", help="longer samples")
+    p.add_argument("--replays", type=int, default=3, help="cold replays of the 100k trace (default 3)")
+    args = p.parse_args(argv)
+    table = workload_targets("full" if args.full else "quick", args.replays)
+    if args.json:
+        json.dump(table.records(), sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(table)
+    return 0 if all(r[-1] for r in table.rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
