@@ -237,8 +237,9 @@ class CopyRequest:
     def canonical(self) -> bytes:
         """Canonical bytes of the request: the basis of its fingerprint (the cache key).
 
-        Compact UTF-8 JSON of :meth:`to_dict`, fields in their fixed order,
-        written by ``kit.json`` (whose backends all write these bytes).
+        Compact UTF-8 JSON of :meth:`to_dict`, fields in their fixed order.
+        The request holds only strings, integers and lists of strings, for
+        which every verified ``kit.json`` backend writes the same bytes.
 
         Examples
         --------

@@ -173,14 +173,20 @@ class CopyService:
         self._started = time.time()
         import kit
 
-        self._fingerprint = kit.fingerprint
-        # the first calls bind the engine's selections (and may measure them): not in a request's latency
-        kit.fingerprint(kit.json.dumps({"warm": True}))
+        from kit import _registry
+        from kit.engine import get_engine
+
+        # Keys are stored (the on-disk tier outlives the process), so the hash algorithm is
+        # pinned and named in the key rather than left to the engine's per-machine choice.
+        self._algorithm = "xxh3_128" if _registry.backend("fingerprint", "xxh3_128").available else "hashlib.blake2b"
+        self._fingerprint = get_engine().implementation("fingerprint", self._algorithm)
+        # the first call binds the engine's JSON selection (and may measure it): not in a request's latency
+        kit.json.dumps({"warm": True})
 
     # -- serving ---------------------------------------------------------------------------------
 
     def key(self, request: CopyRequest) -> str:
-        """The cache key of a validated request: ``"copy:"`` + hex fingerprint of its canonical form.
+        """The cache key of a validated request: ``"copy:<algorithm>:"`` + hex fingerprint of its canonical form.
 
         Examples
         --------
@@ -188,7 +194,7 @@ class CopyService:
         >>> svc.key(CopyRequest("Aurora")) == svc.key(CopyRequest(" Aurora ", tone="Professional"))
         True
         """
-        return "copy:" + self._fingerprint(request.canonical()).hex()
+        return f"copy:{self._algorithm}:" + self._fingerprint(request.canonical()).hex()
 
     def generate(self, request: CopyRequest | Mapping[str, Any]) -> Response:
         """Answer one request from the cache, or generate and cache it.
