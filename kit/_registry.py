@@ -32,6 +32,7 @@ DECLARATIONS = (
     "kit.backends.hashing",
     "kit.backends.codecs",
     "kit.backends.tables",
+    "kit.kernels._declare",
 )
 
 #: Payload size classes: name -> target size in bytes.

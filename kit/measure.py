@@ -129,6 +129,10 @@ def bootstrap_ci(samples: list[float], resamples: int = 2000, level: float = 0.9
                  statistic: str = "median") -> tuple[float, float]:
     """Percentile bootstrap CI of the median (or mean) of ``samples``.
 
+    Computed by :func:`kit.kernels.bootstrap`, which keeps numpy for work
+    this small (a compiled backend would cost more to start than it saves)
+    and takes a compiled or GPU backend for large resampling.
+
     Examples
     --------
     >>> lo, hi = bootstrap_ci([1.0, 1.1, 0.9, 1.05, 0.95])
@@ -138,14 +142,9 @@ def bootstrap_ci(samples: list[float], resamples: int = 2000, level: float = 0.9
     if len(samples) < 2:
         v = samples[0] if samples else 0.0
         return (v, v)
-    import numpy as np
+    from kit.kernels import bootstrap
 
-    a = np.asarray(samples, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    draws = a[rng.integers(0, len(a), (resamples, len(a)))]
-    stats = np.median(draws, axis=1) if statistic == "median" else draws.mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    return float(np.percentile(stats, tail)), float(np.percentile(stats, 100 - tail))
+    return bootstrap(samples, statistic=statistic, resamples=resamples, level=level, seed=seed)
 
 
 def speedup(base: Measurement, other: Measurement, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:

@@ -1,0 +1,398 @@
+"""The kernels' public functions, their per-backend implementations, and dispatch.
+
+Every backend of a kernel is the same Python function wrapped around a
+different *core*: validation, defaults and post-processing are written once
+here, so all implementations share one signature and reject the same inputs
+with the same messages (the registry hands out these wrappers). A core takes
+normalised inputs:
+
+========================  ==================================================
+kernel                    core
+========================  ==================================================
+``entropy``               ``core(a: uint8[n], block: int | None)``
+``batch_fingerprint``     ``core(offsets: int64[k+1], data: uint8[m], seed, algorithm)``
+``bootstrap``             ``core(sorted_samples: float64[n], resamples, key, statistic)``
+========================  ==================================================
+
+With ``backend=None`` the choice is, in order: a backend forced by the
+configuration; numpy for bootstrap work too small to be worth a thread or
+a measurement; otherwise :func:`kit.engine.backend_for` (stored wisdom, or a
+quick measurement on first use).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from kit import _config, _registry
+from kit.errors import BackendUnavailable
+from kit.kernels import _inputs, _numpy, _splitmix
+from kit.kernels._surface import FALLBACK_ORDER, FEATURES, operation_name
+
+# --- bootstrap work <-> payload size ---------------------------------------------------
+
+def bootstrap_params(payload_bytes: int) -> tuple[int, int]:
+    """``(samples, resamples)`` measured for a numeric payload of ``payload_bytes``.
+
+    Small payloads are what :func:`kit.measure.bootstrap_ci` does all the
+    time (a few samples, 2000 resamples); large ones are the issue's target
+    (1000 samples, 10,000 resamples).
+
+    Examples
+    --------
+    >>> bootstrap_params(200), bootstrap_params(8 << 20)
+    ((25, 2000), (1000, 10000))
+    """
+    n = max(1, min(payload_bytes // 8, 1000))
+    return n, (10_000 if payload_bytes >= (1 << 20) else 2_000)
+
+
+def _work_bounds() -> tuple[float, float]:
+    # Geometric midpoints between the work of the size classes' payloads.
+    works = [math.prod(bootstrap_params(s)) for s in _registry.SIZE_CLASSES.values()]
+    return math.sqrt(works[0] * works[1]), math.sqrt(works[1] * works[2])
+
+
+def bootstrap_size(n: int, resamples: int) -> int:
+    """Payload size (bytes) whose measurement stands for ``n`` samples x ``resamples``.
+
+    Examples
+    --------
+    >>> bootstrap_size(15, 2000), bootstrap_size(1000, 10_000)
+    (200, 8388608)
+    """
+    small_max, medium_max = _work_bounds()
+    work = n * resamples
+    cls = "small" if work < small_max else "medium" if work < medium_max else "large"
+    return _registry.SIZE_CLASSES[cls]
+
+
+# --- dispatch -----------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _fallback(op: str) -> str:
+    names = {b.name: b for b in _registry.backends(op)}
+    for name in FALLBACK_ORDER:
+        if name in names and names[name].available:
+            return name
+    return _registry.operation(op).baseline
+
+
+def choose(kernel: str, size: int | None = None) -> str:
+    """The backend a call with ``backend=None`` would use for an input of ``size`` bytes.
+
+    Examples
+    --------
+    >>> import kit
+    >>> with kit.config_context(backends={"kernel.entropy": "numpy"}):
+    ...     choose("entropy", 1000)
+    'numpy'
+    """
+    op = operation_name(kernel)
+    forced = _config.forced_backend(op)
+    if forced is not None:
+        return forced
+    if kernel == "bootstrap" and size is not None and size <= _registry.SIZE_CLASSES["small"]:
+        return "numpy"
+    if getattr(_local, "busy", False):
+        # The engine's own measurement called a kernel: do not measure inside a measurement.
+        return _fallback(op)
+    try:
+        from kit.engine import backend_for
+    except ImportError:
+        return _fallback(op)
+    _local.busy = True
+    try:
+        return backend_for(op, size=size)
+    finally:
+        _local.busy = False
+
+
+def implementation(kernel: str, backend: str) -> Callable:
+    """The callable of one backend; one that cannot run here raises :class:`BackendUnavailable`.
+
+    Examples
+    --------
+    >>> implementation("entropy", "numpy")(b"abab")
+    1.0
+    """
+    op = operation_name(kernel)
+    b = _registry.backend(op, backend)  # unknown names list the valid ones
+    reason = b.unavailable_reason()
+    if reason is not None:
+        raise BackendUnavailable(f"backend {backend!r} of {op!r} cannot run here: {reason}")
+    return b.implementation()
+
+
+def _core(kernel: str, size: int | None, backend: str | None) -> Callable:
+    name = choose(kernel, size) if backend is None else backend
+    return implementation(kernel, name).core
+
+
+# --- implementations ----------------------------------------------------------------------
+
+def _entropy_impl(core: Callable) -> Callable:
+    def entropy(buffer: Any, block: int | None = None) -> float | np.ndarray:
+        return core(_inputs.as_buffer(buffer), _inputs.as_block(block))
+
+    return entropy
+
+
+def _fingerprint_impl(core: Callable) -> Callable:
+    def batch_fingerprint(keys: Any, seed: int = 0, algorithm: str = "xxh64") -> np.ndarray:
+        seed, algorithm = _inputs.as_seed(seed), _inputs.as_algorithm(algorithm)
+        offsets, data = _inputs.as_keys(keys)
+        return core(offsets, data, seed, algorithm)
+
+    return batch_fingerprint
+
+
+def _bootstrap_impl(core: Callable) -> Callable:
+    def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, level: float = 0.95,
+                  seed: int = 0, return_distribution: bool = False) -> Any:
+        xs, args = _bootstrap_args(samples, statistic, resamples, level, seed)
+        return _bootstrap_run(core, xs, *args, return_distribution)
+
+    return bootstrap
+
+
+def _bootstrap_args(samples: Any, statistic: Any, resamples: Any, level: Any, seed: Any) -> tuple:
+    return _inputs.as_samples(samples), (_inputs.as_statistic(statistic), _inputs.as_resamples(resamples),
+                                         _inputs.as_level(level), _inputs.as_seed(seed))
+
+
+def _bootstrap_run(core: Callable, xs: np.ndarray, statistic: str, resamples: int, level: float, seed: int,
+                   return_distribution: bool) -> Any:
+    if xs.size == 0:
+        stats = np.full(resamples, np.nan)
+    else:
+        stats = core(np.sort(xs), resamples, _splitmix.key(seed), statistic)
+    if return_distribution:
+        return stats
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(stats, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
+_WRAPPERS = {"entropy": _entropy_impl, "batch_fingerprint": _fingerprint_impl, "bootstrap": _bootstrap_impl}
+
+
+def _xxhash_loop(offsets: np.ndarray, data: np.ndarray, seed: int, algorithm: str) -> np.ndarray:
+    import xxhash
+
+    fn = xxhash.xxh64_intdigest if algorithm == "xxh64" else xxhash.xxh3_64_intdigest
+    mv = memoryview(data)
+    bounds = offsets.tolist()
+    return np.fromiter((fn(mv[bounds[i]:bounds[i + 1]], seed) for i in range(len(bounds) - 1)),
+                       dtype=np.uint64, count=len(bounds) - 1)
+
+
+def _numpy_core(kernel: str) -> Callable:
+    return {"entropy": _numpy.entropy, "batch_fingerprint": _numpy.fingerprint,
+            "bootstrap": _numpy.bootstrap_stats}[kernel]
+
+
+#: backend -> kernel -> first call (compile or load) in seconds, for backends that compile.
+_FIRST_CALLS: dict[str, dict[str, object]] = {}
+
+
+def _module_core(module: str, kernel: str) -> Callable:
+    import importlib
+
+    mod = importlib.import_module(f"kit.kernels.{module}")
+    if hasattr(mod, "warm"):
+        mod.warm(kernel)
+    name = {"batch_fingerprint": "fingerprint"}.get(kernel, kernel)
+    return getattr(mod, name)
+
+
+def _cupy_core(kernel: str) -> Callable:
+    from kit.kernels import _cupy
+
+    core = getattr(_cupy, kernel)
+    key = f"cupy:{kernel}"
+    if key not in _FIRST_CALLS:
+        t0 = time.perf_counter()
+        if kernel == "entropy":
+            core(np.arange(64, dtype=np.uint8), None)
+            core(np.arange(64, dtype=np.uint8), 16)
+        else:
+            core(np.arange(5, dtype=np.float64), 3, 1, "median")
+            core(np.arange(5, dtype=np.float64), 3, 1, "mean")
+        _FIRST_CALLS[key] = {"seconds": time.perf_counter() - t0, "source": "compiled"}
+    return core
+
+
+def load(kernel: str, backend: str) -> Callable:
+    """Build the implementation of ``kernel`` on ``backend`` (imports and compiles on first use)."""
+    if backend == "numpy":
+        core = _numpy_core(kernel)
+    elif backend == "numba":
+        core = _module_core("_numba", kernel)
+    elif backend == "cuda":
+        core = _module_core("_cuda", kernel)
+    elif backend == "cupy":
+        core = _cupy_core(kernel)
+    elif backend == "xxhash" and kernel == "batch_fingerprint":
+        core = _xxhash_loop
+    else:
+        raise ValueError(f"no {backend!r} implementation of {kernel!r}")
+    fn = _WRAPPERS[kernel](core)
+    fn.core = core  # type: ignore[attr-defined]
+    fn.backend = backend  # type: ignore[attr-defined]
+    fn.features = FEATURES[kernel]  # type: ignore[attr-defined]
+    fn.__qualname__ = f"{kernel}[{backend}]"
+    return fn
+
+
+def compile_times() -> dict[str, dict[str, object]]:
+    """First-call (compile, or load from numba's disk cache) times, apart from steady state.
+
+    Keys are ``"backend:kernel"``; values give ``seconds`` and ``source``
+    (``"compiled"``, ``"disk cache"`` or ``"simulator"``). Only kernels used
+    in this process appear; asking never imports numba.
+
+    Examples
+    --------
+    >>> import kit.kernels
+    >>> _ = kit.kernels.entropy(b"abc", backend="numpy")
+    >>> isinstance(kit.kernels.compile_times(), dict)
+    True
+    """
+    out: dict[str, dict[str, object]] = {}
+    for mod in ("kit.kernels._numba", "kit.kernels._cuda"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            out.update({k: dict(v) for k, v in m.COMPILE_TIMES.items()})
+    out.update({k: dict(v) for k, v in _FIRST_CALLS.items()})
+    return out
+
+
+def backends(kernel: str) -> dict[str, str | None]:
+    """Backends of a kernel: ``None`` when usable here, else the reason it is not.
+
+    Examples
+    --------
+    >>> backends("entropy")["numpy"] is None
+    True
+    """
+    return {b.name: b.unavailable_reason() for b in _registry.backends(operation_name(kernel))}
+
+
+# --- the public functions -------------------------------------------------------------------
+
+def entropy(buffer: Any, block: int | None = None, backend: str | None = None) -> float | np.ndarray:
+    """Shannon entropy of a buffer's bytes, in bits per byte (0 to 8).
+
+    Parameters
+    ----------
+    buffer : bytes-like or numpy.ndarray of uint8
+        The data (bytes, bytearray, memoryview, mmap, 1-D uint8 array).
+    block : int, optional
+        If given, the entropy of each consecutive block of ``block`` bytes
+        (the last may be shorter) as a ``float64`` array.
+    backend : str, optional
+        ``"numpy"``, ``"numba"``, ``"cuda"``, ``"cupy"``; default: the
+        engine's choice for this size. A named backend that cannot run here
+        raises :class:`kit.errors.BackendUnavailable`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        0.0 for an empty buffer (an empty array per block).
+
+    Examples
+    --------
+    >>> import kit.kernels
+    >>> kit.kernels.entropy(b"abab", backend="numpy")
+    1.0
+    >>> kit.kernels.entropy(bytes(range(256)) * 2, block=256, backend="numpy").tolist()
+    [8.0, 8.0]
+    """
+    a, blk = _inputs.as_buffer(buffer), _inputs.as_block(block)
+    return _core("entropy", a.size, backend)(a, blk)
+
+
+def batch_fingerprint(keys: Any, seed: int = 0, algorithm: str = "xxh64", backend: str | None = None) -> np.ndarray:
+    """64-bit xxHash of many keys at once, equal bit for bit to the ``xxhash`` library.
+
+    Parameters
+    ----------
+    keys : list of bytes, pyarrow binary/string array, or (offsets, data)
+        The keys. Arrow layout (``offsets`` of n + 1 integers into a
+        ``uint8`` ``data`` buffer) avoids any conversion; a list is converted
+        first (through pyarrow when installed and the list is long). str
+        keys are hashed as their UTF-8 bytes.
+    seed : int
+        In ``[0, 2**64)``.
+    algorithm : {"xxh64", "xxh3_64"}
+    backend : str, optional
+        ``"numpy"``, ``"numba"``, ``"cuda"``, ``"xxhash"`` (a loop over the
+        library); default: the engine's choice.
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+        One fingerprint per key (empty for no keys).
+
+    Examples
+    --------
+    >>> import xxhash, kit.kernels
+    >>> fp = kit.kernels.batch_fingerprint([b"a", b"bc"], backend="numpy")
+    >>> int(fp[1]) == xxhash.xxh64_intdigest(b"bc")
+    True
+    """
+    seed, algorithm = _inputs.as_seed(seed), _inputs.as_algorithm(algorithm)
+    offsets, data = _inputs.as_keys(keys)
+    size = int(offsets[-1] - offsets[0])
+    return _core("batch_fingerprint", size, backend)(offsets, data, seed, algorithm)
+
+
+def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, level: float = 0.95,
+              seed: int = 0, return_distribution: bool = False, backend: str | None = None) -> Any:
+    """Percentile bootstrap confidence interval of the median (or mean) of samples.
+
+    Resampling draws indices from a counter-based SplitMix64 stream
+    (:mod:`kit.kernels._splitmix`), so every backend draws the same
+    resamples: medians agree bit for bit, means to rounding.
+
+    Parameters
+    ----------
+    samples : sequence or 1-D numpy array of real numbers (no NaN)
+    statistic : {"median", "mean"}
+    resamples : int
+        Number of resamples (each of ``len(samples)`` draws with replacement).
+    level : float
+        Confidence level in (0, 1).
+    seed : int
+        In ``[0, 2**64)``; the same seed gives the same interval.
+    return_distribution : bool
+        Return the ``resamples`` resampled statistics (float64 array) instead
+        of the interval.
+    backend : str, optional
+        ``"numpy"``, ``"numba"``, ``"cuda"``, ``"cupy"``; default: numpy for
+        small work, else the engine's choice.
+
+    Returns
+    -------
+    (float, float) or numpy.ndarray
+        ``(low, high)``; ``(nan, nan)`` for no samples.
+
+    Examples
+    --------
+    >>> import kit.kernels
+    >>> lo, hi = kit.kernels.bootstrap([1.0, 1.2, 0.9, 1.1, 1.0], resamples=500, backend="numpy")
+    >>> 0.9 <= lo <= 1.0 <= hi <= 1.2
+    True
+    """
+    xs, args = _bootstrap_args(samples, statistic, resamples, level, seed)
+    core = _core("bootstrap", bootstrap_size(xs.size, args[1]), backend)
+    return _bootstrap_run(core, xs, *args, return_distribution)

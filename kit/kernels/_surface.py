@@ -1,0 +1,33 @@
+"""What every implementation of a kernel shares: names and feature sets (no imports).
+
+Kept apart from the implementations so the registry can declare the
+kernels without importing numpy.
+"""
+
+from __future__ import annotations
+
+KERNELS = ("entropy", "batch_fingerprint", "bootstrap")
+
+#: Every backend implements every feature of its kernel; the sets document
+#: the surface, and tests skip on a missing feature, never on a backend name.
+FEATURES: dict[str, frozenset[str]] = {
+    "entropy": frozenset({"bytes-like", "uint8-array", "block"}),
+    "batch_fingerprint": frozenset({"xxh64", "xxh3_64", "seed", "list", "arrow", "offsets"}),
+    "bootstrap": frozenset({"median", "mean", "seed", "return_distribution"}),
+}
+
+#: Without the engine, the first available of these is used.
+FALLBACK_ORDER = ("numba", "xxhash", "numpy")
+
+
+def operation_name(kernel: str) -> str:
+    """Registry name of a kernel.
+
+    Examples
+    --------
+    >>> operation_name("entropy")
+    'kernel.entropy'
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; valid kernels: {', '.join(KERNELS)}")
+    return f"kernel.{kernel}"

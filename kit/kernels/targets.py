@@ -1,0 +1,273 @@
+"""Measure the kernels' targets side by side in one run: ``python -m kit.kernels.targets``.
+
+The issue's targets, each measured with :func:`kit.measure.compare`
+(calibrated, interleaved, median with a bootstrap CI) against its reference
+in the same run:
+
+* entropy of 100 MiB: numba vs the numpy ``bincount`` reference (target 6x)
+  and vs ``numpy.copyto`` of the same size (target 25% of copy bandwidth);
+* batch fingerprint of 1,000,000 keys of 8-64 bytes in a pyarrow binary array
+  (built before timing) vs a Python loop of ``xxhash.xxh64_intdigest``
+  (target 10x), and what converting a plain list costs;
+* bootstrap, 10,000 resamples of 1,000 samples: numba vs
+  ``rng.choice(samples, (10000, 1000))`` + ``numpy.median(axis=1)`` (target 3x).
+
+``--quick`` uses a tenth of the sizes and the quick timing preset (a smoke
+run, not the target figures); ``--json`` prints the record as JSON.
+Compile times (first calls) are reported apart, and are not in any figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable
+
+TARGETS = {"entropy_vs_bincount": 6.0, "entropy_vs_copy": 0.25, "fingerprint_vs_loop": 10.0,
+           "bootstrap_vs_numpy": 3.0}
+
+
+def _ratio(base: Any, other: Any) -> dict[str, float]:
+    from kit.measure import speedup
+
+    r, lo, hi = speedup(base, other)
+    return {"ratio": r, "ci_low": lo, "ci_high": hi}
+
+
+def _summary(res: dict[str, Any]) -> dict[str, Any]:
+    return {name: {"median_s": m.median, "ci_s": list(m.ci), "throughput_Bps": m.throughput, "samples": len(m.samples),
+                   "loops": m.loops, "warnings": m.warnings} for name, m in res.items()}
+
+
+def entropy_target(size: int, preset: str, one_shot: bool) -> dict[str, Any]:
+    """Entropy of ``size`` random bytes: numba, the numpy reference, numpy.copyto."""
+    import numpy as np
+
+    from kit.kernels import _api
+    from kit.measure import compare
+
+    buf = np.random.default_rng(0).bytes(size)
+    a = np.frombuffer(buf, dtype=np.uint8)
+    dst = np.empty_like(a)
+    numba_fn = _api.implementation("entropy", "numba")
+    numpy_fn = _api.implementation("entropy", "numpy")
+    if abs(numba_fn(buf) - numpy_fn(buf)) > 1e-12:
+        raise AssertionError("numba and numpy entropies differ")
+    contenders: dict[str, Callable[[], Any]] = {
+        "numba": lambda: numba_fn(buf),
+        "numpy (bincount per 1 MiB, reference)": lambda: numpy_fn(buf),
+        "numpy.copyto (same size)": lambda: np.copyto(dst, a),
+    }
+    if one_shot:
+        # numpy.bincount widens uint8 to intp: an 8-byte temporary per input byte.
+        contenders["numpy.bincount (one call)"] = lambda: np.bincount(a, minlength=256)
+    res = compare(contenders, nbytes=size, preset=preset)
+    nb, ref, copy = res["numba"], res["numpy (bincount per 1 MiB, reference)"], res["numpy.copyto (same size)"]
+    out = {"size_bytes": size, "results": _summary(res),
+           "numba_vs_numpy": _ratio(ref, nb),
+           "numba_fraction_of_copy": nb.throughput / copy.throughput}
+    if one_shot:
+        out["numba_vs_bincount_one_call"] = _ratio(res["numpy.bincount (one call)"], nb)
+    return out
+
+
+def _keys(n: int) -> list[bytes]:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(8, 65, n)
+    blob = rng.bytes(int(lengths.sum()))
+    ends = np.cumsum(lengths).tolist()
+    starts = [0] + ends[:-1]
+    return [blob[s:e] for s, e in zip(starts, ends)]
+
+
+def fingerprint_target(n: int, preset: str) -> dict[str, Any]:
+    """``n`` keys of 8-64 bytes: numba on Arrow layout vs a Python loop of xxhash; list conversion."""
+    import numpy as np
+    import pyarrow as pa
+    import xxhash
+
+    from kit.kernels import _api, _inputs
+    from kit.measure import compare
+
+    keys = _keys(n)
+    arr = pa.array(keys, type=pa.binary())
+    nbytes = sum(map(len, keys))
+    numba_fn = _api.implementation("batch_fingerprint", "numba")
+    f = xxhash.xxh64_intdigest
+    if not np.array_equal(numba_fn(arr), np.array([f(k) for k in keys], dtype=np.uint64)):
+        raise AssertionError("numba fingerprints differ from xxhash")
+    res = compare({
+        "numba, pyarrow binary array": lambda: numba_fn(arr),
+        "python loop of xxhash.xxh64_intdigest": lambda: [f(k) for k in keys],
+        "numba, plain list (incl. conversion)": lambda: numba_fn(keys),
+        "conversion only: list -> (offsets, data)": lambda: _inputs.as_keys(keys),
+        "pyarrow.array(list) only": lambda: pa.array(keys, type=pa.binary()),
+    }, nbytes=nbytes, preset=preset)
+    nb = res["numba, pyarrow binary array"]
+    return {"keys": n, "key_bytes": nbytes, "results": _summary(res),
+            "numba_arrow_vs_loop": _ratio(res["python loop of xxhash.xxh64_intdigest"], nb),
+            "numba_list_vs_loop": _ratio(res["python loop of xxhash.xxh64_intdigest"],
+                                         res["numba, plain list (incl. conversion)"]),
+            "conversion_s": res["conversion only: list -> (offsets, data)"].median}
+
+
+def bootstrap_target(n: int, resamples: int, preset: str) -> dict[str, Any]:
+    """Bootstrap CI of the median: numba vs the straightforward numpy version."""
+    import numpy as np
+
+    from kit.kernels import _api
+    from kit.measure import compare
+
+    samples = np.random.default_rng(2).normal(100.0, 15.0, n)
+    numba_fn = _api.implementation("bootstrap", "numba")
+    numpy_fn = _api.implementation("bootstrap", "numpy")
+
+    def straightforward() -> tuple[float, float]:
+        rng = np.random.default_rng(0)
+        medians = np.median(rng.choice(samples, (resamples, n)), axis=1)
+        lo, hi = np.percentile(medians, [2.5, 97.5])
+        return float(lo), float(hi)
+
+    if numba_fn(samples, "median", resamples) != numpy_fn(samples, "median", resamples):
+        raise AssertionError("numba and numpy bootstrap intervals differ")
+    res = compare({
+        "numba": lambda: numba_fn(samples, "median", resamples),
+        "numpy: rng.choice + median(axis=1)": straightforward,
+        "numpy (kit's reference, same draws as numba)": lambda: numpy_fn(samples, "median", resamples),
+    }, preset=preset)
+    return {"samples": n, "resamples": resamples, "results": _summary(res),
+            "numba_vs_numpy": _ratio(res["numpy: rng.choice + median(axis=1)"], res["numba"]),
+            "interval_numba": list(numba_fn(samples, "median", resamples)),
+            "interval_straightforward": list(straightforward())}
+
+
+def run(quick: bool = False, scale: float | None = None, preset: str | None = None) -> dict[str, Any]:
+    """Measure all targets; returns a plain-data record.
+
+    Parameters
+    ----------
+    quick : bool
+        A tenth of the sizes and the quick preset.
+    scale : float, optional
+        Multiplies the target sizes (overrides ``quick``'s tenth).
+    preset : {"quick", "full"}, optional
+        Timing preset (default: ``"quick"`` when ``quick`` else ``"full"``).
+
+    Examples
+    --------
+    >>> from kit.kernels.targets import run
+    >>> rec = run(scale=0.001, preset="quick")  # doctest: +SKIP
+    """
+    from kit.kernels import _api
+    from kit.machine import describe
+
+    scale = (0.1 if quick else 1.0) if scale is None else scale
+    preset = preset or ("quick" if quick else "full")
+    for kernel in ("entropy", "batch_fingerprint", "bootstrap"):
+        _api.implementation(kernel, "numba")  # compile (or load) first: compile time is not in any figure
+    rec = {
+        "scale": scale, "preset": preset, "machine": describe(),
+        "entropy": entropy_target(max(1024, int(100 * 2**20 * scale)), preset, one_shot=scale >= 1.0),
+        "batch_fingerprint": fingerprint_target(max(100, int(1_000_000 * scale)), preset),
+        "bootstrap": bootstrap_target(1000, max(100, int(10_000 * min(1.0, scale * 10))), preset),
+        "compile_times": _api.compile_times(),
+        "gpu_backends": {k: {n: r for n, r in _api.backends(k).items() if n in ("cuda", "cupy")}
+                         for k in ("entropy", "batch_fingerprint", "bootstrap")},
+    }
+    rec["targets"] = {
+        "entropy_vs_bincount": (rec["entropy"]["numba_vs_numpy"]["ratio"], TARGETS["entropy_vs_bincount"]),
+        "entropy_vs_copy": (rec["entropy"]["numba_fraction_of_copy"], TARGETS["entropy_vs_copy"]),
+        "fingerprint_vs_loop": (rec["batch_fingerprint"]["numba_arrow_vs_loop"]["ratio"],
+                                TARGETS["fingerprint_vs_loop"]),
+        "bootstrap_vs_numpy": (rec["bootstrap"]["numba_vs_numpy"]["ratio"], TARGETS["bootstrap_vs_numpy"]),
+    }
+    return rec
+
+
+def format_record(rec: dict[str, Any]) -> str:
+    """The record of :func:`run` as text for people: one table per target, then compile times.
+
+    Examples
+    --------
+    >>> from kit.kernels.targets import format_record, run
+    >>> print(format_record(run(scale=0.001, preset="quick")))  # doctest: +SKIP
+    """
+    from kit.measure import format_rate, format_time
+
+    m = rec["machine"]
+    lines = [f"kit.kernels targets  ({'SMOKE RUN, not the target sizes: ' if rec['scale'] != 1.0 else ''}"
+             f"scale {rec['scale']}, preset {rec['preset']})",
+             f"machine: {m['cpu']}, {m['cores']} cores, load/core {m['load_per_core'] or 0:.2f}, "
+             f"GPU: {m['gpu'] or 'none'}", ""]
+
+    def table(title: str, results: dict[str, Any], nbytes: bool = True) -> None:
+        lines.append(title)
+        for name, r in results.items():
+            lo, hi = r["ci_s"]
+            rate = f"  {format_rate(r['throughput_Bps']):>11}" if nbytes and r["throughput_Bps"] else ""
+            warn = f"  [{'; '.join(r['warnings'])}]" if r["warnings"] else ""
+            lines.append(f"  {name:<46} {format_time(r['median_s']):>10}  "
+                         f"(95% CI {format_time(lo)} - {format_time(hi)}){rate}{warn}")
+
+    def ratio(label: str, r: dict[str, float], target: float) -> None:
+        ok = "met" if r["ratio"] >= target else "NOT met"
+        lines.append(f"  -> {label}: {r['ratio']:.2f}x (CI {r['ci_low']:.2f}-{r['ci_high']:.2f}); "
+                     f"target {target:g}x: {ok}")
+
+    e = rec["entropy"]
+    table(f"entropy of {e['size_bytes'] / 2**20:.0f} MiB of random bytes", e["results"])
+    ratio("numba vs numpy bincount reference", e["numba_vs_numpy"], TARGETS["entropy_vs_bincount"])
+    if "numba_vs_bincount_one_call" in e:
+        ratio("numba vs one numpy.bincount call", e["numba_vs_bincount_one_call"], TARGETS["entropy_vs_bincount"])
+    frac = e["numba_fraction_of_copy"]
+    lines.append(f"  -> numba throughput = {frac:.0%} of numpy.copyto's; target 25%: "
+                 f"{'met' if frac >= 0.25 else 'NOT met'}")
+    lines.append("")
+    f = rec["batch_fingerprint"]
+    table(f"batch fingerprint (xxh64) of {f['keys']:,} keys of 8-64 bytes", f["results"])
+    ratio("numba on a pyarrow array vs python loop", f["numba_arrow_vs_loop"], TARGETS["fingerprint_vs_loop"])
+    lines.append(f"  -> from a plain list: {f['numba_list_vs_loop']['ratio']:.2f}x the loop; "
+                 f"the conversion alone costs {format_time(f['conversion_s'])}")
+    lines.append("")
+    b = rec["bootstrap"]
+    table(f"bootstrap CI of the median, {b['resamples']:,} resamples of {b['samples']:,} samples", b["results"],
+          nbytes=False)
+    ratio("numba vs numpy choice + median", b["numba_vs_numpy"], TARGETS["bootstrap_vs_numpy"])
+    lines.append("")
+    lines.append("first calls (compile, or load from numba's disk cache), not in the figures above:")
+    for k, v in rec["compile_times"].items():
+        lines.append(f"  {k:<28} {format_time(v['seconds']):>10}  ({v['source']})")
+    lines.append("GPU backends:")
+    for k, per in rec["gpu_backends"].items():
+        for n, reason in per.items():
+            lines.append(f"  {k}:{n:<6} {'available' if reason is None else reason}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status.
+
+    Examples
+    --------
+    >>> from kit.kernels.targets import main
+    >>> main(["--quick"])  # doctest: +SKIP
+    0
+    """
+    parser = argparse.ArgumentParser(prog="python -m kit.kernels.targets", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes, quick preset (smoke run)")
+    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+    args = parser.parse_args(argv)
+    rec = run(quick=args.quick)
+    if args.json:
+        json.dump(rec, sys.stdout, indent=1, default=str)
+        print()
+    else:
+        print(format_record(rec))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
