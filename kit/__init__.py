@@ -37,7 +37,7 @@ _LAZY = {
     "decompress": "kit.compress:decompress",
     "Cache": "kit.cache:Cache",
     "memoize": "kit.cache:memoize",
-    "score": "kit.score:score",
+    "score": "kit.scoring:score",
     "validate": "kit.records:validate",
     "kernels": "kit.kernels",
     "workloads": "kit.workloads",

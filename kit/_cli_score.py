@@ -1,0 +1,172 @@
+"""``kit score``, ``kit validate`` and ``kit report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from kit.errors import KitError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="measure this machine: score 0-100 with CI, tier, subscores, hardware "
+                                     "index, claims; writes a result record")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="short samples, small and medium payloads (default)")
+    g.add_argument("--full", action="store_true", help="longer samples, every payload class")
+    p.add_argument("--op", action="append", metavar="OPERATION", help="restrict to an operation (repeatable)")
+    p.add_argument("--size", action="append", metavar="CLASS", help="restrict to a size class (repeatable)")
+    p.add_argument("--reference", metavar="RECORD",
+                   help="reference record for the hardware index (default: results/kit/reference-*.json)")
+    p.add_argument("--no-reference", action="store_true", help="no hardware index")
+    p.add_argument("--no-claims", action="store_true", help="skip the claims check")
+    p.add_argument("--retries", type=int, default=2, metavar="N",
+                   help="re-measure a noisy payload class up to N times (default 2)")
+    p.add_argument("--results", metavar="DIR", help="where records go (default $KIT_RESULTS_DIR or results/kit)")
+    p.add_argument("--no-record", action="store_true", help="write no record")
+    p.add_argument("--as-reference", action="store_true",
+                   help="write the record as reference-<machine id>-<preset>.json (this machine's reference)")
+    p.add_argument("--repeat", type=int, metavar="N",
+                   help="score N times and print the coefficient of variation of the score (stability)")
+    p.add_argument("--inject-slowdown", action="append", metavar="OP:BACKEND=FACTOR", default=[],
+                   help="make a backend FACTOR times slower (e.g. digest:blake3=1.25), to check that "
+                        "`kit validate` catches it; uses a throw-away engine")
+    p.add_argument("--json", action="store_true", help="print the record (or the stability figures) as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser("validate", help="compare a record with a reference record; exit 1 on a significant "
+                                        "regression")
+    p.add_argument("record", nargs="?", help="the record to check (default: the newest in results/kit)")
+    p.add_argument("--against", metavar="REFERENCE",
+                   help="reference record (default: results/kit/reference-<this machine>-<preset>.json, else the "
+                        "newest reference)")
+    p.add_argument("--alpha", type=float, default=None, help="significance level (default 0.002, as asv)")
+    p.add_argument("--min-effect", type=float, default=None,
+                   help="minimum relative change of the median that counts (default 0.10)")
+    p.add_argument("--relative", action="store_true",
+                   help="compare times relative to each run's baseline (for a different machine)")
+    p.add_argument("--results", metavar="DIR", help="where to look for records (default results/kit)")
+    p.add_argument("--json", action="store_true", help="print the validation as JSON")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("report", help="write an HTML page and a PNG chart for records")
+    p.add_argument("records", nargs="*", help="records to show (default: the newest in results/kit)")
+    p.add_argument("--against", metavar="REFERENCE", help="also validate the first record against this one")
+    p.add_argument("--out", default="kit-report", metavar="DIR", help="output folder (default kit-report)")
+    p.add_argument("--results", metavar="DIR", help="where to look for records (default results/kit)")
+    p.set_defaults(func=_report)
+
+
+def _dump(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=1, default=str)
+    sys.stdout.write("\n")
+
+
+def _slowdowns(specs: list[str]) -> dict[str, float]:
+    out = {}
+    for spec in specs:
+        key, sep, factor = spec.rpartition("=")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = None
+        if not sep or ":" not in key or value is None:
+            raise KitError(f"--inject-slowdown expects OP:BACKEND=FACTOR (e.g. digest:blake3=1.25), got {spec!r}")
+        out[key] = value
+    return out
+
+
+def _score(args: argparse.Namespace) -> int:
+    from kit import records
+    from kit.scoring import score, stability
+
+    preset = "full" if args.full else "quick"
+    if args.retries < 0:
+        raise KitError(f"--retries must be >= 0, got {args.retries!r}")
+    reference: Any = None if args.no_reference else (args.reference or "auto")
+    if args.results and reference == "auto":
+        found = records.find_reference(args.results, preset=preset)
+        reference = found if found is not None else "auto"
+    show = not args.no_progress and not args.json and sys.stderr.isatty()
+    kw = dict(preset=preset, operations=args.op, sizes=args.size, reference=reference, retries=args.retries,
+              claims=not args.no_claims, slowdown=_slowdowns(args.inject_slowdown) or None, progress=show)
+    if args.repeat is not None:
+        if args.repeat < 2:
+            raise KitError(f"--repeat needs at least 2 runs, got {args.repeat!r}")
+        st = stability(args.repeat, **kw)
+        paths = [] if args.no_record else [_write(r, args) for r in st["results"]]
+        if args.json:
+            _dump({k: v for k, v in st.items() if k != "results"} | {"records": [str(p) for p in paths]})
+            return 0
+        for i, r in enumerate(st["results"], 1):
+            print(f"run {i}: score {r.score:.2f} [{r.score_ci[0]:.2f}, {r.score_ci[1]:.2f}], speed-up "
+                  f"{r.speedup:.3f}x, tier {r.tier}, noisy classes {len(r.noisy)}, {r.seconds:.0f} s")
+        print(f"score over {st['runs']} runs: mean {st['mean']:.2f}, sd {st['stdev']:.3f}, "
+              f"CV {st['cv']:.2%} (target <= 3% on a quiet machine)")
+        for p in paths:
+            print(f"record written: {p}")
+        return 0
+    res = score(**kw)
+    path = None if args.no_record else _write(res, args)
+    if args.json:
+        out = res.to_record().data
+        if path is not None:
+            out = {**out, "path": str(path)}
+        _dump(out)
+        return 0
+    print(res)
+    if path is not None:
+        print(f"\nrecord written: {path}")
+    return 0
+
+
+def _write(res: Any, args: argparse.Namespace) -> Any:
+    from kit import records
+
+    rec = res.to_record()
+    folder = args.results or records.results_dir()
+    name = f"reference-{rec.machine_id}-{rec.data['preset']}.json" if args.as_reference else None
+    path = records.write_record(rec, folder, name)
+    records.append_parquet(rec, records.Path(folder) / records.PARQUET_NAME)
+    return path
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from kit import records
+
+    record = args.record or records.latest_record(args.results)
+    against = args.against
+    if against is None:
+        rec = records.load_record(record)
+        against = records.find_reference(args.results, machine_id=rec.machine_id, preset=rec.data.get("preset"))
+        if against is None:
+            raise KitError(f"{args.results or records.results_dir()}: no reference record (reference-*.json); "
+                           "give one with --against")
+        record = rec
+    kw = {}
+    if args.alpha is not None:
+        kw["alpha"] = args.alpha
+    if args.min_effect is not None:
+        kw["min_effect"] = args.min_effect
+    v = records.validate(record, against, relative=args.relative, **kw)
+    if args.json:
+        _dump(v.to_dict())
+    else:
+        print(v)
+    return v.exit_code
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kit import records
+    from kit.report import write_report
+
+    recs = args.records or [records.latest_record(args.results)]
+    paths = write_report(recs, args.out, against=args.against)
+    print(f"report written: {paths['html']} (chart: {paths['png']})")
+    return 0
+
+
+__all__ = ["register"]

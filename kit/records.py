@@ -1,0 +1,899 @@
+"""Result records: one run's machine, versions, measurements, score and tier, and their validation.
+
+A record is a JSON document with a versioned schema (``"schema": "kit.record"``,
+``"schema_version"``: :data:`SCHEMA_VERSION`), written under ``results/kit/`` so that asv's
+per-machine folders under ``results/`` are left alone (asv skips a folder without a
+``machine.json``). Records can also be appended to a Parquet table (``results/kit/records.parquet``,
+one row per measurement) that polars reads.
+
+:func:`validate` compares a run with a reference record operation by operation: a two-sided
+Mann–Whitney U test on the raw per-call times (p below ``alpha``, 0.002 as in asv) *and* a minimum
+effect size (median time ratio beyond ``1 + min_effect``); where the samples are too few for the test
+to reach ``alpha`` at all, non-overlapping 95% CIs of the medians replace it.
+
+Examples
+--------
+>>> from kit.records import mann_whitney_u
+>>> u, p = mann_whitney_u([1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6], [2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6])
+>>> u, round(p, 5)
+(0.0, 0.00058)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import statistics
+import math
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from kit.errors import KitError
+
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "Comparison",
+    "Record",
+    "RecordError",
+    "Validation",
+    "append_parquet",
+    "as_record",
+    "find_reference",
+    "latest_record",
+    "load_record",
+    "mann_whitney_u",
+    "min_p_value",
+    "read_table",
+    "record_from_score",
+    "results_dir",
+    "validate",
+    "write_record",
+]
+
+SCHEMA = "kit.record"
+SCHEMA_VERSION = 1
+
+#: ``{version: function}`` upgrading a record's dict from ``version`` to ``version + 1``.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+#: Fields every record must have, and fields every measurement must have.
+REQUIRED = ("schema_version", "machine", "machine_id", "measurements", "score", "preset")
+REQUIRED_MEASUREMENT = ("operation", "size", "kind", "backend", "median_s", "raw_s")
+
+ALPHA = 0.002
+MIN_EFFECT = 0.10
+PARQUET_NAME = "records.parquet"
+
+
+class RecordError(KitError):
+    """A record file that cannot be used: missing, truncated, foreign, or of an unknown schema."""
+
+
+# --- where records live ----------------------------------------------------------------------------
+
+
+def results_dir() -> Path:
+    """Where records are written: ``KIT_RESULTS_DIR`` or ``./results/kit``.
+
+    Examples
+    --------
+    >>> results_dir().name
+    'kit'
+    """
+    env = os.environ.get("KIT_RESULTS_DIR")
+    return Path(env) if env else Path("results") / "kit"
+
+
+def _checkout_results() -> Path | None:
+    """``results/kit`` of the source checkout kit runs from, if it is one."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "results" / "kit").is_dir():
+        return root / "results" / "kit"
+    return None
+
+
+def find_reference(directory: Any = None, machine_id: str | None = None, preset: str | None = None) -> Path | None:
+    """The reference record to compare with: ``reference-*.json`` in the results folder.
+
+    Looks in ``directory`` (default :func:`results_dir`, then the source checkout's
+    ``results/kit``) and prefers, in this order, a reference of ``machine_id`` (default: this
+    machine) and of ``preset`` (its file name ends in ``-<preset>.json``), then the newest.
+
+    Examples
+    --------
+    >>> find_reference("/nonexistent") is None
+    True
+    """
+    from kit.machine import fingerprint_id
+
+    want = machine_id or fingerprint_id()
+    dirs = [Path(directory)] if directory is not None else [results_dir()]
+    if directory is None and (c := _checkout_results()) is not None and c.resolve() != dirs[0].resolve():
+        dirs.append(c)
+    for d in dirs:
+        found = list(d.glob("reference-*.json")) if d.is_dir() else []
+        if found:
+            return max(found, key=lambda p: (want in p.name, preset is not None and p.stem.endswith(f"-{preset}"),
+                                             p.stat().st_mtime, p.name))
+    return None
+
+
+def latest_record(directory: Any = None) -> Path:
+    """The newest record (not a reference) in ``directory`` (default :func:`results_dir`).
+
+    Examples
+    --------
+    >>> latest_record("/nonexistent")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    RecordError: /nonexistent: no kit record (*.json) in this folder
+    """
+    d = Path(directory) if directory is not None else results_dir()
+    found = [p for p in (d.glob("*.json") if d.is_dir() else []) if not p.name.startswith("reference-")]
+    if not found:
+        raise RecordError(f"{d}: no kit record (*.json) in this folder; run `kit score` first")
+    return max(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+# --- the record --------------------------------------------------------------------------------------
+
+
+class Record:
+    """A loaded (or freshly built) result record: a dict in the current schema, and where it came from.
+
+    Examples
+    --------
+    >>> r = Record({"schema": "kit.record", "schema_version": 1, "machine": {}, "machine_id": "x",
+    ...             "measurements": [], "score": {"tier": "STANDARD"}, "preset": "quick"})
+    >>> r.tier
+    'STANDARD'
+    """
+
+    def __init__(self, data: dict[str, Any], path: Path | None = None, migrated_from: int | None = None) -> None:
+        self.data = data
+        self.path = path
+        self.migrated_from = migrated_from
+
+    @property
+    def name(self) -> str:
+        if self.path is not None:
+            return str(self.path)
+        return str(self.data.get("id") or "record")
+
+    @property
+    def machine(self) -> dict[str, Any]:
+        return self.data.get("machine") or {}
+
+    @property
+    def machine_id(self) -> str:
+        return str(self.data.get("machine_id", ""))
+
+    @property
+    def measurements(self) -> list[dict[str, Any]]:
+        return list(self.data.get("measurements") or [])
+
+    @property
+    def tier(self) -> str | None:
+        return (self.data.get("score") or {}).get("tier")
+
+    @property
+    def score(self) -> float | None:
+        return (self.data.get("score") or {}).get("value")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    def __repr__(self) -> str:
+        s = self.data.get("score") or {}
+        return (f"Record({self.name!r}, machine={self.machine.get('cpu')!r}, preset={self.data.get('preset')!r}, "
+                f"score={s.get('value')!r}, tier={s.get('tier')!r})")
+
+
+def _git_commit() -> dict[str, Any] | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": sha, "dirty": bool(dirty)} if sha else None
+
+
+def record_from_score(result: Any) -> Record:
+    """Build the record of a :class:`kit.scoring.ScoreResult`.
+
+    Examples
+    --------
+    >>> import kit
+    >>> rec = kit.score(operations=["fingerprint"], sizes=["small"], claims=False).to_record()  # doctest: +SKIP
+    >>> rec.data["schema_version"]  # doctest: +SKIP
+    1
+    """
+    import kit
+    from kit import _registry
+    from kit.machine import describe, fingerprint_id
+    from kit.scoring import FORMULA
+
+    bench = result.bench
+    machine = {**describe(), **bench.machine}
+    machine.pop("executable", None)
+    mid = fingerprint_id(bench.machine)
+    created = bench.started or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    stamp = created.replace("-", "").replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
+    state = {(c.operation, c.size, c.kind): c for c in result.classes}
+    measurements = []
+    for r in bench.rows:
+        c = state.get((r.operation, r.size, r.kind))
+        d = r.to_dict()
+        d["category"] = _registry.operation(r.operation).category
+        d["selected"] = bench.selected.get(r.operation, {}).get(r.size) == r.backend
+        d["attempts"] = c.attempts if c else 1
+        d["noisy"] = bool(c.noisy) if c else False
+        measurements.append(d)
+    data = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "id": f"{stamp}-{mid}",
+        "created": created,
+        "kit_version": kit.__version__,
+        "git": _git_commit(),
+        "preset": bench.preset,
+        "seconds": result.seconds or bench.seconds,
+        "machine": machine,
+        "machine_id": mid,
+        "libraries": _registry.libraries(),
+        "availability": {"available": result.availability[0], "declared": result.availability[1],
+                         "text": result.availability_text},
+        "injected_slowdown": dict(result.injected),
+        "score": {
+            "value": result.score, "ci": list(result.score_ci), "speedup": result.speedup,
+            "speedup_ci": list(result.speedup_ci), "tier": result.tier, "tier_note": result.tier_note,
+            "formula": FORMULA, "retries": result.retries, "noisy": result.noisy,
+        },
+        "subscores": {k: v.to_dict() for k, v in result.subscores.items()},
+        "hardware_index": None if result.hardware is None else result.hardware.to_dict(),
+        "hardware_note": result.hardware_note,
+        "selected": bench.selected,
+        "classes": [{"operation": c.operation, "category": c.category, "size": c.size, "kind": c.kind,
+                     "baseline": c.baseline, "backend": c.backend, "speedup": c.speedup[0],
+                     "speedup_ci": list(c.speedup[1:]), "attempts": c.attempts, "noisy": c.noisy}
+                    for c in result.classes],
+        "measurements": measurements,
+        "verification": {op: {b: {"ok": v.ok, "problems": len(v.problems)} for b, v in per.items()}
+                         for op, per in bench.verification.items()},
+        "claims": None if result.claims is None else [c.to_dict() for c in result.claims],
+    }
+    return Record(data)
+
+
+def write_record(record: Any, directory: Any = None, name: str | None = None) -> Path:
+    """Write a record as JSON (atomically) and return its path.
+
+    Parameters
+    ----------
+    record : Record, dict or ScoreResult
+    directory : path-like, optional
+        Default :func:`results_dir`; created when missing.
+    name : str, optional
+        File name; default ``<id>.json`` (UTC time and machine id).
+
+    Examples
+    --------
+    >>> p = write_record(res.to_record(), "/tmp/kit-results")  # doctest: +SKIP
+    """
+    rec = as_record(record)
+    d = Path(directory) if directory is not None else results_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    fname = name or f"{rec.data.get('id') or 'record'}.json"
+    if not fname.endswith(".json"):
+        raise RecordError(f"a record's file name must end in .json, got {fname!r}")
+    path = d / fname
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=d)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(rec.data, f, indent=1, allow_nan=False, default=_jsonable)
+            f.write("\n")
+        _usual_mode(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    rec.path = path
+    return path
+
+
+def _usual_mode(path: str) -> None:
+    """Give a temporary file (created 0600) the mode a new file gets under the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    raise TypeError(f"cannot store {type(obj).__name__} in a record")
+
+
+def _foreign_hint(data: Any) -> str:
+    if isinstance(data, dict):
+        if "benchmark_version" in data or ("results" in data and "commit_hash" in data):
+            return " (it looks like an asv result file)"
+        if "machine" in data and "version" in data and len(data) <= 12 and "measurements" not in data:
+            return " (it looks like an asv machine.json)"
+        if "benchmarks" in data and "metadata" in data:
+            return " (it looks like a pyperf file)"
+    return ""
+
+
+def load_record(path: Any) -> Record:
+    """Read a record, migrating an older schema version; one clear error naming the file otherwise.
+
+    Raises
+    ------
+    RecordError
+        The file is missing, unreadable, truncated or not JSON, not a kit record, of a newer schema
+        version, of an older one with no migration, or lacks required fields.
+
+    Examples
+    --------
+    >>> load_record("missing.json")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    RecordError: missing.json: no such file
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecordError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise RecordError(f"{p}: is a folder, expected a record file (*.json)") from None
+    except UnicodeDecodeError:
+        raise RecordError(f"{p}: not a text file, expected a kit record (JSON)") from None
+    except OSError as exc:
+        raise RecordError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if not text.strip():
+        raise RecordError(f"{p}: empty file, expected a kit record (JSON)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        what = "truncated" if _ends_open(text) else "not valid JSON"
+        raise RecordError(f"{p}: {what} at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    return _from_data(data, p)
+
+
+def _ends_open(text: str) -> bool:
+    """Whether JSON text stops inside a string, object or array (a cut file), not at a bad character."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0
+
+
+def _from_data(data: Any, path: Path | None) -> Record:
+    where = str(path) if path is not None else "record"
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise RecordError(f"{where}: not a kit result record (expected 'schema': {SCHEMA!r}, got "
+                          f"{got!r}){_foreign_hint(data)}")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise RecordError(f"{where}: 'schema_version' must be an integer, got {version!r}")
+    migrated_from = None
+    if version > SCHEMA_VERSION:
+        raise RecordError(f"{where}: written by a newer kit (schema version {version}; this kit reads up to "
+                          f"{SCHEMA_VERSION}): upgrade kit to read it")
+    if version < SCHEMA_VERSION:
+        migrated_from = version
+        while version < SCHEMA_VERSION:
+            step = MIGRATIONS.get(version)
+            if step is None:
+                raise RecordError(f"{where}: schema version {version} cannot be migrated to {SCHEMA_VERSION} "
+                                  f"(no migration from version {version}); re-run `kit score` to make a new record")
+            data = step(dict(data))
+            version += 1
+            data["schema_version"] = version
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise RecordError(f"{where}: missing field{'s' if len(missing) > 1 else ''} "
+                          f"{', '.join(repr(k) for k in missing)} (is the file complete?)")
+    if not isinstance(data["measurements"], list):
+        raise RecordError(f"{where}: 'measurements' must be a list, got {type(data['measurements']).__name__}")
+    for i, m in enumerate(data["measurements"]):
+        lacking = [k for k in REQUIRED_MEASUREMENT if not isinstance(m, dict) or k not in m]
+        if lacking:
+            raise RecordError(f"{where}: measurement {i} lacks {', '.join(repr(k) for k in lacking)}")
+        if not isinstance(m["raw_s"], list) or not m["raw_s"] or not all(
+                isinstance(x, (int, float)) and x > 0 for x in m["raw_s"]):
+            raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}) has no valid raw "
+                              f"samples (expected a list of positive seconds, got {_short(m['raw_s'])})")
+    return Record(data, path, migrated_from)
+
+
+def _short(x: Any) -> str:
+    s = repr(x)
+    return s if len(s) <= 50 else s[:47] + "..."
+
+
+def as_record(obj: Any) -> Record:
+    """A :class:`Record` from a Record, a ScoreResult, a dict in the record schema, or a path.
+
+    Examples
+    --------
+    >>> as_record("missing.json")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    RecordError: missing.json: no such file
+    """
+    if isinstance(obj, Record):
+        return obj
+    if isinstance(obj, (str, os.PathLike)):
+        return load_record(obj)
+    if isinstance(obj, dict):
+        return _from_data(obj, None)
+    if hasattr(obj, "to_record"):
+        return obj.to_record()
+    raise TypeError(f"expected a Record, a ScoreResult, a record dict or a path, got {type(obj).__name__}")
+
+
+# --- the Parquet table -------------------------------------------------------------------------------
+
+
+def _table_rows(rec: Record) -> list[dict[str, Any]]:
+    d = rec.data
+    s = d.get("score") or {}
+    hw = d.get("hardware_index") or {}
+    git = d.get("git") or {}
+    base = {
+        "record_id": d.get("id"), "created": d.get("created"), "machine_id": d.get("machine_id"),
+        "cpu": (d.get("machine") or {}).get("cpu"), "cores": (d.get("machine") or {}).get("cores"),
+        "kit_version": d.get("kit_version"), "git_commit": git.get("commit"), "preset": d.get("preset"),
+        "schema_version": d.get("schema_version"), "score": s.get("value"),
+        "score_ci_low": (s.get("ci") or [None, None])[0], "score_ci_high": (s.get("ci") or [None, None])[1],
+        "score_speedup": s.get("speedup"), "tier": s.get("tier"), "hardware_index": hw.get("value"),
+        "injected": bool(d.get("injected_slowdown")),
+    }
+    out = []
+    for m in d["measurements"]:
+        ci = m.get("speedup_ci") or [None, None]
+        out.append({**base, "operation": m["operation"], "category": m.get("category"), "size": m["size"],
+                    "kind": m["kind"], "backend": m["backend"], "baseline": bool(m.get("baseline")),
+                    "selected": bool(m.get("selected")), "speedup": m.get("speedup"),
+                    "speedup_ci_low": ci[0], "speedup_ci_high": ci[1], "median_s": m["median_s"],
+                    "ci_low_s": m.get("ci_low_s"), "ci_high_s": m.get("ci_high_s"), "cv": m.get("cv"),
+                    "samples": len(m["raw_s"]), "loops": m.get("loops"), "nbytes": m.get("nbytes"),
+                    "throughput_Bps": m.get("throughput_Bps"), "attempts": m.get("attempts", 1),
+                    "noisy": bool(m.get("noisy")), "raw_s": [float(x) for x in m["raw_s"]]})
+    return out
+
+
+def append_parquet(record: Any, path: Any = None) -> Path:
+    """Append a record to the Parquet table (one row per measurement); returns the table's path.
+
+    Appending the same record twice replaces its rows. The table is rewritten atomically; read it
+    with ``polars.read_parquet(path)`` or :func:`read_table`.
+
+    Examples
+    --------
+    >>> append_parquet(res.to_record(), "/tmp/kit-results/records.parquet")  # doctest: +SKIP
+    PosixPath('/tmp/kit-results/records.parquet')
+    """
+    import polars as pl
+
+    rec = as_record(record)
+    p = Path(path) if path is not None else results_dir() / PARQUET_NAME
+    p.parent.mkdir(parents=True, exist_ok=True)
+    new = pl.DataFrame(_table_rows(rec), infer_schema_length=None)
+    if p.exists():
+        old = read_table(p)
+        if "record_id" in old.columns:
+            old = old.filter(pl.col("record_id") != rec.data.get("id"))
+        new = pl.concat([old, new], how="diagonal_relaxed")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=p.parent)
+    os.close(fd)
+    try:
+        new.write_parquet(tmp)
+        _usual_mode(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def read_table(path: Any = None) -> Any:
+    """The Parquet table of records as a polars DataFrame.
+
+    Examples
+    --------
+    >>> read_table("/tmp/kit-results/records.parquet").columns[:3]  # doctest: +SKIP
+    ['record_id', 'created', 'machine_id']
+    """
+    import polars as pl
+
+    p = Path(path) if path is not None else results_dir() / PARQUET_NAME
+    if not p.exists():
+        raise RecordError(f"{p}: no such file")
+    try:
+        return pl.read_parquet(p)
+    except Exception as exc:  # polars raises several error types for a damaged file
+        raise RecordError(f"{p}: not a readable Parquet table ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+# --- the statistical test ----------------------------------------------------------------------------
+
+
+def _ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Average ranks (1-based) and the sizes of tie groups."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    ties = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        avg = (i + j) / 2 + 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = avg
+        if j > i:
+            ties.append(j - i + 1)
+        i = j + 1
+    return ranks, ties
+
+
+def _u_distribution(n1: int, n2: int) -> list[int]:
+    """Counts of arrangements giving each U in ``0..n1*n2`` (Gaussian binomial coefficients)."""
+    poly = [1]
+    for i in range(1, n1 + 1):
+        # times (1 - q^(n2+i)), then divided by (1 - q^i): stays an exact polynomial.
+        m = n2 + i
+        grown = poly + [0] * m
+        for k in range(len(grown) - 1, m - 1, -1):
+            grown[k] -= grown[k - m]
+        for k in range(i, len(grown)):
+            grown[k] += grown[k - i]
+        while len(grown) > 1 and grown[-1] == 0:
+            grown.pop()
+        poly = grown
+    return poly + [0] * (n1 * n2 + 1 - len(poly))
+
+
+def min_p_value(n1: int, n2: int) -> float:
+    """The smallest two-sided p-value the exact U test can give for samples of ``n1`` and ``n2``.
+
+    Examples
+    --------
+    >>> round(min_p_value(5, 5), 4)
+    0.0079
+    """
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def mann_whitney_u(x: Sequence[float], y: Sequence[float], method: str = "auto") -> tuple[float, float]:
+    """Two-sided Mann–Whitney U test: ``(U of x, p-value)``.
+
+    Parameters
+    ----------
+    x, y : sequences of float
+    method : {"auto", "exact", "asymptotic"}
+        ``exact`` counts the distribution of U (valid without ties); ``asymptotic`` is the normal
+        approximation with tie and continuity corrections; ``auto`` (as scipy's ``mannwhitneyu``)
+        is exact when there are no ties and both samples have at most 50 values.
+
+    Examples
+    --------
+    >>> mann_whitney_u([1, 2, 3], [4, 5, 6])
+    (0.0, 0.1)
+    """
+    if method not in ("auto", "exact", "asymptotic"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'asymptotic', got {method!r}")
+    n1, n2 = len(x), len(y)
+    if n1 < 1 or n2 < 1:
+        raise ValueError(f"both samples need at least one value, got {n1} and {n2}")
+    values = [float(v) for v in x] + [float(v) for v in y]
+    if any(math.isnan(v) for v in values):
+        raise ValueError("samples contain NaN")
+    ranks, ties = _ranks(values)
+    r1 = sum(ranks[:n1])
+    u1 = r1 - n1 * (n1 + 1) / 2
+    u_small = min(u1, n1 * n2 - u1)
+    if method == "exact" and ties:
+        raise ValueError(f"the exact test needs samples without ties, got {len(ties)} tied group(s)")
+    if method == "exact" or (method == "auto" and not ties and max(n1, n2) <= 50):
+        counts = _u_distribution(n1, n2)
+        total = math.comb(n1 + n2, n1)
+        p = 2 * sum(counts[: int(round(u_small)) + 1]) / total
+        return u1, min(1.0, p)
+    n = n1 + n2
+    tie_term = sum(t ** 3 - t for t in ties) / (n * (n - 1)) if n > 1 else 0.0
+    sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term))
+    if sigma == 0:
+        return u1, 1.0
+    z = (abs(u1 - n1 * n2 / 2) - 0.5) / sigma
+    return u1, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+
+# --- validation --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    """One operation × size × kind × backend compared with the reference.
+
+    ``ratio`` is this run's median time over the reference's (above 1: slower here).
+    """
+
+    operation: str
+    size: str
+    kind: str
+    backend: str
+    ref_median: float
+    median: float
+    ratio: float
+    p_value: float | None
+    method: str
+    verdict: str
+    n_ref: int
+    n: int
+    selected: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.operation} {self.size} {self.kind} {self.backend}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("operation", "size", "kind", "backend", "ref_median", "median",
+                                              "ratio", "p_value", "method", "verdict", "n_ref", "n", "selected")}
+
+
+REGRESSION, IMPROVEMENT, SAME = "regression", "improvement", "no change"
+
+
+@dataclass
+class Validation:
+    """A run compared with a reference record.
+
+    ``exit_code`` is 1 when there is a significant regression, else 0, for CI.
+    """
+
+    record: str
+    reference: str
+    comparisons: list[Comparison]
+    only_here: list[str]
+    only_reference: list[str]
+    alpha: float
+    min_effect: float
+    relative: bool
+    tier: str | None
+    reference_tier: str | None
+    score: float | None
+    reference_score: float | None
+    machine_differences: list[tuple[str, Any, Any]]
+    library_differences: list[tuple[str, Any, Any]]
+    hardware: Any = None  # kit.scoring.HardwareIndex
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[Comparison]:
+        return [c for c in self.comparisons if c.verdict == REGRESSION]
+
+    @property
+    def improvements(self) -> list[Comparison]:
+        return [c for c in self.comparisons if c.verdict == IMPROVEMENT]
+
+    @property
+    def tier_agrees(self) -> bool:
+        return self.tier == self.reference_tier
+
+    @property
+    def same_machine(self) -> bool:
+        return not self.machine_differences
+
+    @property
+    def ok(self) -> bool:
+        return not self.regressions
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record": self.record, "reference": self.reference, "ok": self.ok,
+            "regressions": [c.key for c in self.regressions], "improvements": [c.key for c in self.improvements],
+            "compared": len(self.comparisons), "only_here": self.only_here, "only_reference": self.only_reference,
+            "rule": {"alpha": self.alpha, "min_effect": self.min_effect, "relative": self.relative},
+            "tier": self.tier, "reference_tier": self.reference_tier, "tier_agrees": self.tier_agrees,
+            "score": self.score, "reference_score": self.reference_score,
+            "machine_differences": [{"field": f, "reference": a, "here": b} for f, a, b in self.machine_differences],
+            "library_differences": [{"library": f, "reference": a, "here": b} for f, a, b in self.library_differences],
+            "hardware_index": None if self.hardware is None else self.hardware.to_dict(),
+            "notes": self.notes, "comparisons": [c.to_dict() for c in self.comparisons],
+        }
+
+    def tables(self) -> list[Any]:
+        from kit.report import validation_tables
+
+        return validation_tables(self)
+
+    def __str__(self) -> str:
+        return "\n\n".join(str(t) for t in self.tables())
+
+    def _repr_html_(self) -> str:
+        return "".join(t._repr_html_() for t in self.tables())
+
+
+def _key(m: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    return (m["operation"], m["size"], m["kind"], m["backend"])
+
+
+def _normalised(rec: Record) -> dict[tuple[str, str, str, str], list[float]]:
+    """Each backend's samples divided by the median of its class's baseline in the same run."""
+    base = {(m["operation"], m["size"], m["kind"]): statistics.median(m["raw_s"])
+            for m in rec.measurements if m.get("baseline")}
+    out = {}
+    for m in rec.measurements:
+        b = base.get((m["operation"], m["size"], m["kind"]))
+        if b and not m.get("baseline"):
+            out[_key(m)] = [x / b for x in m["raw_s"]]
+    return out
+
+
+def _compare(ref: Sequence[float], new: Sequence[float], alpha: float, min_effect: float,
+             ref_ci: tuple[float, float] | None, new_ci: tuple[float, float] | None) -> tuple[float, float | None, str, str]:
+    ratio = statistics.median(new) / statistics.median(ref)
+    if min_p_value(len(ref), len(new)) < alpha:
+        _, p = mann_whitney_u(new, ref)
+        significant, method = p < alpha, "Mann-Whitney U"
+    else:
+        from kit.measure import bootstrap_ci
+
+        p = None
+        a = ref_ci or bootstrap_ci(list(ref))
+        b = new_ci or bootstrap_ci(list(new))
+        significant, method = (b[0] > a[1] or b[1] < a[0]), "95% CIs apart (too few samples for U)"
+    if significant and ratio >= 1 + min_effect:
+        verdict = REGRESSION
+    elif significant and ratio <= 1 / (1 + min_effect):
+        verdict = IMPROVEMENT
+    else:
+        verdict = SAME
+    return ratio, p, method, verdict
+
+
+_MACHINE_FIELDS = ("cpu", "cores", "machine", "os", "python", "gpu")
+
+
+def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effect: float = MIN_EFFECT,
+             relative: bool = False) -> Validation:
+    """Compare a run with a reference record, operation by operation.
+
+    A measurement (operation × size × kind × backend) is a **regression** when this run's per-call
+    times are significantly slower than the reference's (two-sided Mann–Whitney U, ``p < alpha``) *and*
+    its median is at least ``1 + min_effect`` times the reference's; an **improvement** likewise the
+    other way. Measurements present in only one record are listed, not compared.
+
+    Parameters
+    ----------
+    record : Record, ScoreResult, dict or path
+        The run to check.
+    against : Record, dict or path, optional
+        The reference (default: :func:`find_reference`).
+    alpha : float
+        Significance level (asv's 0.002 by default).
+    min_effect : float
+        Minimum relative change of the median that counts (0.10: 10%).
+    relative : bool
+        Compare times relative to each run's baseline instead of absolute times, which cancels the
+        machines' overall speed (for a different machine: is each library as far ahead of the
+        standard library as on the reference?).
+
+    Returns
+    -------
+    Validation
+
+    Examples
+    --------
+    >>> import kit
+    >>> v = kit.validate("results/kit/latest.json", against="results/kit/reference.json")  # doctest: +SKIP
+    >>> v.ok, len(v.regressions)  # doctest: +SKIP
+    (True, 0)
+    """
+    if not (isinstance(alpha, float) and 0 < alpha < 1):
+        raise ValueError(f"alpha must be a float in (0, 1), got {alpha!r}")
+    if not (isinstance(min_effect, (int, float)) and min_effect >= 0):
+        raise ValueError(f"min_effect must be a number >= 0, got {min_effect!r}")
+    rec = as_record(record)
+    if against is None:
+        found = find_reference(machine_id=rec.machine_id, preset=rec.data.get("preset"))
+        if found is None:
+            raise RecordError(f"{results_dir()}: no reference record (reference-*.json) to validate against; "
+                              f"give one with against=")
+        against = found
+    ref = as_record(against)
+    notes: list[str] = []
+    for r, label in ((rec, "record"), (ref, "reference")):
+        if r.migrated_from is not None:
+            notes.append(f"the {label} was migrated from schema version {r.migrated_from} to {SCHEMA_VERSION}")
+        if r.data.get("injected_slowdown"):
+            notes.append(f"the {label} was measured with an injected slowdown: {r.data['injected_slowdown']}")
+    if rec.data.get("preset") != ref.data.get("preset"):
+        notes.append(f"presets differ (reference {ref.data.get('preset')!r}, here {rec.data.get('preset')!r}): "
+                     "times per call are compared, but the scores and tiers cover different payload classes")
+    busy = [(sum(1 for m in r.measurements if any("machine busy" in w for w in m.get("warnings") or ())),
+             len(r.measurements), label) for r, label in ((ref, "the reference"), (rec, "this record"))]
+    if any(b for b, _, _ in busy) and not relative:
+        notes.append("busy machine (load above 0.8 per core) during "
+                     + " and ".join(f"{b}/{n} measurements of {label}" for b, n, label in busy)
+                     + ": absolute times then say more about the load than about the code")
+    if relative:
+        mine, theirs = _normalised(rec), _normalised(ref)
+        notes.append("times relative to each run's baseline (the baselines themselves are not compared)")
+    else:
+        mine = {_key(m): m["raw_s"] for m in rec.measurements}
+        theirs = {_key(m): m["raw_s"] for m in ref.measurements}
+    info_here = {_key(m): m for m in rec.measurements}
+    info_ref = {_key(m): m for m in ref.measurements}
+    comps = []
+    for key in sorted(set(mine) & set(theirs)):
+        a, b = theirs[key], mine[key]
+        ci_a = ci_b = None
+        if not relative:
+            ci_a = _ci_of(info_ref[key])
+            ci_b = _ci_of(info_here[key])
+        ratio, p, method, verdict = _compare(a, b, alpha, min_effect, ci_a, ci_b)
+        comps.append(Comparison(*key, ref_median=statistics.median(a), median=statistics.median(b), ratio=ratio,
+                                p_value=p, method=method, verdict=verdict, n_ref=len(a), n=len(b),
+                                selected=bool(info_here[key].get("selected"))))
+    only_here = sorted(" ".join(k) for k in set(mine) - set(theirs))
+    only_ref = sorted(" ".join(k) for k in set(theirs) - set(mine))
+    md = [(f, ref.machine.get(f), rec.machine.get(f)) for f in _MACHINE_FIELDS
+          if ref.machine.get(f) != rec.machine.get(f)]
+    libs_a, libs_b = ref.data.get("libraries") or {}, rec.data.get("libraries") or {}
+    ld = [(k, libs_a.get(k), libs_b.get(k)) for k in sorted(set(libs_a) | set(libs_b)) if libs_a.get(k) != libs_b.get(k)]
+    if ref.data.get("kit_version") != rec.data.get("kit_version"):
+        ld.insert(0, ("kit", ref.data.get("kit_version"), rec.data.get("kit_version")))
+    if md and not relative:
+        notes.append("the machines differ: absolute times include the hardware difference (see the hardware "
+                     "index); use relative=True (kit validate --relative) to compare libraries against each "
+                     "machine's baseline")
+    hw = None
+    try:
+        from kit.scoring import hardware_index
+
+        hw = hardware_index(rec, ref)
+    except KitError as exc:
+        notes.append(str(exc))
+    return Validation(rec.name, ref.name, comps, only_here, only_ref, alpha, float(min_effect), relative,
+                      rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes)
+
+
+def _ci_of(m: Mapping[str, Any]) -> tuple[float, float] | None:
+    lo, hi = m.get("ci_low_s"), m.get("ci_high_s")
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+        return (float(lo), float(hi))
+    return None

@@ -1,0 +1,753 @@
+"""The score: measured speed-ups → subscores → a score from 0 to 100, a tier, a hardware index.
+
+Everything here is computed from one run's measurements (:meth:`kit.engine.Engine.tune`),
+never from the number of installed libraries. The formula is written here once; ``docs/scoring.md``
+repeats it for readers.
+
+The formula
+-----------
+For every measured payload class ``c = (operation, size, kind)`` let ``r_c`` be the speed-up of the
+backend the engine *selected* over the operation's baseline, measured side by side in the same run::
+
+    r_c = median time of the baseline / median time of the selected backend
+
+(``r_c = 1`` where the baseline itself is selected). Then
+
+* category speed-up ``G_k`` = geometric mean of ``r_c`` over the classes of category ``k``
+  (``json``, ``hashing``, ``compression``, ``tables``, ``kernels`` when present);
+* overall speed-up ``G`` = geometric mean of ``G_k`` over the categories measured, so each
+  category weighs the same whatever its number of operations;
+* the map to 0–100 is the log-logistic curve ::
+
+      S(x) = 100 / (1 + 9 ** (1 - 2 * ln(x) / ln(50)))
+
+  equivalently ``S(x) = 100 x^a / (x^a + m^a)`` with midpoint ``m = √50 ≈ 7.07`` and slope
+  ``a = 2 ln 9 / ln 50 ≈ 1.123``. It is strictly increasing, saturates (``S → 100`` as
+  ``x → ∞``, ``S → 0`` as ``x → 0``), and is anchored on the tier table: ``S(1) = 10``
+  (no gain, STANDARD), ``S(√50) = 50``, ``S(50) = 90`` (MAXIMUM); ``S(8) ≈ 53.5``,
+  ``S(15) ≈ 69.9``, ``S(25) ≈ 80.5``;
+* subscore of category ``k`` = ``S(G_k)``; **score** = ``S(G)``;
+* **tier** from ``G`` itself: STANDARD from 1x, ENHANCED from 8x, OPTIMIZED from 15x, ULTRA from
+  25x, MAXIMUM from 50x (BELOW STANDARD under 1x). When the 95% CI of ``G`` straddles a threshold
+  the result says so;
+* **95% CI** by percentile bootstrap over the raw samples: each of 2000 resamples redraws, for every
+  class, the baseline's and the selected backend's samples with replacement, recomputes both medians,
+  every ``r_c``, ``G_k``, ``G`` and ``S``;
+* **availability** (``N/M backends available``) is printed beside the score and never enters it;
+* **hardware index** = geometric mean over categories of the geometric mean over classes of
+  ``throughput here / throughput in the reference record`` of the backend each machine selected (as
+  SPEC rates a machine against a reference machine), with the same bootstrap CI.
+
+Noisy classes (CV above 10% or a sample more than 50% from the median, for the baseline or the
+selected backend) are re-measured, up to ``retries`` times, as the Phoronix Test Suite does: until
+an attempt is not noisy; the samples of all attempts are pooled, and a class whose every attempt was
+noisy is reported as noisy.
+
+Examples
+--------
+>>> from kit.scoring import score_from_speedup, tier_of
+>>> round(score_from_speedup(1.0), 1), round(score_from_speedup(50.0), 1)
+(10.0, 90.0)
+>>> tier_of(16.0)
+'OPTIMIZED'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from kit import _registry
+from kit.errors import KitError
+
+__all__ = [
+    "FORMULA",
+    "TIERS",
+    "HardwareIndex",
+    "Ratio",
+    "ScoreResult",
+    "Subscore",
+    "availability",
+    "hardware_index",
+    "injected_slowdown",
+    "nested_geomean",
+    "score",
+    "score_from_speedup",
+    "stability",
+    "summarise",
+    "tier_of",
+    "tier_span",
+]
+
+#: (tier, minimum geometric-mean speed-up), from DESIGN.md.
+TIERS: tuple[tuple[str, float], ...] = (
+    ("STANDARD", 1.0),
+    ("ENHANCED", 8.0),
+    ("OPTIMIZED", 15.0),
+    ("ULTRA", 25.0),
+    ("MAXIMUM", 50.0),
+)
+BELOW = "BELOW STANDARD"
+
+# The curve's anchors: S(1) = LOW, S(TOP) = 100 - LOW.
+_TOP = 50.0
+_LOW = 10.0
+_BASE = (100.0 - _LOW) / _LOW  # 9
+
+RESAMPLES = 2000
+#: The map from speed-up to score, as stored in records (the code is :func:`score_from_speedup`).
+FORMULA = "S(x) = 100 / (1 + 9 ** (1 - 2 ln(x) / ln(50))), x = geometric mean over categories of the selected backends' speed-ups"
+PRESET_NAMES = ("quick", "full")
+
+
+def score_from_speedup(x: float) -> float:
+    """Map a speed-up to the 0–100 score: ``S(x) = 100 / (1 + 9 ** (1 - 2 ln x / ln 50))``.
+
+    Parameters
+    ----------
+    x : float
+        A (geometric-mean) speed-up over the baseline; must be positive.
+
+    Returns
+    -------
+    float
+        The score, strictly between 0 and 100 for finite positive ``x``.
+
+    Examples
+    --------
+    >>> round(score_from_speedup(1.0), 1)
+    10.0
+    >>> round(score_from_speedup(50 ** 0.5), 1)
+    50.0
+    >>> score_from_speedup(1e12) < 100.0
+    True
+    """
+    if not isinstance(x, (int, float)) or isinstance(x, bool) or not (x > 0):
+        raise ValueError(f"a speed-up must be a positive number, got {x!r}")
+    if math.isinf(x):
+        return 100.0
+    exponent = 1.0 - 2.0 * math.log(x) / math.log(_TOP)
+    if exponent * math.log(_BASE) > 700:  # 9 ** exponent overflows: the score is 0 to double precision
+        return 0.0
+    return 100.0 / (1.0 + _BASE ** exponent)
+
+
+def tier_of(speedup: float) -> str:
+    """The tier a geometric-mean speed-up earns (thresholds in :data:`TIERS`).
+
+    Examples
+    --------
+    >>> [tier_of(x) for x in (0.9, 1.0, 7.99, 8.0, 25.0, 49.9, 50.0)]
+    ['BELOW STANDARD', 'STANDARD', 'STANDARD', 'ENHANCED', 'ULTRA', 'ULTRA', 'MAXIMUM']
+    """
+    if not isinstance(speedup, (int, float)) or math.isnan(speedup):
+        raise ValueError(f"a speed-up must be a number, got {speedup!r}")
+    name = BELOW
+    for tier, threshold in TIERS:
+        if speedup >= threshold:
+            name = tier
+    return name
+
+
+def tier_span(low: float, high: float) -> str | None:
+    """A note when the CI ``[low, high]`` of the speed-up straddles a tier threshold, else ``None``.
+
+    Examples
+    --------
+    >>> print(tier_span(7.5, 9.0))
+    the 95% CI [7.5x, 9x] straddles the ENHANCED threshold (8x): the tier is STANDARD or ENHANCED
+    >>> tier_span(9.0, 12.0) is None
+    True
+    """
+    if low > high:
+        raise ValueError(f"CI bounds must satisfy low <= high, got [{low!r}, {high!r}]")
+    crossed = [(t, th) for t, th in TIERS if low < th <= high]
+    if not crossed:
+        return None
+    names = [t for t, _ in crossed]
+    tiers = [tier_of(low)] + names
+    what = ", ".join(f"{t} threshold ({th:g}x)" for t, th in crossed)
+    return (f"the 95% CI [{low:.3g}x, {high:.3g}x] straddles the {what}: the tier is "
+            f"{' or '.join(tiers) if len(tiers) == 2 else ', '.join(tiers[:-1]) + ' or ' + tiers[-1]}")
+
+
+# --- the bootstrap, shared by the score, the hardware index, the claims and the report ---------------
+
+
+def _log_ratio_draws(slow: Sequence[float], fast: Sequence[float], rng: Any, resamples: int = RESAMPLES) -> Any:
+    """``resamples`` bootstrap draws of ``ln(median(slow*) / median(fast*))``."""
+    import numpy as np
+
+    a = np.asarray(slow, dtype=np.float64)
+    b = np.asarray(fast, dtype=np.float64)
+    ma = np.median(a[rng.integers(0, len(a), (resamples, len(a)))], axis=1)
+    mb = np.median(b[rng.integers(0, len(b), (resamples, len(b)))], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(ma / mb)
+
+
+def _median(xs: Sequence[float]) -> float:
+    return float(statistics.median(xs))
+
+
+@dataclass
+class Ratio:
+    """One ratio of median times, with the raw samples its CI is drawn from.
+
+    ``value = median(slow) / median(fast)``; ``identity`` marks a ratio that is 1 by construction
+    (the baseline compared with itself).
+    """
+
+    group: str
+    slow: Sequence[float]
+    fast: Sequence[float]
+    identity: bool = False
+
+    @property
+    def value(self) -> float:
+        if self.identity:
+            return 1.0
+        return _median(self.slow) / _median(self.fast)
+
+
+def nested_geomean(ratios: Sequence[Ratio], seed: int = 0,
+                   resamples: int = RESAMPLES) -> tuple[float, tuple[float, float], dict[str, tuple[float, float, float]]]:
+    """Geometric mean over groups of the geometric mean within each group, with bootstrap CIs.
+
+    Returns ``(value, (lo, hi), {group: (value, lo, hi)})``; the CIs are percentile intervals of
+    the same 2000 joint bootstrap draws.
+
+    Examples
+    --------
+    >>> r = [Ratio("a", [2.0, 2.0, 2.0], [1.0, 1.0, 1.0]), Ratio("b", [8.0] * 3, [1.0] * 3)]
+    >>> round(nested_geomean(r)[0], 6)
+    4.0
+    """
+    import numpy as np
+
+    if not ratios:
+        raise ValueError("no ratios to combine (expected at least one measured class)")
+    rng = np.random.default_rng(seed)
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(ratios):
+        groups.setdefault(r.group, []).append(i)
+    point_logs = np.array([math.log(r.value) for r in ratios])
+    draws = np.zeros((len(ratios), resamples))
+    for i, r in enumerate(ratios):
+        if not r.identity and len(r.slow) >= 2 and len(r.fast) >= 2:
+            draws[i] = _log_ratio_draws(r.slow, r.fast, rng, resamples)
+        else:
+            draws[i] = point_logs[i]
+    per: dict[str, tuple[float, float, float]] = {}
+    group_draws = []
+    group_points = []
+    for g, idx in groups.items():
+        d = draws[idx].mean(axis=0)
+        p = float(point_logs[idx].mean())
+        group_draws.append(d)
+        group_points.append(p)
+        per[g] = (math.exp(p), *(float(v) for v in np.exp(np.percentile(d, [2.5, 97.5]))))
+    overall = np.mean(group_draws, axis=0)
+    value = math.exp(float(np.mean(group_points)))
+    lo, hi = (float(v) for v in np.exp(np.percentile(overall, [2.5, 97.5])))
+    return value, (lo, hi), per
+
+
+# --- results ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Subscore:
+    """One category's part of the score."""
+
+    category: str
+    speedup: float
+    speedup_ci: tuple[float, float]
+    classes: int
+
+    @property
+    def score(self) -> float:
+        return score_from_speedup(self.speedup)
+
+    @property
+    def score_ci(self) -> tuple[float, float]:
+        return (score_from_speedup(self.speedup_ci[0]), score_from_speedup(self.speedup_ci[1]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "score": self.score, "score_ci": list(self.score_ci),
+                "speedup": self.speedup, "speedup_ci": list(self.speedup_ci), "classes": self.classes}
+
+
+@dataclass
+class HardwareIndex:
+    """Absolute throughput here relative to a reference record (1.0 = as fast as the reference)."""
+
+    value: float
+    ci: tuple[float, float]
+    categories: dict[str, tuple[float, float, float]]
+    reference: str
+    reference_machine: str
+    compared: int
+    missing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "ci": list(self.ci),
+                "categories": {k: {"value": v[0], "ci": [v[1], v[2]]} for k, v in self.categories.items()},
+                "reference": self.reference, "reference_machine": self.reference_machine,
+                "compared": self.compared, "missing": self.missing}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "HardwareIndex":
+        return cls(d["value"], tuple(d["ci"]), {k: (v["value"], *v["ci"]) for k, v in d["categories"].items()},
+                   d["reference"], d.get("reference_machine", ""), d["compared"], list(d.get("missing", [])))
+
+
+def _selected_pairs(measurements: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], tuple[dict, dict]]:
+    """Record measurements → ``{(op, size, kind): (baseline entry, selected entry)}``."""
+    base: dict[tuple[str, str, str], dict] = {}
+    sel: dict[tuple[str, str, str], dict] = {}
+    for m in measurements:
+        key = (m["operation"], m["size"], m["kind"])
+        if m.get("baseline"):
+            base[key] = m
+        if m.get("selected"):
+            sel[key] = m
+    return {k: (base[k], sel[k]) for k in sel if k in base}
+
+
+def _category(op_name: str) -> str:
+    try:
+        return _registry.operation(op_name).category
+    except ValueError:  # an operation this kit does not have (a record from another version)
+        return "unknown"
+
+
+def hardware_index(record: Any, reference: Any, seed: int = 0) -> HardwareIndex:
+    """Place a run against a reference record: geometric mean of throughput ratios (SPEC-style).
+
+    For every payload class measured in both, the ratio is the reference's median time of the backend
+    it selected over this run's median time of the backend selected here (the same seeded payload,
+    so the ratio of throughputs). Ratios are averaged geometrically per category, then across
+    categories; the CI is bootstrapped over both records' raw samples.
+
+    Parameters
+    ----------
+    record, reference : Record, dict or path
+        Result records (see :mod:`kit.records`); ``reference`` is the machine placed at 1.0.
+
+    Examples
+    --------
+    >>> from kit.records import load_record  # doctest: +SKIP
+    >>> hardware_index(load_record("new.json"), load_record("reference.json")).value  # doctest: +SKIP
+    1.42
+    """
+    from kit.records import as_record
+
+    rec, ref = as_record(record), as_record(reference)
+    here = _selected_pairs(rec.measurements)
+    there = _selected_pairs(ref.measurements)
+    ratios = []
+    for key in sorted(set(here) & set(there)):
+        mine, theirs = here[key][1], there[key][1]
+        cat = mine.get("category") or _category(key[0])
+        slow, fast = list(theirs["raw_s"]), list(mine["raw_s"])
+        if mine.get("nbytes") and theirs.get("nbytes") and mine["nbytes"] != theirs["nbytes"]:
+            # Different payload bytes (another kit version's generator): compare per byte.
+            slow = [t / theirs["nbytes"] for t in slow]
+            fast = [t / mine["nbytes"] for t in fast]
+        ratios.append(Ratio(cat, slow, fast))
+    missing = sorted(" ".join(k) for k in set(there) ^ set(here))
+    if not ratios:
+        raise KitError(f"{ref.name}: no payload class in common with {rec.name}, so no hardware index "
+                       f"(reference has {len(there)} classes, this run {len(here)})")
+    value, ci, per = nested_geomean(ratios, seed=seed)
+    return HardwareIndex(value, ci, per, ref.name, ref.machine.get("cpu", ""), len(ratios), missing)
+
+
+@dataclass
+class ClassResult:
+    """One payload class's contribution to the score."""
+
+    operation: str
+    category: str
+    size: str
+    kind: str
+    baseline: str
+    backend: str
+    speedup: tuple[float, float, float]
+    attempts: int = 1
+    noisy: bool = False
+
+
+@dataclass
+class ScoreResult:
+    """Score, CI, tier, subscores, availability, hardware index and claims of one run.
+
+    Prints as text tables and renders as HTML tables in Jupyter (:mod:`kit.report`);
+    :meth:`to_record` gives the result record :mod:`kit.records` writes.
+    """
+
+    score: float
+    score_ci: tuple[float, float]
+    speedup: float
+    speedup_ci: tuple[float, float]
+    tier: str
+    tier_note: str | None
+    subscores: dict[str, Subscore]
+    classes: list[ClassResult]
+    availability: tuple[int, int]
+    bench: Any  # kit.engine.BenchResult
+    retries: int
+    hardware: HardwareIndex | None = None
+    hardware_note: str | None = None
+    claims: list[Any] | None = None  # kit.claims.ClaimResult
+    injected: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    _record: Any = field(default=None, repr=False)
+
+    @property
+    def noisy(self) -> list[str]:
+        """Payload classes still noisy after the re-measurements."""
+        return [f"{c.operation} {c.size} {c.kind}" for c in self.classes if c.noisy]
+
+    @property
+    def availability_text(self) -> str:
+        return f"{self.availability[0]}/{self.availability[1]} backends available"
+
+    def to_record(self) -> Any:
+        """The result record of this run (:class:`kit.records.Record`)."""
+        if self._record is None:
+            from kit.records import record_from_score
+
+            self._record = record_from_score(self)
+        return self._record
+
+    def tables(self) -> list[Any]:
+        from kit.report import score_tables
+
+        return score_tables(self)
+
+    def __str__(self) -> str:
+        return "\n\n".join(str(t) for t in self.tables())
+
+    def _repr_html_(self) -> str:
+        return "".join(t._repr_html_() for t in self.tables())
+
+
+# --- measuring ---------------------------------------------------------------------------------------
+
+
+def _is_noisy(m: Any) -> bool:
+    from kit.measure import CV_LIMIT
+
+    return m.cv > CV_LIMIT or m.outliers > 0
+
+
+def availability() -> tuple[int, int]:
+    """``(available, declared)`` backends of the registry on this machine.
+
+    Examples
+    --------
+    >>> a, n = availability()
+    >>> 0 < a <= n
+    True
+    """
+    every = _registry.all_backends()
+    return sum(b.available for b in every), len(every)
+
+
+@contextlib.contextmanager
+def injected_slowdown(slowdowns: Mapping[str, float] | None) -> Iterator[None]:
+    """Make named backends slower by a factor, for showing that validation catches it.
+
+    Each call of an ``"operation:backend"`` runs the real implementation, then busy-waits
+    ``(factor - 1)`` times the time the call took (in :mod:`kit.measure`'s clock), so the backend
+    really is ``factor`` times slower; slightly more for calls of a few microseconds, where the
+    wrapper's own clock reads show.
+
+    Examples
+    --------
+    >>> with injected_slowdown({"fingerprint:xxh3_128": 1.25}):  # doctest: +SKIP
+    ...     res = score(operations=["fingerprint"])
+    """
+    saved = []
+    try:
+        for key, factor in (slowdowns or {}).items():
+            op, sep, name = key.partition(":")
+            if not sep:
+                raise KitError(f"a slowdown is given as 'operation:backend', got {key!r}")
+            if not isinstance(factor, (int, float)) or not factor >= 1.0:
+                raise KitError(f"a slowdown factor must be a number >= 1, got {factor!r} for {key!r}")
+            b = _registry.backend(op, name)
+            fn = b.implementation()
+            saved.append((b, fn))
+            b._cache["impl"] = _slowed(fn, float(factor))
+        yield
+    finally:
+        for b, fn in saved:
+            b._cache["impl"] = fn
+
+
+def _slowed(fn: Callable, factor: float) -> Callable:
+    import kit.measure
+
+    clock = kit.measure._timer  # wait in the clock measurements are taken with
+    extra = factor - 1.0
+
+    def slowed(*args: Any, **kwargs: Any) -> Any:
+        t0 = clock()
+        result = fn(*args, **kwargs)
+        t1 = clock()
+        end = t1 + (t1 - t0) * extra
+        while clock() < end:
+            pass
+        return result
+
+    return slowed
+
+
+def _classes_of(bench: Any) -> list[tuple[str, str, str]]:
+    return list(dict.fromkeys((r.operation, r.size, r.kind) for r in bench.rows))
+
+
+def _remeasure(engine: Any, bench: Any, retries: int, preset: str,
+               progress: Callable[[str], None]) -> dict[tuple[str, str, str], tuple[int, bool]]:
+    """Re-measure noisy classes (baseline and selected backend) up to ``retries`` times.
+
+    An attempt is noisy when the baseline or the selected backend is (CV above 10% or a sample more
+    than 50% from the median). Re-measuring stops at the first attempt that is not noisy, or after
+    ``retries`` more attempts. The samples of all attempts are pooled (per-call times, so attempts
+    with different loop counts pool), the rows of ``bench`` are replaced in place with the pooled
+    measurements, and the class is reported noisy when every attempt was. Returns
+    ``{class: (attempts, noisy)}``.
+    """
+    from kit.engine import Row
+    from kit.measure import Measurement, speedup
+
+    out: dict[tuple[str, str, str], tuple[int, bool]] = {}
+    for key in _classes_of(bench):
+        op_name, size, kind = key
+        op = _registry.operation(op_name)
+        chosen = bench.selected.get(op_name, {}).get(size, op.baseline)
+        if chosen == op.baseline:
+            continue  # the ratio is 1 by construction: nothing to re-measure
+        names = [op.baseline, chosen]
+        first = {r.backend: r for r in bench.rows if (r.operation, r.size, r.kind) == key and r.backend in names}
+        if len(first) != len(names):
+            continue
+        attempts = [first]
+        while any(_is_noisy(r.measurement) for r in attempts[-1].values()) and len(attempts) <= retries:
+            progress(f"re-measuring {op_name} {size} {kind} (attempt {len(attempts) + 1})")
+            attempts.append({r.backend: r for r in engine.measure(op_name, size, kind, backends=names,
+                                                                  preset=preset)})
+        noisy = all(any(_is_noisy(r.measurement) for r in a.values()) for a in attempts)
+        if len(attempts) > 1:
+            last = attempts[-1]
+            pooled = {n: Measurement(n, [x for a in attempts for x in a[n].measurement.samples],
+                                     last[n].measurement.loops, last[n].measurement.nbytes,
+                                     [x for a in attempts for x in a[n].measurement.warmup],
+                                     _max_load(a[n].measurement.load for a in attempts))
+                      for n in names}
+            rows = {n: Row(op_name, size, kind, n, pooled[n], speedup(pooled[op.baseline], pooled[n]),
+                           n == op.baseline) for n in names}
+            for i, r in enumerate(bench.rows):
+                if (r.operation, r.size, r.kind) == key and r.backend in rows:
+                    bench.rows[i] = rows[r.backend]
+        out[key] = (len(attempts), noisy)
+    return out
+
+
+def _max_load(loads: Iterable[float | None]) -> float | None:
+    known = [x for x in loads if x is not None]
+    return max(known) if known else None
+
+
+def score(preset: str = "quick", operations: Iterable[str] | None = None,
+          progress: bool | Callable | None = None, reference: Any = None, *,
+          sizes: Iterable[str] | None = None, retries: int = 2, claims: bool = True,
+          slowdown: Mapping[str, float] | None = None, engine: Any = None, seed: int = 0) -> ScoreResult:
+    """Measure this machine and score it: subscores, score with its CI, tier, hardware index, claims.
+
+    Parameters
+    ----------
+    preset : {"quick", "full"}
+        ``quick``: short samples on the small and medium payload classes; ``full``: longer samples on
+        every class.
+    operations : iterable of str, optional
+        Registry operations to measure (default: all). Categories without an operation are absent
+        from the score, not zero.
+    progress : bool or callable, optional
+        ``True`` shows a progress bar; a callable gets ``(done, total, label)``.
+    reference : Record, dict, path, ``"auto"`` or None
+        A reference record for the hardware index; ``"auto"`` looks for ``reference-*.json`` in the
+        results folder (see :func:`kit.records.find_reference`); ``None`` computes no index.
+    sizes : iterable of str, optional
+        Size classes, overriding the preset's.
+    retries : int
+        How many times a noisy class may be re-measured.
+    claims : bool
+        Also run the claims check (:mod:`kit.claims`).
+    slowdown : mapping of ``"operation:backend"`` to factor, optional
+        Inject a real slowdown (see :func:`injected_slowdown`); the run then uses a throw-away engine
+        so that this machine's wisdom is not touched, and the record says so.
+
+    Returns
+    -------
+    ScoreResult
+
+    Examples
+    --------
+    >>> import kit
+    >>> res = kit.score(operations=["fingerprint"], sizes=["small"], claims=False)  # doctest: +SKIP
+    >>> res.tier, round(res.score)  # doctest: +SKIP
+    ('ENHANCED', 56)
+    """
+    from kit.engine import Engine, get_engine
+
+    if preset not in PRESET_NAMES:
+        raise KitError(f"preset must be one of {', '.join(PRESET_NAMES)}, got {preset!r}")
+    if not isinstance(retries, int) or retries < 0:
+        raise KitError(f"retries must be a non-negative integer, got {retries!r}")
+    ops = list(operations) if operations is not None else _registry.operation_names()
+    for name in ops:
+        _registry.operation(name)  # ValueError listing the valid operations
+    if not ops:
+        raise KitError("no operation to score (expected at least one registry operation)")
+    size_list = list(sizes) if sizes is not None else (None if preset == "full" else ["small", "medium"])
+    ref = None
+    hardware_note = None
+    if isinstance(reference, str) and reference == "auto":
+        from kit.records import RecordError, as_record, find_reference, results_dir
+
+        found = find_reference(preset=preset)
+        if found is None:
+            hardware_note = f"no reference record (reference-*.json) in {results_dir()}"
+        else:
+            try:
+                ref = as_record(found)
+            except RecordError as exc:  # a damaged reference found on its own must not stop the score
+                hardware_note = f"reference not used: {exc}"
+    elif reference is not None:
+        from kit.records import as_record
+
+        ref = as_record(reference)  # a reference the user named: bad input fails before minutes of measuring
+
+    t0 = time.perf_counter()
+    say = _say(progress)
+    with contextlib.ExitStack() as stack:
+        if slowdown:
+            import tempfile
+
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="kit-slowdown-"))
+            engine = Engine(tmp)
+            stack.enter_context(injected_slowdown(slowdown))
+        eng = engine if engine is not None else get_engine()
+        bench = eng.tune(ops, preset=preset, sizes=size_list, progress=progress)
+        claim_results = None
+        if claims:
+            from kit.claims import check_claims
+
+            # Before re-measuring: a claim's two rows must come from the same interleaved measurement.
+            claim_results = check_claims(bench, engine=eng, preset=preset, progress=say)
+        state = _remeasure(eng, bench, retries, preset, say)
+
+    result = _summarise(bench, state, retries, seed)
+    result.claims = claim_results
+    result.injected = dict(slowdown or {})
+    result.hardware_note = hardware_note
+    result.seconds = time.perf_counter() - t0
+    if ref is not None:
+        try:
+            result.hardware = hardware_index(result.to_record(), ref, seed=seed)
+        except KitError as exc:
+            result.hardware_note = str(exc)
+        result._record = None  # rebuild with the index in it
+    return result
+
+
+def summarise(bench: Any, seed: int = 0) -> ScoreResult:
+    """Score an existing :class:`kit.engine.BenchResult` (e.g. from ``kit.bench``) without measuring again.
+
+    No class is re-measured and no claim is checked; the result converts to a record like any other.
+
+    Examples
+    --------
+    >>> import kit
+    >>> from kit.scoring import summarise
+    >>> summarise(kit.bench(["fingerprint"], sizes=["small"])).tier  # doctest: +SKIP
+    'STANDARD'
+    """
+    return _summarise(bench, {}, 0, seed)
+
+
+def _say(progress: bool | Callable | None) -> Callable[[str], None]:
+    if callable(progress):
+        return lambda label: progress(0, 0, label)
+    if progress:
+        return lambda label: print(f"kit score: {label}", file=sys.stderr)
+    return lambda label: None
+
+
+def _summarise(bench: Any, state: Mapping[tuple[str, str, str], tuple[int, bool]], retries: int,
+               seed: int) -> ScoreResult:
+    rows = {(r.operation, r.size, r.kind, r.backend): r for r in bench.rows}
+    classes: list[ClassResult] = []
+    ratios: list[Ratio] = []
+    for key in _classes_of(bench):
+        op_name, size, kind = key
+        op = _registry.operation(op_name)
+        chosen = bench.selected.get(op_name, {}).get(size)
+        if chosen is None:
+            continue
+        base, sel = rows[(*key, op.baseline)], rows[(*key, chosen)]
+        identity = chosen == op.baseline
+        ratio = Ratio(op.category, base.measurement.samples, sel.measurement.samples, identity)
+        ratios.append(ratio)
+        attempts, noisy = state.get(key, (1, not identity and (_is_noisy(base.measurement)
+                                                                or _is_noisy(sel.measurement))))
+        sp = (1.0, 1.0, 1.0) if identity else sel.speedup
+        classes.append(ClassResult(op_name, op.category, size, kind, op.baseline, chosen, sp, attempts, noisy))
+    if not ratios:
+        raise KitError("nothing was measured, so there is no score (check `kit info` for available backends)")
+    value, ci, per = nested_geomean(ratios, seed=seed)
+    subs = {cat: Subscore(cat, v, (lo, hi), sum(1 for c in classes if c.category == cat))
+            for cat in _registry.CATEGORIES if cat in per for v, lo, hi in [per[cat]]}
+    return ScoreResult(
+        score=score_from_speedup(value),
+        score_ci=(score_from_speedup(ci[0]), score_from_speedup(ci[1])),
+        speedup=value, speedup_ci=ci, tier=tier_of(value), tier_note=tier_span(*ci),
+        subscores=subs, classes=classes, availability=availability(), bench=bench, retries=retries,
+    )
+
+
+def stability(runs: int = 5, **kwargs: Any) -> dict[str, Any]:
+    """Run :func:`score` ``runs`` times and report the coefficient of variation of the score.
+
+    Keyword arguments go to :func:`score` (claims are off unless asked for).
+
+    Returns
+    -------
+    dict
+        ``scores``, ``speedups``, ``mean``, ``stdev``, ``cv`` (sample standard deviation over mean)
+        and ``tiers``.
+
+    Examples
+    --------
+    >>> stability(3, operations=["fingerprint"], sizes=["small"])["cv"] < 0.5  # doctest: +SKIP
+    True
+    """
+    if not isinstance(runs, int) or runs < 2:
+        raise KitError(f"stability needs at least 2 runs, got {runs!r}")
+    kwargs.setdefault("claims", False)
+    results = [score(**kwargs) for _ in range(runs)]
+    scores = [r.score for r in results]
+    mean = statistics.fmean(scores)
+    sd = statistics.stdev(scores)
+    return {"runs": runs, "scores": scores, "speedups": [r.speedup for r in results],
+            "tiers": [r.tier for r in results], "mean": mean, "stdev": sd, "cv": sd / mean if mean else math.nan,
+            "noisy": [len(r.noisy) for r in results], "results": results}

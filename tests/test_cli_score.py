@@ -1,0 +1,138 @@
+"""``kit score``, ``kit validate`` and ``kit report`` from the command line: output, exit status, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kit.cli import main
+
+SMALL = ["--op", "fingerprint", "--size", "small", "--no-claims", "--no-progress"]
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch, fresh_engine):
+    """An empty results folder that the commands use by default."""
+    folder = tmp_path / "results" / "kit"
+    monkeypatch.setenv("KIT_RESULTS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def reference(results, capsys):
+    assert main(["score", *SMALL, "--as-reference", "--retries", "0"]) == 0
+    capsys.readouterr()
+    (path,) = results.glob("reference-*.json")
+    return path
+
+
+def test_score_prints_the_tables_and_writes_a_record(results, capsys):
+    assert main(["score", *SMALL, "--retries", "0"]) == 0
+    out = capsys.readouterr().out
+    for text in ("kit score", "score", "tier", "backends available", "hardware index", "subscores",
+                 "record written:"):
+        assert text in out
+    (path,) = results.glob("*.json")
+    assert (results / "records.parquet").is_file()
+    assert str(path) in out
+
+
+def test_score_json_is_the_record_and_uses_the_reference(results, reference, capsys):
+    assert main(["score", *SMALL, "--json", "--retries", "0"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["schema"] == "kit.record" and data["path"].startswith(str(results))
+    hw = data["hardware_index"]
+    assert hw["reference"] == str(reference) and hw["compared"] == 1 and hw["ci"][0] <= hw["value"] <= hw["ci"][1]
+
+
+def test_validate_passes_against_itself_and_fails_on_an_injected_slowdown(results, reference, capsys, tmp_path,
+                                                                         monkeypatch):
+    import time
+
+    import kit.measure
+
+    # This thread's CPU time (the backends measured are single-threaded): wall-clock samples on a
+    # shared 2-core machine swing by tens of percent between runs.
+    monkeypatch.setattr(kit.measure, "_timer", time.thread_time)
+    assert main(["validate", str(reference), "--against", str(reference)]) == 0
+    assert "PASS" in capsys.readouterr().out
+    slow_dir = tmp_path / "slow"
+    args = ["score", "--op", "fingerprint", "--size", "medium", "--no-claims", "--no-progress", "--retries", "0",
+            "--results", str(slow_dir)]
+    assert main([*args, "--as-reference"]) == 0
+    assert main([*args, "--inject-slowdown", "fingerprint:xxh3_128=2"]) == 0
+    capsys.readouterr()
+    slow = max(p for p in slow_dir.glob("*.json") if not p.name.startswith("reference-"))
+    code = main(["validate", str(slow), "--against", str(next(slow_dir.glob("reference-*.json"))), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and not out["ok"]
+    assert "fingerprint medium random xxh3_128" in out["regressions"]
+    assert any("injected slowdown" in n for n in out["notes"])
+
+
+def test_validate_defaults_to_the_newest_record_and_this_machines_reference(results, reference, capsys):
+    assert main(["score", *SMALL, "--no-reference", "--retries", "0"]) == 0
+    capsys.readouterr()
+    code = main(["validate", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["reference"] == str(reference) and out["record"] != str(reference)
+    assert code == (0 if out["ok"] else 1)
+    assert out["tier_agrees"] in (True, False) and out["compared"] == 2
+
+
+def test_score_repeat_prints_the_coefficient_of_variation(results, capsys):
+    assert main(["score", *SMALL, "--repeat", "2", "--no-record", "--retries", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("run ") == 2 and "CV " in out
+    assert not results.exists() or not list(results.glob("*.json"))
+
+
+def test_report_writes_a_page_and_a_chart(results, reference, tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    assert main(["report", str(reference), "--against", str(reference), "--out", str(out_dir)]) == 0
+    html = (out_dir / "report.html").read_text()
+    assert "<table" in html and "data:image/png;base64," in html and "kit validate" in html
+    assert (out_dir / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "report written" in capsys.readouterr().out
+
+
+def _one_line_error(capsys, code, *needles):
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    for n in needles:
+        assert n in err
+    return err
+
+
+def test_bad_records_give_one_line_and_exit_2(results, tmp_path, capsys):
+    missing = tmp_path / "missing.json"
+    _one_line_error(capsys, main(["validate", str(missing), "--against", str(missing)]), str(missing),
+                    "no such file")
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"schema": "kit.record", "schema_version": 1, "measurements": [{"operation"')
+    _one_line_error(capsys, main(["validate", str(cut), "--against", str(cut)]), str(cut), "truncated")
+    asv = tmp_path / "asv.json"
+    asv.write_text(json.dumps({"commit_hash": "abc", "results": {}, "version": 2}))
+    _one_line_error(capsys, main(["report", str(asv), "--out", str(tmp_path / "r")]), str(asv),
+                    "not a kit result record", "asv")
+    _one_line_error(capsys, main(["validate"]), "no kit record")
+
+
+def test_bad_options_give_one_line_and_exit_2(results, capsys, tmp_path):
+    _one_line_error(capsys, main(["score", *SMALL, "--inject-slowdown", "fingerprint=2"]),
+                    "OP:BACKEND=FACTOR", "'fingerprint=2'")
+    _one_line_error(capsys, main(["score", *SMALL, "--repeat", "1"]), "at least 2 runs")
+    _one_line_error(capsys, main(["score", "--op", "nope", "--no-progress"]), "unknown operation 'nope'")
+    missing = tmp_path / "ref.json"
+    _one_line_error(capsys, main(["score", *SMALL, "--reference", str(missing)]), str(missing), "no such file")
+
+
+def test_a_damaged_reference_found_on_its_own_does_not_stop_the_score(results, capsys):
+    results.mkdir(parents=True)
+    bad = results / "reference-damaged.json"
+    bad.write_text('{"schema": "kit.record", "schema_version": 1, "measure')
+    assert main(["score", *SMALL, "--retries", "0", "--no-record"]) == 0
+    out = capsys.readouterr().out
+    assert "reference not used" in out and str(bad) in out and "truncated" in out

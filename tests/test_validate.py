@@ -1,0 +1,235 @@
+"""Validation: the Mann–Whitney U test, the decision rule, and its detection rate on real measurements."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from kit import _registry
+from kit.engine import BenchResult, Row
+from kit.machine import fingerprint
+from kit.measure import compare, speedup
+from kit.records import SCHEMA, SCHEMA_VERSION, Record, mann_whitney_u, min_p_value, validate
+
+sc = importlib.import_module("kit.scoring")
+
+
+# --- the U test ------------------------------------------------------------------------------------
+
+
+def _brute_force_p(x, y):
+    """Two-sided exact p by enumerating every split of the pooled values."""
+    pooled = list(x) + list(y)
+    n1 = len(x)
+
+    def u_of(idx):
+        a = [pooled[i] for i in idx]
+        b = [pooled[i] for i in range(len(pooled)) if i not in idx]
+        return sum((ai > bi) + 0.5 * (ai == bi) for ai in a for bi in b)
+
+    u_obs = u_of(tuple(range(n1)))
+    mean = n1 * (len(pooled) - n1) / 2
+    dist = [u_of(idx) for idx in itertools.combinations(range(len(pooled)), n1)]
+    return sum(abs(u - mean) >= abs(u_obs - mean) - 1e-12 for u in dist) / len(dist)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_p_matches_brute_force_enumeration(seed):
+    rng = np.random.default_rng(seed)
+    n1, n2 = int(rng.integers(2, 7)), int(rng.integers(2, 7))
+    x = rng.normal(0, 1, n1)
+    y = rng.normal(float(rng.uniform(-1.5, 1.5)), 1, n2)
+    u, p = mann_whitney_u(x, y)
+    assert p == pytest.approx(_brute_force_p(x, y), abs=1e-12)
+    assert u == pytest.approx(sum(a > b for a in x for b in y))
+
+
+def test_u_is_symmetric_and_the_extremes_are_right():
+    x, y = [1.0, 2.0, 3.5, 4.0], [2.5, 5.0, 6.0]
+    u1, p1 = mann_whitney_u(x, y)
+    u2, p2 = mann_whitney_u(y, x)
+    assert u1 + u2 == len(x) * len(y) and p1 == pytest.approx(p2)
+    u, p = mann_whitney_u(range(7), range(10, 17))
+    assert u == 0 and p == pytest.approx(2 / math.comb(14, 7)) == pytest.approx(min_p_value(7, 7))
+    assert mann_whitney_u([1.0, 2.0], [1.5, 1.7])[1] == 1.0
+
+
+def test_normal_approximation_agrees_with_the_exact_test():
+    rng = np.random.default_rng(7)
+    for shift in (0.0, 0.4, 0.8):
+        x, y = rng.normal(0, 1, 40), rng.normal(shift, 1, 35)
+        _, exact = mann_whitney_u(x, y, method="exact")
+        _, approx = mann_whitney_u(x, y, method="asymptotic")
+        assert approx == pytest.approx(exact, abs=0.01)
+
+
+def test_ties_use_the_corrected_normal_approximation():
+    x, y = [1, 1, 2, 2, 3, 3, 3], [3, 4, 4, 5, 5, 5, 6]
+    _, p = mann_whitney_u(x, y)
+    assert 0 < p < 0.01
+    with pytest.raises(ValueError, match="needs samples without ties, got 2 tied group"):
+        mann_whitney_u([1, 1, 2], [2, 3, 4], method="exact")
+    assert mann_whitney_u([5, 5, 5], [5, 5, 5])[1] == 1.0
+
+
+@pytest.mark.parametrize("args,match", [(([], [1.0]), "at least one value, got 0 and 1"),
+                                        (([1.0, math.nan], [1.0]), "NaN"),
+                                        (([1.0], [2.0], "fast"), "method must be .* got 'fast'")])
+def test_u_test_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        mann_whitney_u(*args)
+
+
+# --- the decision rule, on records ----------------------------------------------------------------
+
+
+def _samples(median, n, cv, rng):
+    return [float(v) for v in median * np.exp(rng.normal(0, cv, n))]
+
+
+def _record(times: dict, cpu="cpu-a", n=9, cv=0.02, seed=0, tier="ENHANCED"):
+    rng = np.random.default_rng(seed)
+    ms = []
+    for (op, backend, base), t in times.items():
+        raw = _samples(t, n, cv, rng)
+        lo, hi = sorted(raw)[1], sorted(raw)[-2]
+        ms.append({"operation": op, "size": "medium", "kind": "random", "backend": backend, "baseline": base,
+                   "selected": not base, "median_s": float(np.median(raw)), "ci_low_s": lo, "ci_high_s": hi,
+                   "raw_s": raw, "nbytes": 1000, "category": "hashing"})
+    return Record({"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "machine": {"cpu": cpu, "cores": 2},
+                   "machine_id": cpu, "measurements": ms, "score": {"tier": tier, "value": 55.0},
+                   "preset": "quick", "libraries": {"xxhash": "3.5"}, "kit_version": "0.1.0"})
+
+
+TIMES = {("digest", "hashlib.sha256", True): 1e-4, ("digest", "blake3", False): 2e-5,
+         ("fingerprint", "hashlib.blake2b", True): 5e-5, ("fingerprint", "xxh3_128", False): 1e-6}
+
+
+def test_same_distribution_passes_and_a_slower_backend_fails():
+    ref = _record(TIMES, seed=1)
+    v = validate(_record(TIMES, seed=2), ref)
+    assert v.ok and v.exit_code == 0 and len(v.comparisons) == 4
+    assert v.tier_agrees and v.same_machine and v.only_here == v.only_reference == []
+    slower = dict(TIMES)
+    slower[("digest", "blake3", False)] *= 1.25
+    v = validate(_record(slower, seed=3), ref)
+    assert [c.key for c in v.regressions] == ["digest medium random blake3"]
+    assert v.exit_code == 1 and v.regressions[0].ratio == pytest.approx(1.25, rel=0.05)
+    faster = dict(TIMES)
+    faster[("digest", "blake3", False)] /= 1.5
+    assert [c.backend for c in validate(_record(faster, seed=4), ref).improvements] == ["blake3"]
+
+
+def test_a_small_significant_change_is_below_the_minimum_effect():
+    ref = _record(TIMES, n=30, cv=0.005, seed=1)
+    drift = {k: t * 1.04 for k, t in TIMES.items()}
+    v = validate(_record(drift, n=30, cv=0.005, seed=2), ref)
+    assert all(c.p_value < 0.002 for c in v.comparisons)  # significant...
+    assert v.ok  # ...but a 4% change is under the 10% minimum effect
+    assert not validate(_record(drift, n=30, cv=0.005, seed=2), ref, min_effect=0.02).ok
+
+
+def test_few_samples_fall_back_to_confidence_intervals():
+    ref = _record(TIMES, n=3, seed=1)
+    slower = {k: t * 2 for k, t in TIMES.items()}
+    v = validate(_record(slower, n=3, seed=2), ref)
+    assert all("CIs apart" in c.method and c.p_value is None for c in v.comparisons)
+    assert len(v.regressions) == 4
+
+
+def test_common_operations_are_compared_and_the_rest_listed():
+    ref = _record(TIMES, seed=1)
+    fewer = {k: t for k, t in TIMES.items() if k[0] == "digest"}
+    fewer[("compress", "zstd", False)] = 1e-3
+    v = validate(_record(fewer, seed=2), ref)
+    assert len(v.comparisons) == 2
+    assert v.only_reference == ["fingerprint medium random hashlib.blake2b", "fingerprint medium random xxh3_128"]
+    assert v.only_here == ["compress medium random zstd"]
+
+
+def test_machine_differences_tier_disagreement_and_relative_mode():
+    ref = _record(TIMES, seed=1)
+    half_speed = {k: t * 2 for k, t in TIMES.items()}
+    other = _record(half_speed, cpu="cpu-b", seed=2, tier="STANDARD")
+    v = validate(other, ref)
+    assert ("cpu", "cpu-a", "cpu-b") in v.machine_differences and not v.same_machine
+    assert not v.tier_agrees and len(v.regressions) == 4
+    assert v.hardware.value == pytest.approx(0.5, rel=0.05)
+    assert any("--relative" in n for n in v.notes)
+    rel = validate(other, ref, relative=True)
+    assert rel.ok and len(rel.comparisons) == 2  # baselines are the yardstick, not compared
+    d = rel.to_dict()
+    assert d["ok"] and d["rule"]["relative"] and d["machine_differences"][0]["field"] == "cpu"
+    assert "kit validate" in str(v) and "<table" in v._repr_html_()
+
+
+@pytest.mark.parametrize("kw,match", [({"alpha": 2.0}, "alpha must be a float in .0, 1., got 2.0"),
+                                      ({"min_effect": -0.1}, "min_effect must be a number >= 0, got -0.1")])
+def test_validate_rejects_bad_rules(kw, match):
+    with pytest.raises(ValueError, match=match):
+        validate(_record(TIMES), _record(TIMES), **kw)
+
+
+# --- the detection rate, on real measurements --------------------------------------------------------
+
+REPS = 20
+OP, SIZE, KIND = "digest", "medium", "random"
+BASE, TARGET = "hashlib.sha256", "hashlib.blake2b"
+
+
+def _three_runs(slowdown: float) -> dict[str, Record]:
+    """A reference run, a run with ``TARGET`` slowed down, and an unchanged run, as records.
+
+    The three runs (baseline and target each) are measured interleaved round by round in one
+    :func:`kit.measure.compare`, so that the slow drifts of a shared machine hit them alike: what is
+    tested is the decision rule on real samples, not the machine's quietness. The buffer is 8x the
+    medium class so that the slowdown wrapper's clock reads stay under 1% of a call.
+    """
+    data = bytes(payload_bytes(8 * _registry.SIZE_CLASSES[SIZE]))
+    plain = {n: _registry.backend(OP, n).implementation() for n in (BASE, TARGET)}
+    with sc.injected_slowdown({f"{OP}:{TARGET}": slowdown}):
+        slowed = _registry.backend(OP, TARGET).implementation()
+    runs = {"reference": plain, "slowed": {BASE: plain[BASE], TARGET: slowed}, "unchanged": plain}
+    res = compare({f"{run}/{n}": (lambda f=f: f(data)) for run, fns in runs.items() for n, f in fns.items()},
+                  nbytes=len(data), min_time=0.001, samples=21)
+    out = {}
+    for run in runs:
+        m = {n: res[f"{run}/{n}"] for n in (BASE, TARGET)}
+        rows = [Row(OP, SIZE, KIND, n, m[n], speedup(m[BASE], m[n]), n == BASE) for n in (BASE, TARGET)]
+        out[run] = sc.summarise(BenchResult(rows, {OP: {SIZE: TARGET}}, fingerprint(), "quick", 0.0, {})).to_record()
+    return out
+
+
+def payload_bytes(n: int) -> bytes:
+    from kit.workloads import payload
+
+    return payload(KIND, n, seed=0)
+
+
+def test_a_25_percent_slowdown_is_flagged_19_of_20_times_and_no_change_at_most_once(monkeypatch):
+    import time
+
+    import kit.measure
+
+    # CPU time of this thread, not wall time: on a shared 2-core machine the scheduler's preemptions
+    # make wall-clock samples of a millisecond vary by tens of percent, which no rule can see through.
+    monkeypatch.setattr(kit.measure, "_timer", time.thread_time)
+    detected = false_alarms = 0
+    ratios = []
+    for _ in range(REPS):
+        runs = _three_runs(1.25)
+        slow = validate(runs["slowed"], runs["reference"])
+        detected += any(c.backend == TARGET for c in slow.regressions)
+        ratios += [c.ratio for c in slow.comparisons if c.backend == TARGET]
+        same = validate(runs["unchanged"], runs["reference"])
+        false_alarms += not same.ok
+    print(f"\ndetection: {detected}/{REPS} slowed runs flagged, {false_alarms}/{REPS} unchanged runs flagged, "
+          f"median time ratio of the slowed backend {float(np.median(ratios)):.3f}")
+    # The injected slowdown is 25%, not more: the measured time ratio says so.
+    assert 1.18 < float(np.median(ratios)) < 1.33, ratios
+    assert detected >= 19, f"flagged {detected}/{REPS} slowed runs"
+    assert false_alarms <= 1, f"flagged {false_alarms}/{REPS} unchanged runs"
