@@ -2,7 +2,7 @@
 
 Every codec writes its library's standard format (zlib stream, lz4 frame,
 zstd frame with content size, blosc2 chunk, bz2 and xz streams); the framing,
-checksums, bounds and ``codec="auto"`` live in :mod:`kit.compress`. Levels are
+checksums, bounds and ``codec="auto"`` live in :mod:`kit.compression`. Levels are
 named, not numbered, because each library numbers them differently:
 :data:`LEVELS` maps ``fast``/``balanced``/``max`` to each codec's own.
 

@@ -1,0 +1,578 @@
+"""``kit.Cache``: L1 memory, L2 compressed memory, L3 disk and optional Redis, composed.
+
+Reads go down the tiers and promote a hit into every tier above it (with the
+entry's remaining TTL). Writes go through every tier (``write="through"``,
+the default) or stay in L1 until L1 evicts them, :meth:`Cache.flush` or
+:meth:`Cache.close` (``write="back"``). A value is encoded and compressed once
+and the same frame is stored in L2, L3 and Redis.
+
+A tier that fails (the disk is full, Redis is down) is reported as a warning
+and in :meth:`Cache.stats`, and the cache keeps serving from the others. A
+damaged entry is a miss and a warning, never wrong data.
+
+Examples
+--------
+>>> import kit, tempfile
+>>> c = kit.Cache(tempfile.mkdtemp())
+>>> c.set("answer", {"value": 42})
+>>> c.get("answer")
+{'value': 42}
+>>> c["missing"] if "missing" in c else "absent"
+'absent'
+>>> c.close()
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from kit.cache._blob import BlobTier
+from kit.cache._tier import MISSING, Latency
+from kit.cache.compressed import CompressedTier
+from kit.cache.memory import LRUTier, MemoryTier, memory_tier
+from kit.cache.values import Serializer, UnsupportedValue
+from kit.errors import KitWarning
+
+__all__ = ["Cache", "default_path", "WRITE_POLICIES"]
+
+WRITE_POLICIES = ("through", "back")
+
+
+def default_path() -> Path:
+    """Where the default on-disk tier lives: ``KIT_CACHE_DIR`` (or the user cache dir) ``/cache``.
+
+    Examples
+    --------
+    >>> default_path().name
+    'cache'
+    """
+    from kit._config import get_config
+
+    base = get_config().get("cache_dir")
+    if not base:
+        import platformdirs
+
+        base = platformdirs.user_cache_dir("kit")
+    return Path(base).expanduser() / "cache"
+
+
+class Cache(MutableMapping):
+    """A multi-level cache.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Directory of the on-disk tier (default: :func:`default_path`).
+    memory : {"lru", "lfu", "ttl"} or MemoryTier
+        L1 policy, or a tier object.
+    max_entries, max_bytes : int
+        L1 bounds (entries; bytes as :func:`~kit.cache._tier.sizeof` counts).
+    compressed_bytes : int or None
+        L2 bound in compressed bytes; ``0``/``None`` disables L2.
+    disk : bool
+        Whether to have the on-disk tier (L3).
+    disk_bytes : int
+        L3 bound in bytes.
+    redis : str, redis client or RedisTier, optional
+        Shared tier (behind a circuit breaker).
+    write : {"through", "back"}
+    ttl : float, optional
+        Default time to live in seconds.
+    pickle : bool
+        Store values the safe encodings cannot hold as signed pickle.
+    pickle_key : bytes, optional
+        Key for those signatures (default: ``KIT_CACHE_PICKLE_KEY`` or a key
+        file in the user config dir).
+    codec, level, objective
+        Compression of L2/L3/Redis entries (``kit.compress``).
+    timer : callable
+        Clock of the memory tiers' expiry (``time.monotonic``).
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, memory: str | MemoryTier = "lru",
+                 max_entries: int | None = 4096, max_bytes: int | None = 256 << 20,
+                 compressed_bytes: int | None = 64 << 20, disk: bool = True, disk_bytes: int = 1 << 30,
+                 redis: Any = None, write: str = "through", ttl: float | None = None, pickle: bool = False,
+                 pickle_key: bytes | str | None = None, codec: str = "auto", level: str = "balanced",
+                 objective: Any = "balanced", timer: Callable[[], float] = time.monotonic) -> None:
+        if write not in WRITE_POLICIES:
+            raise ValueError(f"write must be one of {', '.join(WRITE_POLICIES)}, got {write!r}")
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0):
+            raise ValueError(f"ttl must be None or a positive number of seconds, got {ttl!r}")
+        self.write = write
+        self.ttl = ttl
+        self.serializer = Serializer(pickle=pickle, pickle_key=pickle_key, codec=codec, level=level,
+                                     objective=objective)
+        self._lock = threading.RLock()
+        self._dirty: dict[Any, float | None] = {}  # write-back: key -> absolute expiry on `timer`
+        self.timer = timer
+        if isinstance(memory, MemoryTier):
+            self.l1 = memory
+        else:
+            self.l1 = memory_tier(memory, maxsize=max_entries, maxbytes=max_bytes, timer=timer)
+        self.l1.on_evict = self._l1_evicted
+        self.lower: list[BlobTier] = []
+        self.l2: CompressedTier | None = None
+        if compressed_bytes:
+            self.l2 = CompressedTier(compressed_bytes, serializer=self.serializer, timer=timer)
+            self.lower.append(self.l2)
+        self.l3 = None
+        if disk:
+            from kit.cache.disk import DiskTier
+
+            self.path = Path(path).expanduser() if path is not None else default_path()
+            self.l3 = DiskTier(self.path, disk_bytes, serializer=self.serializer)
+            self.lower.append(self.l3)
+        else:
+            self.path = Path(path).expanduser() if path is not None else None
+        self.redis = None
+        if redis is not None:
+            from kit.cache.redis_tier import RedisTier
+
+            self.redis = redis if isinstance(redis, RedisTier) else RedisTier(redis, serializer=self.serializer)
+            self.redis.serializer = self.serializer
+            self.lower.append(self.redis)
+        self._lower_hits = 0
+        self._misses = 0
+        self._lat_get = Latency()
+        self._lat_set = Latency()
+        self._ops = 0
+        self._closed = False
+        self._warned: set[str] = set()
+        ref = weakref.ref(self)
+        atexit.register(Cache._at_exit, ref)
+        if type(self.l1) is LRUTier:
+            self.get = self._lru_get()  # type: ignore[method-assign]
+
+    def _lru_get(self) -> Callable[..., Any]:
+        """``get`` for an LRU L1, without the lock on a hit.
+
+        An OrderedDict's ``move_to_end`` and item lookup are each atomic under
+        the GIL; if another thread removes the key between them, the lookup
+        raises KeyError and this is a miss, which is what it is. Counters may
+        lose an increment under contention (statistics, not data). Expiring
+        entries and every 32nd call (latency sampling) take the locked path.
+        """
+        l1 = self.l1
+        data, move, expires = l1._data, l1._move, l1._expires
+        lower, lock, slow_get = self._get_lower, self._lock, l1.get
+
+        def get(key: Any, default: Any = None) -> Any:
+            h = l1.hits
+            if h & 31 and not expires:
+                try:
+                    move(key)
+                    value = data[key]
+                except KeyError:
+                    l1.misses += 1
+                    return lower(key, default)
+                l1.hits = h + 1
+                return value
+            with lock:
+                value = slow_get(key, MISSING)
+            if value is not MISSING:
+                return value
+            return lower(key, default)
+
+        get.__doc__ = Cache.get.__doc__
+        return get
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value for ``key`` from the first tier that has it, or ``default``.
+
+        A hit below L1 is promoted to the tiers above, with its remaining TTL.
+
+        Examples
+        --------
+        >>> c = Cache(disk=False)
+        >>> c.get("nope", 0)
+        0
+        """
+        with self._lock:
+            value = self.l1.get(key, MISSING)
+        if value is not MISSING:
+            return value
+        return self._get_lower(key, default)
+
+    def _get_lower(self, key: Any, default: Any) -> Any:
+        self._ops += 1
+        if self._ops & 31:
+            return self._search_lower(key, default)
+        t0 = time.perf_counter()
+        try:
+            return self._search_lower(key, default)
+        finally:
+            self._lat_get.add(time.perf_counter() - t0)
+
+    def _search_lower(self, key: Any, default: Any) -> Any:
+        for i, tier in enumerate(self.lower):
+            try:
+                if tier is self.l2:
+                    with self._lock:
+                        found = tier.lookup_blob(key)
+                else:
+                    found = tier.lookup_blob(key)
+            except Exception as exc:  # a tier failing is a miss there, never an error here
+                self._tier_failed(tier, "read", exc)
+                continue
+            if found is None:
+                continue
+            blob, remaining = found
+            try:
+                value = self.serializer.loads(blob, tier.checks_rows)
+            except Exception as exc:
+                with self._lock:
+                    tier._damaged(key, exc)
+                continue
+            self._promote(key, value, blob, remaining, i)
+            self._lower_hits += 1
+            return value
+        self._misses += 1
+        return default
+
+    def _promote(self, key: Any, value: Any, blob: bytes, remaining: float | None, below: int) -> None:
+        with self._lock:
+            self._store_l1(key, value, remaining)
+        for tier in self.lower[:below]:
+            self._store_blob(tier, key, blob, remaining)
+
+    def lookup(self, key: Any) -> tuple[Any, float | None] | None:
+        """``(value, remaining ttl)`` or ``None``; like :meth:`get`, with the TTL."""
+        with self._lock:
+            found = self.l1.lookup(key)
+        if found is not None:
+            return found
+        value = self._get_lower(key, MISSING)
+        if value is MISSING:
+            return None
+        with self._lock:
+            return self.l1.lookup(key) or (value, None)
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self.get(key, MISSING)
+        if value is MISSING:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: Any) -> bool:
+        with self._lock:
+            if key in self.l1:
+                return True
+            if self.l2 is not None and key in self.l2:
+                return True
+        for tier in self.lower:
+            if tier is self.l2:
+                continue
+            try:
+                if key in tier:
+                    return True
+            except Exception as exc:
+                self._tier_failed(tier, "read", exc)
+        return False
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key`` in every tier (write-through) or in L1 (write-back).
+
+        Parameters
+        ----------
+        ttl : float, optional
+            Seconds to live (default: the cache's ``ttl``).
+
+        Raises
+        ------
+        UnsupportedValue
+            The value cannot be stored without pickle (and the cache has
+            persistent tiers and ``pickle=False``); nothing is stored.
+
+        Examples
+        --------
+        >>> c = Cache(disk=False)
+        >>> c.set("k", [1, 2], ttl=60)
+        >>> c["k"]
+        [1, 2]
+        """
+        ttl = self.ttl if ttl is None else ttl
+        self._ops += 1
+        sample = not self._ops & 31
+        t0 = time.perf_counter() if sample else 0.0
+        if self.write == "back":
+            with self._lock:
+                stored = self._store_l1(key, value, ttl)
+                if stored:
+                    self._dirty[key] = None if ttl is None else self.timer() + ttl
+            if not stored:  # too large for L1: write it through rather than lose it
+                self._write_lower(key, self._encode(key, value), ttl)
+        else:
+            blob = self._encode(key, value) if self.lower else None
+            with self._lock:
+                self._store_l1(key, value, ttl)
+            if blob is not None:
+                self._write_lower(key, blob, ttl)
+        if sample:
+            self._lat_set.add(time.perf_counter() - t0)
+
+    def set_memory(self, key: Any, value: Any, ttl: float | None = None) -> None:
+        """Store in L1 only (values the persistent tiers cannot hold, e.g. without pickle)."""
+        ttl = self.ttl if ttl is None else ttl
+        with self._lock:
+            self._store_l1(key, value, ttl)
+        for tier in self.lower:  # an older value must not outlive this one below
+            self._discard(tier, key)
+
+    def _encode(self, key: Any, value: Any) -> bytes:
+        return self.serializer.dumps(value)
+
+    def _store_l1(self, key: Any, value: Any, ttl: float | None) -> bool:
+        try:
+            self.l1.set(key, value, ttl)
+            return True
+        except ValueError:  # larger than L1 can hold: drop any older value there
+            if key in self.l1._data:
+                del self.l1[key]
+            return False
+
+    def _write_lower(self, key: Any, blob: bytes, ttl: float | None) -> None:
+        for tier in self.lower:
+            self._store_blob(tier, key, blob, ttl)
+
+    def _store_blob(self, tier: BlobTier, key: Any, blob: bytes, ttl: float | None) -> None:
+        try:
+            if tier is self.l2:
+                with self._lock:
+                    stored = tier.store_blob(key, blob, ttl)
+            else:
+                stored = tier.store_blob(key, blob, ttl)
+        except Exception as exc:
+            self._tier_failed(tier, "write", exc)
+            stored = False
+        if not stored:
+            # Declined (too large, unavailable): an older value there must not come back later.
+            self._discard(tier, key)
+
+    def _discard(self, tier: BlobTier, key: Any) -> None:
+        try:
+            if tier is self.l2:
+                with self._lock:
+                    tier.discard(key)
+            else:
+                tier.discard(key)
+        except Exception as exc:
+            self._tier_failed(tier, "delete", exc)
+
+    def _tier_failed(self, tier: Any, what: str, exc: BaseException) -> None:
+        tier.errors += 1
+        tag = f"{tier.name}:{type(exc).__name__}"
+        if tag not in self._warned:
+            self._warned.add(tag)
+            warnings.warn(KitWarning(f"kit cache {tier.name}: {what} failed ({type(exc).__name__}: {exc}); "
+                                     "serving from the other tiers"), stacklevel=4)
+
+    def _l1_evicted(self, key: Any, value: Any) -> None:
+        # Called with self._lock held (L1 evicts inside set).
+        if key in self._dirty:
+            exp = self._dirty.pop(key)
+            ttl = None if exp is None else exp - self.timer()
+            if ttl is not None and ttl <= 0:
+                return
+            try:
+                blob = self._encode(key, value)
+            except UnsupportedValue as exc:
+                self._tier_failed(self.l1, "write-back", exc)
+                return
+            self._write_lower(key, blob, ttl)
+
+    def flush(self) -> int:
+        """Write-back: write every dirty L1 entry to the lower tiers; returns how many."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+            items = []
+            for key, exp in dirty.items():
+                found = self.l1._data.get(key, MISSING)
+                if found is not MISSING:
+                    items.append((key, found, exp))
+        now = self.timer()
+        n = 0
+        for key, value, exp in items:
+            ttl = None if exp is None else exp - now
+            if ttl is not None and ttl <= 0:
+                continue
+            try:
+                blob = self._encode(key, value)
+            except UnsupportedValue as exc:
+                self._tier_failed(self.l1, "write-back", exc)
+                continue
+            self._write_lower(key, blob, ttl)
+            n += 1
+        return n
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.set(key, value)
+
+    def delete(self, key: Any) -> bool:
+        """Remove ``key`` from every tier; ``True`` if some tier had it.
+
+        Examples
+        --------
+        >>> c = Cache(disk=False); c["k"] = 1
+        >>> c.delete("k"), c.delete("k")
+        (True, False)
+        """
+        found = False
+        with self._lock:
+            self._dirty.pop(key, None)
+            if key in self.l1._data:
+                del self.l1[key]
+                found = True
+        for tier in self.lower:
+            try:
+                if tier is self.l2:
+                    with self._lock:
+                        found = tier.discard(key) or found
+                else:
+                    found = tier.discard(key) or found
+            except Exception as exc:
+                self._tier_failed(tier, "delete", exc)
+        return found
+
+    def __delitem__(self, key: Any) -> None:
+        if not self.delete(key):
+            raise KeyError(key)
+
+    def clear(self, prefix: str | None = None) -> None:
+        """Remove everything, or every ``str`` key that starts with ``prefix``, from every tier.
+
+        Examples
+        --------
+        >>> c = Cache(disk=False); c["a:1"] = 1; c["b:1"] = 2
+        >>> c.clear(prefix="a:"); list(c)
+        ['b:1']
+        """
+        with self._lock:
+            if prefix is None:
+                self._dirty.clear()
+                self.l1.clear()
+                if self.l2 is not None:
+                    self.l2.clear()
+            else:
+                for tier in (self.l1, self.l2):
+                    if tier is None:
+                        continue
+                    for k in [k for k in tier if isinstance(k, str) and k.startswith(prefix)]:
+                        self._dirty.pop(k, None)
+                        del tier[k]
+        for tier in self.lower:
+            if tier is self.l2:
+                continue
+            try:
+                if prefix is None:
+                    tier.clear()
+                else:
+                    tier.discard_prefix(prefix)
+            except Exception as exc:
+                self._tier_failed(tier, "clear", exc)
+
+    # -- iteration -----------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Any]:
+        with self._lock:
+            keys = dict.fromkeys(self.l1)
+            if self.l2 is not None:
+                keys.update(dict.fromkeys(self.l2))
+        for tier in self.lower:
+            if tier is self.l2:
+                continue
+            try:
+                keys.update(dict.fromkeys(tier))
+            except Exception as exc:
+                self._tier_failed(tier, "iterate", exc)
+        return iter(list(keys))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    # -- statistics, lifecycle ----------------------------------------------------------------
+
+    @property
+    def tiers(self) -> list[Any]:
+        """The tiers, top first."""
+        return [self.l1, *self.lower]
+
+    def stats(self) -> dict[str, Any]:
+        """Hits, misses and hit rate overall; per tier: counters, sizes, latency percentiles.
+
+        ``degraded`` lists tiers that are failing or unavailable (e.g. Redis
+        with its circuit open).
+
+        Examples
+        --------
+        >>> c = Cache(disk=False); c["k"] = 1; _ = c.get("k"); _ = c.get("x")
+        >>> s = c.stats(); (s["hits"], s["misses"], sorted(s["tiers"]))
+        (1, 1, ['l1', 'l2'])
+        """
+        with self._lock:
+            tiers = {self.l1.name: self.l1.stats()}
+            if self.l2 is not None:
+                tiers[self.l2.name] = self.l2.stats()
+        for tier in self.lower:
+            if tier is self.l2:
+                continue
+            try:
+                tiers[tier.name] = tier.stats()
+            except Exception as exc:
+                tiers[tier.name] = {"tier": tier.name, "error": f"{type(exc).__name__}: {exc}"}
+        hits = self.l1.hits + self._lower_hits
+        total = hits + self._misses
+        degraded = []
+        for name, s in tiers.items():
+            if s.get("available") is False:
+                degraded.append(f"{name}: unavailable (circuit {s['breaker']['state']}; {s['breaker']['last_error']})")
+            elif "error" in s:
+                degraded.append(f"{name}: {s['error']}")
+        return {"hits": hits, "misses": self._misses, "hit_rate": round(hits / total, 4) if total else None,
+                "write": self.write, "dirty": len(self._dirty), "degraded": degraded,
+                "latency_get_below_l1": self._lat_get.summary(), "latency_set": self._lat_set.summary(),
+                "tiers": tiers}
+
+    def close(self) -> None:
+        """Flush write-back entries, then close the on-disk and Redis tiers."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            if self.l3 is not None:
+                self.l3.close()
+            if self.redis is not None:
+                self.redis.close()
+
+    @staticmethod
+    def _at_exit(ref: "weakref.ref[Cache]") -> None:
+        cache = ref()
+        if cache is not None:
+            try:
+                cache.close()
+            except Exception:
+                pass
+
+    def __enter__(self) -> "Cache":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        names = "+".join(t.name for t in self.tiers)
+        return f"Cache({names}, path={str(self.path) if self.path else None!r}, write={self.write!r})"

@@ -1,0 +1,675 @@
+"""L3: a persistent store on disk, with no server: SQLite in WAL mode.
+
+Why SQLite/WAL (measurements in ``docs/cache.md``): one file, transactions
+that a killed writer cannot half-apply, readers that never wait for writers,
+safe use by several processes, and small-value reads faster than
+``diskcache``'s. Each row holds the frame of one value and a check over
+(key, frame, expiry), so a damaged row is a miss and a warning, never wrong
+data.
+
+Concurrency: one connection per thread (and per process: a forked child
+opens its own), writes in ``BEGIN IMMEDIATE`` transactions, and a retry loop
+with backoff around SQLite's busy handler, so "database is locked" never
+reaches the caller before ``timeout`` seconds of contention.
+
+Eviction: least recently used, by total bytes (kept by triggers in the same
+transaction as each write); expired rows go first. Reads do not write: the
+access time of a row read is queued and written with the next write, at most
+once per ``touch_interval`` seconds per row.
+
+Examples
+--------
+>>> import tempfile
+>>> from kit.cache import DiskTier
+>>> with DiskTier(tempfile.mkdtemp(), maxbytes=1 << 20) as t:
+...     t["k"] = {"a": [1, 2]}
+...     t["k"]
+{'a': [1, 2]}
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+import time
+import warnings
+import weakref
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from kit.cache._blob import BlobTier
+from kit.cache._tier import SAMPLE_EVERY
+from kit.cache.values import Serializer, decode, decode_key, encode_key
+from kit.compression import HEADER_SIZE
+from kit.errors import KitError, KitWarning
+
+__all__ = ["DiskTier", "CacheBusyError", "FORMAT"]
+
+#: On-disk format version, stored in the database's ``kit_meta`` table.
+FORMAT = 1
+FILENAME = "cache.sqlite3"
+
+_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kit_meta (name TEXT PRIMARY KEY, value);
+INSERT OR IGNORE INTO kit_meta VALUES ('format', {format}), ('check', '{check}'), ('size', 0),
+    ('count', 0), ('hits', 0), ('misses', 0), ('evictions', 0);
+CREATE TABLE IF NOT EXISTS kit_entries (
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    expires REAL,
+    accessed REAL NOT NULL,
+    chk INTEGER NOT NULL,
+    value BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kit_entries_accessed ON kit_entries (accessed);
+CREATE INDEX IF NOT EXISTS kit_entries_expires ON kit_entries (expires) WHERE expires IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS kit_size_insert AFTER INSERT ON kit_entries BEGIN
+    UPDATE kit_meta SET value = value + NEW.size WHERE name = 'size';
+    UPDATE kit_meta SET value = value + 1 WHERE name = 'count';
+END;
+CREATE TRIGGER IF NOT EXISTS kit_size_delete AFTER DELETE ON kit_entries BEGIN
+    UPDATE kit_meta SET value = value - OLD.size WHERE name = 'size';
+    UPDATE kit_meta SET value = value - 1 WHERE name = 'count';
+END;
+CREATE TRIGGER IF NOT EXISTS kit_size_update AFTER UPDATE OF size ON kit_entries BEGIN
+    UPDATE kit_meta SET value = value + NEW.size - OLD.size WHERE name = 'size';
+END;
+"""
+
+_GET = "SELECT id, value, expires, chk, accessed FROM kit_entries WHERE key = ?"
+_PUT = ("INSERT INTO kit_entries (key, size, expires, accessed, chk, value) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET size = excluded.size, expires = excluded.expires, "
+        "accessed = excluded.accessed, chk = excluded.chk, value = excluded.value")
+
+
+# Bumped in a forked child: connections (and cursors) made before the fork are the parent's.
+_FORKS = [0]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _FORKS.__setitem__(0, _FORKS[0] + 1))
+
+
+class CacheBusyError(KitError):
+    """The on-disk store stayed locked by other processes for longer than the tier's timeout."""
+
+
+def _check_fn(name: str) -> Callable[[bytes, bytes, float | None], int]:
+    """The row check: a 64-bit hash of (key, expiry, frame), pinned by name in the database."""
+    if name == "xxh3_64":
+        import xxhash
+
+        h = xxhash.xxh3_64_intdigest
+
+        def check(key: bytes, value: bytes, expires: float | None) -> int:
+            v = h(value, h(key + (b"-" if expires is None else repr(expires).encode())))
+            return v - (1 << 64) if v >= 1 << 63 else v
+
+        return check
+    if name == "blake2b_64":
+        import hashlib
+
+        def check(key: bytes, value: bytes, expires: float | None) -> int:
+            d = hashlib.blake2b(digest_size=8)
+            d.update(len(key).to_bytes(8, "little"))
+            d.update(key)
+            d.update(b"-" if expires is None else repr(expires).encode())
+            d.update(value)
+            return int.from_bytes(d.digest(), "little", signed=True)
+
+        return check
+    raise KitError(f"unknown row check {name!r} in the cache database; this kit knows xxh3_64, blake2b_64")
+
+
+def _default_check() -> str:
+    from kit import _registry
+
+    return "xxh3_64" if _registry.backend("fingerprint", "xxh3_128").available else "blake2b_64"
+
+
+def _code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _is_busy(exc: BaseException) -> bool:
+    code = _code(exc)
+    if code is not None:
+        return code in _BUSY_CODES
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    code = _code(exc)
+    if code is not None:
+        return code in _CORRUPT_CODES
+    msg = str(exc).lower()
+    return "malformed" in msg or "not a database" in msg
+
+
+class DiskTier(BlobTier):
+    """L3 tier: SQLite (WAL) at ``path``, bounded by ``maxbytes``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A directory (the database is ``path/cache.sqlite3``) or a file path
+        ending in ``.sqlite3``, ``.sqlite`` or ``.db``.
+    maxbytes : int
+        Most bytes of frames held; least recently used rows are evicted (to
+        90% of the bound, so evictions come in batches).
+    serializer : Serializer, optional
+    timeout : float
+        Seconds a write waits for other writers before :class:`CacheBusyError`.
+    touch_interval : float
+        A row's access time is refreshed at most this often (seconds).
+    max_entry_bytes : int, optional
+        Largest frame stored (default: half of ``maxbytes``, at most 900 MB,
+        under SQLite's 1 GB blob limit). Larger values are declined.
+    clock : callable
+        Wall clock shared by processes (``time.time``); expiry times are
+        absolute on it.
+    """
+
+    name = "l3"
+    policy = "lru"
+    checks_rows = True
+
+    def __init__(self, path: str | os.PathLike, maxbytes: int = 1 << 30, *, serializer: Serializer | None = None,
+                 timeout: float = 60.0, touch_interval: float = 30.0, max_entry_bytes: int | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(serializer=serializer, timer=clock)
+        if isinstance(maxbytes, bool) or not isinstance(maxbytes, int) or maxbytes <= 0:
+            raise ValueError(f"maxbytes must be a positive int, got {maxbytes!r}")
+        p = Path(path).expanduser()
+        if p.suffix.lower() in (".sqlite3", ".sqlite", ".db"):
+            self.path = p
+        else:
+            self.path = p / FILENAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._maxbytes = maxbytes
+        self.max_entry_bytes = min(maxbytes // 2, 900_000_000) if max_entry_bytes is None else max_entry_bytes
+        self.timeout = float(timeout)
+        self.touch_interval = float(touch_interval)
+        self.clock = clock
+        self.declined = 0
+        self.busy_retries = 0
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._touch: dict[int, float] = {}
+        self._closed = False
+        self._pid = os.getpid()
+        con = self._connection()
+        self._check = _check_fn(con.execute("SELECT value FROM kit_meta WHERE name = 'check'").fetchone()[0])
+        self._finalizer = weakref.finalize(self, DiskTier._close_all, self._conns)
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise KitError(f"the on-disk cache at {str(self.path)!r} is closed")
+        con = getattr(self._local, "con", None)
+        if con is not None and self._local.forks == _FORKS[0]:
+            return con
+        self._local.cur = None
+        con = self._open()
+        self._local.con, self._local.forks = con, _FORKS[0]
+        if os.getpid() != self._pid:  # a forked child: the parent's connections are not ours
+            self._pid = os.getpid()
+            self._conns = []
+            self._conns_lock = threading.Lock()
+        with self._conns_lock:
+            self._conns.append(con)
+        return con
+
+    def _open(self) -> sqlite3.Connection:
+        deadline = time.monotonic() + self.timeout
+        quarantined = False
+        while True:
+            con = None
+            try:
+                con = sqlite3.connect(self.path, timeout=min(self.timeout, 10.0), isolation_level=None,
+                                      check_same_thread=False, cached_statements=64)
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("PRAGMA synchronous = NORMAL")
+                con.execute("PRAGMA journal_size_limit = 67108864")
+                con.execute("PRAGMA cache_size = -8192")
+                row = None
+                try:
+                    row = con.execute("SELECT value FROM kit_meta WHERE name = 'format'").fetchone()
+                except sqlite3.OperationalError as exc:
+                    if "no such table" not in str(exc):
+                        raise
+                if row is None:
+                    self._create_schema(con)
+                    row = con.execute("SELECT value FROM kit_meta WHERE name = 'format'").fetchone()
+                if row[0] != FORMAT:
+                    raise KitError(f"the cache at {str(self.path)!r} has format {row[0]!r}; this kit reads format "
+                                   f"{FORMAT} (clear it with `kit cache clear`)")
+                return con
+            except sqlite3.DatabaseError as exc:
+                if con is not None:
+                    con.close()
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    self.busy_retries += 1
+                    time.sleep(random.uniform(0.001, 0.02))
+                    continue
+                if _is_corrupt(exc) and not quarantined:
+                    self._quarantine(exc)
+                    quarantined = True
+                    continue
+                if _is_busy(exc):
+                    raise CacheBusyError(f"the on-disk cache at {str(self.path)!r} stayed locked for "
+                                         f"{self.timeout:.0f} s") from exc
+                raise
+
+    def _create_schema(self, con: sqlite3.Connection) -> None:
+        sql = _SCHEMA.format(format=FORMAT, check=_default_check())
+        self._retry(lambda: con.executescript("BEGIN IMMEDIATE;" + sql + "COMMIT;"), con)
+
+    def _quarantine(self, exc: BaseException) -> None:
+        """Move a database SQLite cannot read aside (kept for inspection) and start afresh."""
+        lock = self._flock()
+        try:
+            # Another process may have done it already: only move a file that is still unreadable.
+            try:
+                probe = sqlite3.connect(self.path, timeout=1.0)
+                try:
+                    probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    probe.execute("SELECT value FROM kit_meta WHERE name = 'format'").fetchone()
+                    return
+                finally:
+                    probe.close()
+            except sqlite3.DatabaseError as again:
+                if not _is_corrupt(again) and "no such table" not in str(again):
+                    return
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
+            os.replace(self.path, target)
+            for suffix in ("-wal", "-shm"):
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    os.replace(side, target.with_name(target.name + suffix))
+            warnings.warn(KitWarning(
+                f"kit cache l3: {str(self.path)!r} could not be read ({exc}); moved to {target.name!r} "
+                "and started empty"), stacklevel=4)
+        finally:
+            self._funlock(lock)
+
+    def _flock(self) -> Any:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no cross-process lock for this rare path
+            return None
+        fd = os.open(str(self.path) + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    @staticmethod
+    def _funlock(fd: Any) -> None:
+        if fd is not None:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _retry(self, fn: Callable[[], Any], con: sqlite3.Connection | None = None) -> Any:
+        """Run ``fn``; on "database is locked/busy", roll back and retry with backoff until ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        delay = 0.001
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if con is not None and con.in_transaction:
+                    try:
+                        con.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                if not _is_busy(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise CacheBusyError(f"the on-disk cache at {str(self.path)!r} stayed locked for "
+                                         f"{self.timeout:.0f} s") from exc
+                self.busy_retries += 1
+                time.sleep(random.uniform(delay / 2, delay))
+                delay = min(delay * 2, 0.05)
+
+    def _write(self, body: Callable[[sqlite3.Connection], Any]) -> Any:
+        con = self._connection()
+
+        def tx() -> Any:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                out = body(con)
+                if self._touch:
+                    pending, self._touch = self._touch, {}
+                    con.executemany("UPDATE kit_entries SET accessed = ? WHERE id = ? AND accessed < ?",
+                                    [(t, i, t) for i, t in pending.items()])
+                con.execute("COMMIT")
+                return out
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+
+        return self._retry(tx, con)
+
+    # -- sizes -------------------------------------------------------------------------------------
+
+    def _meta(self, name: str) -> Any:
+        con = self._connection()
+        row = self._retry(lambda: con.execute("SELECT value FROM kit_meta WHERE name = ?", (name,)).fetchone())
+        return row[0] if row else None
+
+    @property
+    def currsize(self) -> int:
+        return int(self._meta("size") or 0)
+
+    @property
+    def maxbytes(self) -> int | None:
+        return self._maxbytes
+
+    def _entries_for_stats(self) -> int:
+        return int(self._meta("count") or 0)
+
+    # -- blobs -------------------------------------------------------------------------------------
+
+    def lookup_blob(self, key: Any) -> tuple[bytes, float | None] | None:
+        kb = encode_key(key)
+        try:
+            row = self._cursor().execute(_GET, (kb,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            return self._read_failed(key, exc)
+        if row is None:
+            self.misses += 1
+            return None
+        rowid, value, expires, chk, accessed = row
+        if self._check(kb, value, expires) != chk:
+            self.hits += 1  # _damaged turns it into a miss
+            self._damaged(key, ValueError("row check mismatch"))
+            return None
+        now = self.clock()
+        remaining = None
+        if expires is not None:
+            remaining = expires - now
+            if remaining <= 0:
+                self.misses += 1
+                self.expirations += 1
+                return None
+        if now - accessed > self.touch_interval:
+            self._touch[rowid] = now
+            if len(self._touch) >= 256:
+                self._flush_touches()
+        self.hits += 1
+        return value, remaining
+
+    def _cursor(self) -> sqlite3.Cursor:
+        loc = self._local
+        cur = getattr(loc, "cur", None)
+        if cur is None or loc.forks != _FORKS[0]:
+            cur = self._connection().cursor()
+            self._local.cur = cur
+        return cur
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The value for ``key`` or ``default``: one indexed SELECT, the row check, the decode.
+
+        (``lookup_blob`` + ``serializer.loads`` in one frame: this is the read
+        path the targets compare with diskcache.)
+        """
+        self._tick -= 1
+        if not self._tick:  # the sampled call: timed, through the general path
+            self._tick = SAMPLE_EVERY
+            t0 = time.perf_counter()
+            found = self.lookup(key)
+            self._lat_get.add(time.perf_counter() - t0)
+            return default if found is None else found[0]
+        kb = b"s" + key.encode("utf-8", "surrogatepass") if type(key) is str else encode_key(key)
+        loc = self._local
+        cur = getattr(loc, "cur", None)
+        try:
+            if cur is None or loc.forks != _FORKS[0]:
+                cur = self._cursor()
+            row = cur.execute(_GET, (kb,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._read_failed(key, exc)
+            return default
+        if row is None:
+            self.misses += 1
+            return default
+        rowid, value, expires, chk, accessed = row
+        now = self.clock()
+        if self._check(kb, value, expires) != chk or (expires is not None and expires <= now):
+            found = self.lookup(key)  # the general path re-reads it and accounts for it
+            return default if found is None else found[0]
+        if now - accessed > self.touch_interval:
+            self._touch[rowid] = now
+            if len(self._touch) >= 256:
+                self._flush_touches()
+        try:
+            ser = self.serializer
+            if value[5] == 0 and ser.max_size is None and len(value) - HEADER_SIZE == int.from_bytes(
+                    value[10:18], "little") and value[:5] == b"KITZ\x01":
+                # A raw frame whose row check just passed: its payload is the encoded value.
+                out = decode(memoryview(value)[HEADER_SIZE:], signer=ser.signer)
+            else:
+                out = ser.loads(value, True)
+        except Exception as exc:
+            self.hits += 1
+            self._damaged(key, exc)
+            return default
+        self.hits += 1
+        return out
+
+    def _read_failed(self, key: Any, exc: sqlite3.DatabaseError) -> None:
+        self.errors += 1
+        self.misses += 1
+        warnings.warn(KitWarning(f"kit cache l3: reading {key!r:.80} failed ({exc}); treated as a miss"),
+                      stacklevel=3)
+        return None
+
+    def _flush_touches(self) -> None:
+        try:
+            self._write(lambda con: None)
+        except (sqlite3.Error, CacheBusyError):
+            self._touch.clear()
+
+    def store_blob(self, key: Any, blob: bytes, ttl: float | None = None) -> bool:
+        if len(blob) > self.max_entry_bytes:
+            self.declined += 1
+            return False
+        kb = encode_key(key)
+        now = self.clock()
+        if ttl is not None and ttl <= 0:
+            self.discard(key)
+            return False
+        expires = None if ttl is None else now + ttl
+        chk = self._check(kb, blob, expires)
+
+        def body(con: sqlite3.Connection) -> None:
+            con.execute(_PUT, (kb, len(blob), expires, now, chk, blob))
+            total = con.execute("SELECT value FROM kit_meta WHERE name = 'size'").fetchone()[0]
+            if total > self._maxbytes:
+                self.evictions += self._evict(con, total - int(self._maxbytes * 0.9), now, exclude=kb)
+
+        self._write(body)
+        self.sets += 1
+        return True
+
+    def _evict(self, con: sqlite3.Connection, need: int, now: float, exclude: bytes | None = None) -> int:
+        freed = 0
+        evicted = 0
+        cur = con.execute("DELETE FROM kit_entries WHERE expires IS NOT NULL AND expires <= ? RETURNING size",
+                          (now,))
+        for (size,) in cur.fetchall():
+            freed += size
+            self.expirations += 1
+        while freed < need:
+            rows = con.execute("SELECT id, size, key FROM kit_entries ORDER BY accessed LIMIT 64").fetchall()
+            victims = []
+            for rowid, size, key in rows:
+                if key == exclude:
+                    continue
+                victims.append((rowid,))
+                freed += size
+                if freed >= need:
+                    break
+            if not victims:
+                break
+            con.executemany("DELETE FROM kit_entries WHERE id = ?", victims)
+            evicted += len(victims)
+        if evicted:
+            con.execute("UPDATE kit_meta SET value = value + ? WHERE name = 'evictions'", (evicted,))
+        return evicted
+
+    def discard(self, key: Any) -> bool:
+        kb = encode_key(key)
+        return bool(self._write(lambda con: con.execute("DELETE FROM kit_entries WHERE key = ?", (kb,)).rowcount))
+
+    def discard_prefix(self, prefix: str) -> int:
+        """Remove every ``str`` key starting with ``prefix`` (one range scan); returns how many.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> t = DiskTier(tempfile.mkdtemp())
+        >>> t["a:1"] = 1; t["a:2"] = 2; t["b:1"] = 3
+        >>> t.discard_prefix("a:"), sorted(t)
+        (2, ['b:1'])
+        """
+        lo = encode_key(prefix)
+        hi = _successor(lo)
+        sql = "DELETE FROM kit_entries WHERE key >= ?" + (" AND key < ?" if hi is not None else "")
+        args = (lo, hi) if hi is not None else (lo,)
+        return int(self._write(lambda con: con.execute(sql, args).rowcount))
+
+    # -- mapping -------------------------------------------------------------------------------------
+
+    def __delitem__(self, key: Any) -> None:
+        if not self.discard(key):
+            raise KeyError(key)
+        self.deletes += 1
+
+    def __iter__(self) -> Iterator[Any]:
+        now = self.clock()
+        con = self._connection()
+        rows = self._retry(lambda: con.execute(
+            "SELECT key FROM kit_entries WHERE expires IS NULL OR expires > ?", (now,)).fetchall())
+        for (kb,) in rows:
+            try:
+                yield decode_key(kb)
+            except Exception:  # a damaged key: not a key anyone can ask for
+                continue
+
+    def __len__(self) -> int:
+        con = self._connection()
+        now = self.clock()
+        return int(self._retry(lambda: con.execute(
+            "SELECT count(*) FROM kit_entries WHERE expires IS NULL OR expires > ?", (now,)).fetchone()[0]))
+
+    def popitem(self) -> tuple[Any, Any]:
+        def body(con: sqlite3.Connection) -> Any:
+            row = con.execute("SELECT id, key, value FROM kit_entries ORDER BY accessed LIMIT 1").fetchone()
+            if row is None:
+                return None
+            con.execute("DELETE FROM kit_entries WHERE id = ?", (row[0],))
+            con.execute("UPDATE kit_meta SET value = value + 1 WHERE name = 'evictions'")
+            return row
+
+        row = self._write(body)
+        if row is None:
+            raise KeyError("DiskTier is empty")
+        self.evictions += 1
+        return decode_key(row[1]), self.serializer.loads(row[2])
+
+    def clear(self, vacuum: bool = False) -> None:
+        """Remove every entry; ``vacuum=True`` also gives the space back to the file system."""
+        self._write(lambda con: con.execute("DELETE FROM kit_entries"))
+        if vacuum:
+            con = self._connection()
+            self._retry(lambda: con.execute("VACUUM"))
+            self._retry(lambda: con.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+    def expire(self) -> int:
+        """Delete expired rows now; returns how many."""
+        now = self.clock()
+        n = self._write(lambda con: con.execute(
+            "DELETE FROM kit_entries WHERE expires IS NOT NULL AND expires <= ?", (now,)).rowcount)
+        self.expirations += n
+        return int(n)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def files(self) -> dict[str, int]:
+        """Bytes on disk of the database, its WAL and shared-memory files."""
+        out = {}
+        for suffix in ("", "-wal", "-shm"):
+            p = self.path.with_name(self.path.name + suffix)
+            try:
+                out[p.name] = p.stat().st_size
+            except FileNotFoundError:
+                pass
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        s = super().stats()
+        s.update(path=str(self.path), files=self.files(), declined=self.declined, busy_retries=self.busy_retries,
+                 corrupted=self.corrupted)
+        try:
+            con = self._connection()
+            meta = dict(con.execute("SELECT name, value FROM kit_meta").fetchall())
+            s["lifetime"] = {k: meta.get(k, 0) for k in ("hits", "misses", "evictions")}
+            s["check"] = meta.get("check")
+        except sqlite3.Error:
+            pass
+        return s
+
+    def close(self) -> None:
+        """Write pending access times and this process's counters, then close every connection."""
+        if self._closed:
+            return
+        if os.getpid() == self._pid:
+            hits, misses, evictions = self.hits, self.misses, self.evictions
+            try:
+                def body(con: sqlite3.Connection) -> None:
+                    con.executemany("UPDATE kit_meta SET value = value + ? WHERE name = ?",
+                                    [(hits, "hits"), (misses, "misses")])
+                self._write(body)
+            except (sqlite3.Error, KitError):
+                pass
+        self._closed = True
+        self._local = threading.local()
+        DiskTier._close_all(self._conns)
+
+    @staticmethod
+    def _close_all(conns: list) -> None:
+        for con in list(conns):
+            try:
+                con.close()
+            except sqlite3.Error:
+                pass
+        conns.clear()
+
+    def __enter__(self) -> "DiskTier":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix``."""
+    b = bytearray(prefix)
+    while b:
+        if b[-1] < 0xFF:
+            b[-1] += 1
+            return bytes(b)
+        b.pop()
+    return None

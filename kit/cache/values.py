@@ -1,0 +1,713 @@
+"""Values to bytes and back, without pickle unless the user opts in.
+
+Every encoded value starts with one kind byte:
+
+====  ==========================================================================
+kind  content
+====  ==========================================================================
+``J`` JSON (the registry's JSON backends), used only for *JSON-exact*
+      values: dicts with ``str`` keys, lists, ``str``, ``bool``, ``None``,
+      64-bit ``int`` and finite ``float``, of exactly those types, so that the
+      value read back is equal *and of the same types*.
+``B`` ``bytes`` as they are.
+``N`` a numpy array: a small JSON header (dtype descr, shape, order) and the
+      raw buffer; read back as a read-only array viewing the decoded bytes.
+``A`` a pyarrow Table as an Arrow IPC stream.
+``P`` a polars DataFrame (``S``: Series) as an Arrow IPC stream.
+``R`` anything else from a fixed set of types (tuples, sets, bytes inside
+      containers, non-str keys, big integers, non-finite floats, complex,
+      numpy scalars and arrays inside containers, datetimes, Decimal, UUID),
+      in a small tagged binary tree.
+``K`` pickle, only when the serializer was built with ``pickle=True``: the
+      pickle bytes follow a keyed hash (BLAKE3 keyed mode, or HMAC-SHA256)
+      whose key is not stored in the cache; an entry whose signature fails is
+      never unpickled.
+====  ==========================================================================
+
+A value outside these kinds raises :class:`UnsupportedValue` (without
+pickle) rather than being stored approximately.
+
+Examples
+--------
+>>> from kit.cache.values import encode, decode
+>>> decode(encode({"a": (1, 2), 3: {4.5}}))
+{'a': (1, 2), 3: {4.5}}
+>>> encode({"a": [1, 2]})[:1]
+b'J'
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import hashlib
+import hmac
+import math
+import os
+import struct
+import sys
+import uuid
+from typing import Any, Callable
+
+from kit.compression import _decompress_checked, compress, decompress
+from kit.errors import KitError
+
+__all__ = ["Serializer", "SignatureError", "UnsupportedValue", "decode", "encode", "Signer"]
+
+_INT64 = (-(2**63), 2**63 - 1)
+_MAX_DEPTH = 500
+
+
+class UnsupportedValue(KitError, TypeError):
+    """A value cannot be stored without pickle (and pickle was not enabled)."""
+
+
+class SignatureError(KitError, ValueError):
+    """A pickled entry's signature does not verify (or pickle is not enabled); it is never unpickled."""
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+_json_pair: list[tuple[Callable, Callable]] = []
+
+
+def _chain(op: str) -> Callable:
+    """The registry's first available fast backend of ``op``, falling back to the baseline on error.
+
+    Not ``kit.json``: the cache must not start the engine's first-use tuning
+    on its hot path, and a ``J`` entry only ever holds values (64-bit ints,
+    finite floats, str keys, exact builtin types) that every verified backend
+    reads back exactly, so the choice of backend cannot change a value.
+    """
+    from kit import _registry
+
+    backs = _registry.backends(op)
+    base = backs[0].implementation()
+    fast = next((b for b in backs[1:] if b.available), None)
+    if fast is None:
+        return base
+    try:
+        impl = fast.implementation()
+    except ImportError:
+        return base
+
+    def call(x: Any) -> Any:
+        try:
+            return impl(x)
+        except Exception:  # e.g. lone surrogates: the baseline decides
+            return base(x)
+
+    return call
+
+
+def _json() -> tuple[Callable, Callable]:
+    if not _json_pair:
+        _json_pair.append((_chain("json.encode"), _chain("json.decode")))
+    return _json_pair[0]
+
+
+def _json_exact(value: Any) -> bool:
+    """True when JSON reads ``value`` back equal and with exactly the same types."""
+    stack = [value]
+    push, pop = stack.append, stack.pop
+    seen = 0
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int:
+            if not _INT64[0] <= v <= _INT64[1]:
+                return False
+            continue
+        if t is float:
+            if v != v or v in (math.inf, -math.inf):
+                return False
+            continue
+        seen += 1
+        if seen > 1_000_000:
+            return False
+        if t is list:
+            stack.extend(v)
+        elif t is dict:
+            for k in v:
+                if type(k) is not str:
+                    return False
+            stack.extend(v.values())
+        else:
+            return False
+    return True
+
+
+# --- the tagged tree ---------------------------------------------------------------------------
+
+_D = struct.Struct("<d")
+_DD = struct.Struct("<dd")
+
+
+def _uvarint(out: bytearray, n: int) -> None:
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _read_uvarint(buf: memoryview, pos: int) -> tuple[int, int]:
+    shift = result = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 70:
+            raise ValueError("varint too long")
+
+
+def _blob(out: bytearray, data: Any) -> None:
+    mv = memoryview(data)
+    _uvarint(out, mv.nbytes)
+    out += mv
+
+
+def _module_type(value: Any, module: str, name: str) -> bool:
+    # A module that was never imported cannot have made the value: no import here.
+    mod = sys.modules.get(module)
+    return mod is not None and isinstance(value, getattr(mod, name))
+
+
+def _is_ndarray(value: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and type(value) is np.ndarray
+
+
+def _check_tz(v: Any) -> None:
+    tz = v.tzinfo
+    if tz is None:
+        return
+    plain = type(tz) is datetime.timezone and (
+        tz is datetime.timezone.utc or tz.tzname(None) == datetime.timezone(tz.utcoffset(None)).tzname(None))
+    if not plain:
+        raise UnsupportedValue(
+            f"{type(v).__name__} with tzinfo {v.tzinfo!r} cannot be stored exactly without pickle; "
+            "only naive values and unnamed datetime.timezone offsets are supported")
+
+
+def _encode_tree(out: bytearray, v: Any, depth: int, active: set[int]) -> None:
+    if depth > _MAX_DEPTH:
+        raise UnsupportedValue(f"value nested deeper than {_MAX_DEPTH} levels")
+    t = type(v)
+    if v is None:
+        out += b"n"
+    elif v is True:
+        out += b"t"
+    elif v is False:
+        out += b"f"
+    elif t is int:
+        out += b"i"
+        _blob(out, v.to_bytes((v.bit_length() + 8) // 8 or 1, "little", signed=True))
+    elif t is float:
+        out += b"d"
+        out += _D.pack(v)
+    elif t is complex:
+        out += b"c"
+        out += _DD.pack(v.real, v.imag)
+    elif t is str:
+        out += b"s"
+        _blob(out, v.encode("utf-8", "surrogatepass"))
+    elif t is bytes:
+        out += b"b"
+        _blob(out, v)
+    elif t is bytearray:
+        out += b"a"
+        _blob(out, v)
+    elif t in (list, tuple, set, frozenset, dict):
+        if id(v) in active:
+            raise UnsupportedValue("value contains a reference cycle")
+        active.add(id(v))
+        out += {list: b"l", tuple: b"u", set: b"e", frozenset: b"z", dict: b"m"}[t]
+        _uvarint(out, len(v))
+        if t is dict:
+            for k, x in v.items():
+                _encode_tree(out, k, depth + 1, active)
+                _encode_tree(out, x, depth + 1, active)
+        else:
+            for x in v:
+                _encode_tree(out, x, depth + 1, active)
+        active.discard(id(v))
+    elif t is datetime.datetime:
+        _check_tz(v)
+        out += b"D"
+        _blob(out, v.isoformat().encode())
+        _uvarint(out, v.fold)
+    elif t is datetime.date:
+        out += b"y"
+        _blob(out, v.isoformat().encode())
+    elif t is datetime.time:
+        _check_tz(v)
+        out += b"h"
+        _blob(out, v.isoformat().encode())
+        _uvarint(out, v.fold)
+    elif t is datetime.timedelta:
+        out += b"x"
+        _blob(out, repr((v.days, v.seconds, v.microseconds)).encode())
+    elif t is decimal.Decimal:
+        out += b"q"
+        _blob(out, str(v).encode())
+    elif t is uuid.UUID:
+        out += b"U"
+        out += v.bytes
+    elif _is_ndarray(v):
+        out += b"N"
+        _blob(out, _encode_array(v))
+    elif _module_type(v, "numpy", "generic"):
+        import numpy as np
+
+        arr = np.asarray(v)
+        if arr.dtype.hasobject:
+            raise UnsupportedValue(f"numpy scalar of dtype {arr.dtype} holds Python objects")
+        out += b"g"
+        _blob(out, _encode_array(arr))
+    else:
+        kind = _table_kind(v)
+        if kind is None:
+            raise UnsupportedValue(
+                f"cannot store a value of type {t.__module__}.{t.__qualname__} without pickle; "
+                "supported: JSON types, bytes, tuples, sets, complex, datetime, Decimal, UUID, numpy "
+                "arrays and scalars, pyarrow and polars tables (or build the cache with pickle=True)")
+        out += kind.encode()
+        _blob(out, _encode_table(v, kind))
+
+
+def _decode_tree(buf: memoryview, pos: int) -> tuple[Any, int]:
+    tag = buf[pos]
+    pos += 1
+    if tag == 0x6E:  # n
+        return None, pos
+    if tag == 0x74:  # t
+        return True, pos
+    if tag == 0x66:  # f
+        return False, pos
+    if tag in b"luezm":
+        count, pos = _read_uvarint(buf, pos)
+        if count > len(buf):
+            raise ValueError("container length exceeds the data")
+        if tag == 0x6D:  # m
+            d = {}
+            for _ in range(count):
+                k, pos = _decode_tree(buf, pos)
+                d[k], pos = _decode_tree(buf, pos)
+            return d, pos
+        items = []
+        for _ in range(count):
+            x, pos = _decode_tree(buf, pos)
+            items.append(x)
+        ctor = {0x6C: list, 0x75: tuple, 0x65: set, 0x7A: frozenset}[tag]
+        return (items if ctor is list else ctor(items)), pos
+    if tag == 0x64:  # d
+        return _D.unpack_from(buf, pos)[0], pos + 8
+    if tag == 0x63:  # c
+        re, im = _DD.unpack_from(buf, pos)
+        return complex(re, im), pos + 16
+    if tag == 0x55:  # U
+        return uuid.UUID(bytes=bytes(buf[pos: pos + 16])), pos + 16
+    n, pos = _read_uvarint(buf, pos)
+    end = pos + n
+    if end > len(buf):
+        raise ValueError("truncated value")
+    data = buf[pos:end]
+    if tag == 0x69:  # i
+        return int.from_bytes(data, "little", signed=True), end
+    if tag == 0x73:  # s
+        return bytes(data).decode("utf-8", "surrogatepass"), end
+    if tag == 0x62:  # b
+        return bytes(data), end
+    if tag == 0x61:  # a
+        return bytearray(data), end
+    if tag == 0x44:  # D
+        fold, end2 = _read_uvarint(buf, end)
+        return datetime.datetime.fromisoformat(bytes(data).decode()).replace(fold=fold), end2
+    if tag == 0x79:  # y
+        return datetime.date.fromisoformat(bytes(data).decode()), end
+    if tag == 0x68:  # h
+        fold, end2 = _read_uvarint(buf, end)
+        return datetime.time.fromisoformat(bytes(data).decode()).replace(fold=fold), end2
+    if tag == 0x78:  # x
+        days, secs, micros = (int(x) for x in bytes(data).decode().strip("()").split(","))
+        return datetime.timedelta(days=days, seconds=secs, microseconds=micros), end
+    if tag == 0x71:  # q
+        return decimal.Decimal(bytes(data).decode()), end
+    if tag == 0x4E:  # N
+        return _decode_array(data), end
+    if tag == 0x67:  # g
+        return _decode_array(data)[()], end
+    if tag in b"APS":
+        return _decode_table(data, chr(tag)), end
+    raise ValueError(f"unknown tag {tag!r} in encoded value")
+
+
+# --- arrays and tables -------------------------------------------------------------------------
+
+
+def _encode_array(arr: Any) -> bytes:
+    import numpy as np
+    from numpy.lib.format import dtype_to_descr
+
+    if arr.dtype.hasobject:
+        raise UnsupportedValue(
+            f"numpy array of dtype {arr.dtype} holds Python objects; it cannot be stored without pickle")
+    fortran = bool(arr.flags.f_contiguous and not arr.flags.c_contiguous)
+    if not (arr.flags.c_contiguous or fortran):
+        arr = np.ascontiguousarray(arr)
+    dumps, _ = _json()
+    header = dumps({"descr": dtype_to_descr(arr.dtype), "shape": list(arr.shape), "fortran": fortran})
+    body = byte_view(arr.T if fortran else arr)
+    return b"".join((len(header).to_bytes(4, "little"), header, body))
+
+
+def byte_view(arr: Any) -> Any:
+    """The bytes of a C-contiguous array without a copy (datetime64 and others have no buffer format)."""
+    import numpy as np
+
+    if arr.size == 0:
+        return b""
+    return memoryview(arr.reshape(-1).view(np.uint8))
+
+
+def _tuplify(descr: Any) -> Any:
+    if isinstance(descr, list):
+        return [tuple(_tuplify(x) for x in field) if isinstance(field, list) else field for field in descr]
+    return descr
+
+
+def _decode_array(data: memoryview) -> Any:
+    import numpy as np
+    from numpy.lib.format import descr_to_dtype
+
+    _, loads = _json()
+    hlen = int.from_bytes(data[:4], "little")
+    header = loads(bytes(data[4: 4 + hlen]))
+    dtype = descr_to_dtype(_tuplify(header["descr"]))
+    shape = tuple(header["shape"])
+    body = data[4 + hlen:]
+    count = math.prod(shape)
+    if count * dtype.itemsize != body.nbytes:
+        raise ValueError(f"array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, "
+                         f"got {body.nbytes}")
+    arr = np.frombuffer(body, dtype=dtype, count=count) if count else np.empty(0, dtype)
+    if header["fortran"]:
+        return arr.reshape(shape[::-1]).T
+    return arr.reshape(shape)
+
+
+def _table_kind(v: Any) -> str | None:
+    if _module_type(v, "pyarrow", "Table"):
+        return "A"
+    if _module_type(v, "polars", "DataFrame"):
+        return "P"
+    if _module_type(v, "polars", "Series"):
+        return "S"
+    return None
+
+
+def _encode_table(v: Any, kind: str) -> bytes:
+    import io
+
+    if kind == "A":
+        import pyarrow as pa
+
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, v.schema) as writer:
+            writer.write_table(v)
+        return sink.getvalue().to_pybytes()
+    buf = io.BytesIO()
+    (v.to_frame() if kind == "S" else v).write_ipc_stream(buf, compression="uncompressed")
+    return buf.getvalue()
+
+
+def _decode_table(data: memoryview, kind: str) -> Any:
+    import io
+
+    if kind == "A":
+        import pyarrow as pa
+
+        return pa.ipc.open_stream(pa.py_buffer(bytes(data))).read_all()
+    import polars as pl
+
+    df = pl.read_ipc_stream(io.BytesIO(bytes(data)))
+    return df.to_series(0) if kind == "S" else df
+
+
+# --- pickle, signed ----------------------------------------------------------------------------
+
+
+class Signer:
+    """Keyed hash for pickled entries: BLAKE3 keyed mode (id 1) or HMAC-SHA256 (id 2).
+
+    Parameters
+    ----------
+    key : bytes or str
+        At least 16 bytes of secret. Keep it outside the cache directory:
+        whoever can write the cache and read the key can run code.
+
+    Examples
+    --------
+    >>> s = Signer(b"k" * 32)
+    >>> s.verify(b"data", s.sign(b"data"))
+    True
+    """
+
+    def __init__(self, key: bytes | str) -> None:
+        if isinstance(key, str):
+            key = key.encode()
+        if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+            raise ValueError(f"a pickle signing key must be at least 16 bytes, got {type(key).__name__} "
+                             f"of length {len(key) if hasattr(key, '__len__') else '?'}")
+        self._key = hashlib.sha256(b"kit.cache pickle key\0" + bytes(key)).digest()
+        from kit import _registry
+
+        self.alg = 1 if _registry.backend("digest", "blake3").available else 2
+
+    def _mac(self, alg: int, data: Any) -> bytes:
+        if alg == 1:
+            from blake3 import blake3
+
+            return blake3(data, key=self._key).digest()
+        if alg == 2:
+            return hmac.new(self._key, data, hashlib.sha256).digest()
+        raise SignatureError(f"unknown signature algorithm id {alg}")
+
+    def sign(self, data: Any, alg: int | None = None) -> bytes:
+        return self._mac(self.alg if alg is None else alg, data)
+
+    def verify(self, data: Any, mac: bytes, alg: int | None = None) -> bool:
+        return hmac.compare_digest(self._mac(self.alg if alg is None else alg, data), bytes(mac))
+
+
+def default_pickle_key() -> bytes:
+    """The signing key for ``pickle=True``: ``KIT_CACHE_PICKLE_KEY`` or a key file in the user config dir.
+
+    The key file (32 random bytes, mode 0600) lives in
+    ``platformdirs.user_config_dir("kit")``, never in the cache directory.
+
+    Examples
+    --------
+    >>> len(default_pickle_key()) >= 16  # doctest: +SKIP
+    True
+    """
+    env = os.environ.get("KIT_CACHE_PICKLE_KEY")
+    if env:
+        return env.encode()
+    import platformdirs
+
+    folder = platformdirs.user_config_dir("kit")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "cache-pickle.key")
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        pass
+    key = os.urandom(32)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    try:
+        os.link(tmp, path)  # atomic, and never replaces a key another process wrote
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+# --- public functions ------------------------------------------------------------------------
+
+
+def encode(value: Any, *, signer: Signer | None = None) -> bytes:
+    """Encode a value (kind byte + content); pickle only when ``signer`` is given.
+
+    Parameters
+    ----------
+    value : object
+    signer : Signer, optional
+        Enables signed pickle for values the safe kinds cannot hold.
+
+    Raises
+    ------
+    UnsupportedValue
+        The value needs pickle and ``signer`` is ``None``.
+
+    Examples
+    --------
+    >>> encode(b"raw")
+    b'Braw'
+    """
+    t = type(value)
+    if t is bytes:
+        return b"B" + value
+    if t in (dict, list, str, int, float, bool) or value is None:
+        if _json_exact(value):
+            try:
+                return b"J" + _json()[0](value)
+            except (TypeError, ValueError):  # e.g. lone surrogates some encoders refuse
+                pass
+    elif _is_ndarray(value):
+        return b"N" + _encode_array(value)
+    else:
+        kind = _table_kind(value)
+        if kind is not None:
+            return kind.encode() + _encode_table(value, kind)
+    out = bytearray(b"R")
+    try:
+        _encode_tree(out, value, 0, set())
+    except UnsupportedValue:
+        if signer is None:
+            raise
+        import pickle
+
+        data = pickle.dumps(value, protocol=5)
+        return b"".join((b"K", bytes([signer.alg]), signer.sign(data), data))
+    except RecursionError:
+        raise UnsupportedValue("value nested too deeply to encode") from None
+    return bytes(out)
+
+
+def decode(data: Any, *, signer: Signer | None = None) -> Any:
+    """Decode what :func:`encode` made.
+
+    Raises
+    ------
+    SignatureError
+        A pickled entry whose signature fails, or any pickled entry when
+        ``signer`` is ``None``: it is never unpickled.
+    ValueError
+        The data is not a valid encoding.
+
+    Examples
+    --------
+    >>> decode(encode([1, "two", None]))
+    [1, 'two', None]
+    """
+    buf = memoryview(data)
+    if buf.nbytes == 0:
+        raise ValueError("empty encoded value")
+    kind = buf[0]
+    body = buf[1:]
+    if kind == 0x4A:  # J
+        return _json()[1](bytes(body))
+    if kind == 0x42:  # B
+        return bytes(body)
+    if kind == 0x4E:  # N
+        return _decode_array(body)
+    if kind in b"APS":
+        return _decode_table(body, chr(kind))
+    if kind == 0x52:  # R
+        try:
+            value, end = _decode_tree(body, 0)
+        except (IndexError, KeyError, struct.error, UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(f"corrupted encoded value: {exc}") from None
+        if end != len(body):
+            raise ValueError(f"encoded value has {len(body) - end} trailing bytes")
+        return value
+    if kind == 0x4B:  # K
+        if signer is None:
+            raise SignatureError("entry is a pickle, and this cache was not built with pickle=True; not unpickled")
+        if body.nbytes < 33:
+            raise SignatureError("pickled entry is truncated; not unpickled")
+        alg, mac, payload = body[0], body[1:33], body[33:]
+        if not signer.verify(payload, mac, alg):
+            raise SignatureError("pickled entry fails its signature; not unpickled")
+        import pickle
+
+        return pickle.loads(payload)
+    raise ValueError(f"unknown value kind {bytes([kind])!r}")
+
+
+class Serializer:
+    """Values to frames: :func:`encode` then :func:`kit.compress`, and back.
+
+    Parameters
+    ----------
+    pickle : bool
+        Store values the safe kinds cannot hold as signed pickle.
+    pickle_key : bytes or str, optional
+        Signing key (default: :func:`default_pickle_key`).
+    codec, level, objective
+        Passed to :func:`kit.compress` (default: ``codec="auto"``).
+    max_size : int, optional
+        Largest decoded entry accepted (decompression bound).
+
+    Examples
+    --------
+    >>> s = Serializer()
+    >>> s.loads(s.dumps({"a": 1}))
+    {'a': 1}
+    """
+
+    def __init__(self, *, pickle: bool = False, pickle_key: bytes | str | None = None, codec: str = "auto",
+                 level: str = "balanced", objective: Any = "balanced", max_size: int | None = None) -> None:
+        self.pickle = bool(pickle)
+        self.signer = Signer(pickle_key if pickle_key is not None else default_pickle_key()) if pickle else None
+        self.codec, self.level, self.objective, self.max_size = codec, level, objective, max_size
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode and compress ``value`` into a frame."""
+        return compress(encode(value, signer=self.signer), self.codec, self.level, objective=self.objective)
+
+    def loads(self, blob: Any, checked: bool = False) -> Any:
+        """Decode a frame; ``checked=True`` when an outer hash has just verified its bytes."""
+        if checked:
+            return decode(_decompress_checked(blob, self.max_size), signer=self.signer)
+        return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def encode_key(key: Any) -> bytes:
+    """Bytes that stand for a key in the on-disk and Redis tiers (and decode back).
+
+    ``str`` keys become ``b"s" + UTF-8`` so that a prefix of a key is a
+    prefix of its bytes (``Cache.clear(prefix=...)`` is a range scan).
+
+    Examples
+    --------
+    >>> encode_key("user:1")
+    b'suser:1'
+    >>> decode_key(encode_key(("a", 1)))
+    ('a', 1)
+    """
+    t = type(key)
+    if t is str:
+        return b"s" + key.encode("utf-8", "surrogatepass")
+    if t is bytes:
+        return b"b" + key
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"cache keys must be hashable, got {t.__name__!r}") from None
+    out = bytearray(b"v")
+    try:
+        _encode_tree(out, key, 0, set())
+    except UnsupportedValue as exc:
+        raise TypeError(f"cannot use a key of type {t.__name__!r} in a persistent tier: {exc}") from None
+    return bytes(out)
+
+
+def decode_key(data: bytes) -> Any:
+    """Inverse of :func:`encode_key`."""
+    tag, body = data[:1], data[1:]
+    if tag == b"s":
+        return body.decode("utf-8", "surrogatepass")
+    if tag == b"b":
+        return bytes(body)
+    if tag == b"v":
+        value, end = _decode_tree(memoryview(body), 0)
+        if end != len(body):
+            raise ValueError("trailing bytes in an encoded key")
+        return value
+    raise ValueError(f"unknown key tag {tag!r}")

@@ -1,0 +1,336 @@
+"""One conformance suite for every cache tier (as cachetools' tests do), then each policy's own rules."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kit.cache import CompressedTier, DiskTier, LFUTier, LRUTier, RedisTier, TTLTier
+from kit.cache._tier import SAMPLE_EVERY, Tier
+from kit.cache.memory import POLICIES, memory_tier
+
+
+class FakeClock:
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class TierConformance:
+    """What every tier does. Subclasses define ``make(clock, **bounds)``."""
+
+    bounded_entries = True
+
+    def make(self, clock: FakeClock, maxsize: int | None = None, maxbytes: int | None = None) -> Tier:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def clock(self):
+        return FakeClock()
+
+    @pytest.fixture
+    def tier(self, clock):
+        t = self.make(clock)
+        yield t
+        close = getattr(t, "close", None)
+        if close:
+            close()
+
+    def test_is_a_mutable_mapping(self, tier):
+        from collections.abc import MutableMapping
+
+        assert isinstance(tier, MutableMapping)
+
+    def test_set_get_round_trip(self, tier):
+        values = {"int": 1, "text": "é" * 50, "list": [1, 2.5, None], "tuple": (1, "a"), "bytes": b"\x00" * 100,
+                  "nested": {"a": {"b": [1, {2, 3}]}}}
+        for k, v in values.items():
+            tier[k] = v
+        for k, v in values.items():
+            assert tier[k] == v
+            assert tier.get(k) == v
+
+    def test_missing_keys(self, tier):
+        assert tier.get("absent") is None
+        assert tier.get("absent", 7) == 7
+        with pytest.raises(KeyError):
+            tier["absent"]
+        with pytest.raises(KeyError):
+            del tier["absent"]
+
+    def test_overwrite_and_delete(self, tier):
+        tier["k"] = 1
+        tier["k"] = 2
+        assert tier["k"] == 2 and len(tier) == 1
+        del tier["k"]
+        assert "k" not in tier and len(tier) == 0
+
+    def test_iteration_len_contains(self, tier):
+        for i in range(5):
+            tier[f"k{i}"] = i
+        assert sorted(tier) == [f"k{i}" for i in range(5)]
+        assert len(tier) == 5
+        assert "k3" in tier and "k9" not in tier
+        assert dict(tier.items()) == {f"k{i}": i for i in range(5)}
+
+    def test_non_string_keys(self, tier):
+        tier[("a", 1)] = "tuple key"
+        tier[42] = "int key"
+        tier[b"raw"] = "bytes key"
+        assert tier[("a", 1)] == "tuple key" and tier[42] == "int key" and tier[b"raw"] == "bytes key"
+        assert set(tier) == {("a", 1), 42, b"raw"}
+
+    def test_statistics(self, tier):
+        tier["a"] = 1
+        tier.get("a")
+        tier.get("b")
+        "a" in tier  # membership is not a lookup
+        s = tier.stats()
+        assert (s["hits"], s["misses"], s["sets"]) == (1, 1, 1)
+        assert s["hit_rate"] == 0.5
+        for field in ("entries", "bytes", "evictions", "expirations", "errors", "latency_get", "latency_set"):
+            assert field in s
+        assert s["entries"] == 1 and s["bytes"] > 0
+
+    def test_latency_percentiles_are_sampled(self, tier):
+        tier["a"] = 1
+        for _ in range(SAMPLE_EVERY * 3):
+            tier.get("a")
+            tier.set("b", 2)
+        lat = tier.stats()["latency_get"]
+        assert lat["samples"] >= 2 and 0 < lat["p50_us"] <= lat["p90_us"] <= lat["p99_us"]
+        assert tier.stats()["latency_set"]["samples"] >= 2
+
+    def test_ttl_expires_with_the_clock(self, tier, clock):
+        tier.set("short", "v", ttl=10)
+        tier.set("forever", "w")
+        found = tier.lookup("short")
+        assert found[0] == "v" and 0 < found[1] <= 10
+        assert tier.lookup("forever")[1] is None
+        self.advance(clock, 11)
+        assert tier.get("short") is None
+        assert "short" not in tier and tier["forever"] == "w"
+        assert tier.stats()["expirations"] >= 1 or not self.counts_expirations
+
+    counts_expirations = True
+
+    def advance(self, clock: FakeClock, seconds: float) -> None:
+        clock.advance(seconds)
+
+    def test_ttl_zero_or_negative_stores_nothing(self, tier):
+        tier["k"] = 1
+        tier.set("k", 2, ttl=0)
+        assert "k" not in tier
+
+    def test_popitem_is_the_eviction_hook(self, tier):
+        tier["a"] = 1
+        tier["b"] = 2
+        key, value = tier.popitem()
+        assert (key, value) in (("a", 1), ("b", 2))
+        assert key not in tier and len(tier) == 1
+        assert tier.stats()["evictions"] == 1
+
+    def test_bounded_by_bytes(self, clock):
+        t = self.make(clock, maxbytes=4000)
+        try:
+            for i in range(50):
+                t[f"k{i}"] = bytes([i]) * 200 + bytes(range(256))  # ~456 B, little redundancy
+            assert t.currsize <= 4000
+            assert t.stats()["evictions"] > 0
+            assert len(t) < 50
+            assert t["k49"][:1] == bytes([49])
+        finally:
+            getattr(t, "close", lambda: None)()
+
+    def test_bounded_by_entries(self, clock):
+        if not self.bounded_entries:
+            pytest.skip("this tier bounds bytes only")
+        t = self.make(clock, maxsize=3)
+        for i in range(10):
+            t[f"k{i}"] = i
+        assert len(t) == 3 and "k9" in t
+
+    def test_clear(self, tier):
+        for i in range(4):
+            tier[i] = i
+        tier.clear()
+        assert len(tier) == 0 and list(tier) == []
+
+
+class TestLRU(TierConformance):
+    def make(self, clock, maxsize=None, maxbytes=None):
+        return LRUTier(maxsize, maxbytes, timer=clock)
+
+
+class TestLFU(TierConformance):
+    def make(self, clock, maxsize=None, maxbytes=None):
+        return LFUTier(maxsize, maxbytes, timer=clock)
+
+
+class TestTTL(TierConformance):
+    def make(self, clock, maxsize=None, maxbytes=None):
+        return TTLTier(maxsize, maxbytes, ttl=3600, timer=clock)
+
+    def test_ttl_expires_with_the_clock(self, tier, clock):
+        tier.set("short", "v", ttl=10)
+        tier.set("default", "w")
+        assert 3599 < tier.lookup("default")[1] <= 3600
+        clock.advance(11)
+        assert "short" not in tier and tier["default"] == "w"
+        clock.advance(3600)
+        assert "default" not in tier
+
+
+class TestCompressed(TierConformance):
+    def make(self, clock, maxsize=None, maxbytes=None):
+        return CompressedTier(maxbytes or (8 << 20), maxsize, timer=clock)
+
+
+class TestDisk(TierConformance):
+    bounded_entries = False
+
+    @pytest.fixture(autouse=True)
+    def _dir(self, tmp_path):
+        self.dir = tmp_path
+
+    def make(self, clock, maxsize=None, maxbytes=None):
+        return DiskTier(self.dir / f"t{time.monotonic_ns()}", maxbytes or (64 << 20), clock=clock,
+                        touch_interval=0)
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    from kit.cache._redis_server import RedisServer
+
+    try:
+        srv = RedisServer()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    with srv:
+        yield srv
+
+
+class TestRedis(TierConformance):
+    bounded_entries = False
+    counts_expirations = False
+
+    @pytest.fixture(autouse=True)
+    def _server(self, redis_server):
+        self.server = redis_server
+
+    def make(self, clock, maxsize=None, maxbytes=None):
+        return RedisTier(self.server.url, prefix=f"t{time.monotonic_ns()}:")
+
+    def test_ttl_expires_with_the_clock(self, tier, clock):
+        tier.set("short", "v", ttl=0.05)
+        tier.set("forever", "w")
+        found = tier.lookup("short")
+        assert found[0] == "v" and 0 < found[1] <= 0.05
+        time.sleep(0.08)
+        assert tier.get("short") is None and tier["forever"] == "w"
+
+    def test_bounded_by_bytes(self, clock):
+        pytest.skip("Redis bounds memory itself (maxmemory / maxmemory-policy)")
+
+
+# --- policy-specific rules ------------------------------------------------------------------
+
+
+def test_lru_evicts_least_recently_used():
+    t = LRUTier(maxsize=3)
+    for k in "abc":
+        t[k] = k
+    t.get("a")
+    t["d"] = "d"
+    assert sorted(t) == ["a", "c", "d"]
+
+
+def test_lfu_evicts_least_frequently_used_then_oldest():
+    t = LFUTier(maxsize=3)
+    for k in "abc":
+        t[k] = k
+    for _ in range(3):
+        t.get("a")
+    t.get("b")
+    t["d"] = "d"  # c: 1 use
+    assert sorted(t) == ["a", "b", "d"]
+    assert t.frequency("a") == 4
+    t["e"] = "e"  # d and e... d has 1 use and is older
+    assert sorted(t) == ["a", "b", "e"]
+
+
+def test_ttl_policy_evicts_what_expires_soonest():
+    clock = FakeClock()
+    t = TTLTier(maxsize=3, ttl=100, timer=clock)
+    t.set("late", 1, ttl=500)
+    t.set("soon", 2, ttl=5)
+    t.set("mid", 3, ttl=50)
+    t["new"] = 4
+    assert sorted(t) == ["late", "mid", "new"]
+
+
+def test_expired_entries_go_first_when_room_is_needed():
+    clock = FakeClock()
+    t = LRUTier(maxsize=2, timer=clock)
+    t["keep"] = 1
+    t.set("old", 2, ttl=1)
+    t.get("old")
+    clock.advance(2)
+    t["new"] = 3
+    assert sorted(t) == ["keep", "new"]
+    assert t.stats()["evictions"] == 0 and t.stats()["expirations"] == 1
+
+
+def test_on_evict_hook_and_getsizeof():
+    seen = []
+    t = LRUTier(maxbytes=10, getsizeof=len, on_evict=lambda k, v: seen.append((k, v)))
+    t["a"] = "12345"
+    t["b"] = "12345"
+    t["c"] = "1"
+    assert seen == [("a", "12345")] and t.currsize == 6
+
+
+def test_value_larger_than_the_tier_is_refused_and_says_so():
+    t = LRUTier(maxbytes=10, getsizeof=len)
+    with pytest.raises(ValueError, match="larger than this tier's maxbytes=10"):
+        t["big"] = "x" * 11
+
+
+@pytest.mark.parametrize("kwargs, fragment", [({"maxsize": 0}, "maxsize"), ({"maxbytes": -1}, "maxbytes"),
+                                              ({"ttl": "1"}, "ttl")])
+def test_invalid_bounds(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        LRUTier(**kwargs)
+
+
+def test_unknown_policy_lists_the_menu():
+    with pytest.raises(ValueError, match="lru, lfu, ttl"):
+        memory_tier("fifo")
+    assert set(POLICIES) == {"lru", "lfu", "ttl"}
+
+
+def test_compressed_tier_reports_its_reduction():
+    t = CompressedTier(1 << 20)
+    for i in range(20):
+        t[i] = {"text": "the same words again " * 200, "i": i}
+    s = t.stats()
+    assert s["raw_bytes"] > s["bytes"] and s["reduction"] > 0.6
+
+
+def test_compressed_tier_damaged_frame_is_a_miss_and_a_warning():
+    from kit.cache import CorruptEntryWarning
+
+    t = CompressedTier(1 << 20)
+    t["k"] = "value " * 100
+    blob = bytearray(t._frames._data["k"])
+    blob[-5] ^= 0xFF
+    t._frames._data["k"] = bytes(blob)
+    with pytest.warns(CorruptEntryWarning, match="damaged"):
+        assert t.get("k") is None
+    assert "k" not in t and t.stats()["errors"] == 1

@@ -1,0 +1,256 @@
+"""kit.cache.values: every value kind round-trips exactly; pickle only signed and only by opt-in."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kit.cache.values import (Serializer, SignatureError, Signer, UnsupportedValue, decode, decode_key, encode,
+                              encode_key)
+from kit.compression import HEADER_SIZE
+
+np = pytest.importorskip("numpy")
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def same(a, b) -> bool:
+    """Equal and of the same types all the way down (NaN equals NaN, -0.0 is not 0.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, complex):
+        return same(a.real, b.real) and same(a.imag, b.imag)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(same(ka, kb) and same(va, vb)
+                                        for (ka, va), (kb, vb) in zip(a.items(), b.items()))
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, np.generic):
+        return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if isinstance(a, (datetime.datetime, datetime.time)):
+        return a == b and a.tzinfo == b.tzinfo and a.fold == b.fold
+    if isinstance(a, decimal.Decimal):
+        return str(a) == str(b)
+    return a == b
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(), st.binary(max_size=50),
+    st.complex_numbers(allow_nan=False), st.datetimes(timezones=st.sampled_from([None, datetime.timezone.utc])),
+    st.dates(), st.times(), st.timedeltas(), st.uuids(),
+    st.decimals(allow_nan=False, allow_infinity=False),
+)
+
+
+def _arrays():
+    from hypothesis.extra import numpy as hnp
+
+    dtypes = st.sampled_from(["<f8", "<f4", "<i8", "<u2", "|b1", "<c16", "|u1", "<M8[ns]", "<U5", "|S3"])
+    return dtypes.flatmap(lambda dt: hnp.arrays(np.dtype(dt), hnp.array_shapes(min_dims=0, max_dims=3, max_side=5)))
+
+
+hashable = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10),
+                                  st.binary(max_size=10)),
+                        lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=3), max_leaves=6)
+values = st.recursive(
+    st.one_of(scalars, _arrays()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.tuples(inner, inner),
+        st.dictionaries(st.text(max_size=8), inner, max_size=5),
+        st.dictionaries(hashable, inner, max_size=4),
+        st.sets(st.one_of(st.integers(), st.text(max_size=5)), max_size=5),
+        st.frozensets(st.integers(), max_size=5),
+    ),
+    max_leaves=15,
+)
+
+
+@SETTINGS
+@given(value=values)
+def test_every_value_kind_round_trips_exactly(value):
+    assert same(decode(encode(value)), value)
+
+
+@SETTINGS
+@given(value=values, codec=st.sampled_from(["auto", "raw", "zlib", "zstd", "lz4", "blosc2", "bz2", "lzma"]))
+def test_through_frames_of_every_codec(value, codec):
+    from kit import _registry
+
+    if codec not in ("auto", "raw") and not _registry.backend("compress", codec).available:
+        return
+    s = Serializer(codec=codec)
+    assert same(s.loads(s.dumps(value)), value)
+
+
+@SETTINGS
+@given(key=hashable)
+def test_keys_round_trip(key):
+    assert same(decode_key(encode_key(key)), key)
+
+
+def test_json_exact_values_use_json_and_others_do_not():
+    assert encode({"a": [1, 2.5, None, True, "x"]})[:1] == b"J"
+    for v in ({"a": (1, 2)}, {1: "a"}, [float("nan")], [2**64], {"s": {1}}):
+        assert encode(v)[:1] == b"R", v
+
+
+def test_bytes_and_arrays_are_stored_as_buffers():
+    assert encode(b"abc") == b"Babc"
+    a = np.arange(12, dtype="<i4").reshape(3, 4)
+    blob = encode(a)
+    assert blob[:1] == b"N" and blob.endswith(a.tobytes())
+    back = decode(blob)
+    assert same(back, a) and not back.flags.writeable
+    f = np.asfortranarray(a)
+    assert same(decode(encode(f)), f) and decode(encode(f)).flags.f_contiguous
+    s = a[:, ::2]
+    assert same(decode(encode(s)), np.ascontiguousarray(s))
+
+
+def test_structured_dtype_round_trips():
+    dt = np.dtype([("a", "<i4"), ("b", "<f8", (2,))])
+    a = np.zeros(3, dtype=dt)
+    a["a"] = [1, 2, 3]
+    assert same(decode(encode(a)), a)
+
+
+def test_tables_round_trip_as_arrow_ipc():
+    pa = pytest.importorskip("pyarrow")
+    pl = pytest.importorskip("polars")
+    t = pa.table({"x": [1, 2, None], "s": ["a", "b", "c"]})
+    assert encode(t)[:1] == b"A" and decode(encode(t)).equals(t)
+    df = pl.DataFrame({"x": [1.5, 2.5], "s": ["é", "ü"]})
+    assert encode(df)[:1] == b"P" and decode(encode(df)).equals(df)
+    ser = pl.Series("v", [1, 2, 3])
+    back = decode(encode(ser))
+    assert isinstance(back, pl.Series) and back.name == "v" and back.equals(ser)
+    nested = {"table": t, "frame": df}
+    out = decode(encode(nested))
+    assert out["table"].equals(t) and out["frame"].equals(df)
+
+
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+    def __eq__(self, other):
+        return isinstance(other, Point) and other.x == self.x
+
+
+@pytest.mark.parametrize("value", [Point(1), {"p": Point(2)}, np.array([Point(1)], dtype=object),
+                                   datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=2),
+                                                                                          "CEST"))])
+def test_unsupported_values_raise_without_pickle(value):
+    with pytest.raises(UnsupportedValue, match="pickle"):
+        encode(value)
+
+
+def test_zoneinfo_datetimes_need_pickle():
+    zoneinfo = pytest.importorskip("zoneinfo")
+    try:
+        tz = zoneinfo.ZoneInfo("Europe/Paris")
+    except zoneinfo.ZoneInfoNotFoundError:
+        pytest.skip("no tz database")
+    with pytest.raises(UnsupportedValue, match="tzinfo"):
+        encode(datetime.datetime(2024, 6, 1, tzinfo=tz))
+
+
+def test_cycles_are_refused():
+    a: list = []
+    a.append(a)
+    with pytest.raises(UnsupportedValue, match="cycle"):
+        encode(a)
+
+
+KEY = b"k" * 32
+
+
+def test_signed_pickle_round_trip_only_with_the_key():
+    s = Signer(KEY)
+    blob = encode(Point(3), signer=s)
+    assert blob[:1] == b"K"
+    assert decode(blob, signer=s) == Point(3)
+    with pytest.raises(SignatureError, match="not built with pickle=True"):
+        decode(blob)
+    with pytest.raises(SignatureError, match="fails its signature"):
+        decode(blob, signer=Signer(b"x" * 32))
+
+
+_UNPICKLED: list = []
+
+
+def _record(tag):
+    _UNPICKLED.append(tag)
+    return tag
+
+
+class Sneaky:
+    def __reduce__(self):
+        return (_record, ("ran",))
+
+
+def test_tampered_pickle_is_never_unpickled():
+    s = Signer(KEY)
+    blob = bytearray(encode(Sneaky(), signer=s))
+    assert decode(bytes(blob), signer=s) == "ran" and _UNPICKLED == ["ran"]
+    _UNPICKLED.clear()
+    blob[-3] ^= 1  # inside the pickle bytes
+    with pytest.raises(SignatureError):
+        decode(bytes(blob), signer=s)
+    blob[-3] ^= 1
+    blob[5] ^= 1  # inside the signature
+    with pytest.raises(SignatureError):
+        decode(bytes(blob), signer=s)
+    assert _UNPICKLED == []
+
+
+def test_hmac_fallback_signatures_verify():
+    s = Signer(KEY)
+    s.alg = 2
+    blob = encode(Point(5), signer=s)
+    assert blob[1] == 2
+    assert decode(blob, signer=Signer(KEY)) == Point(5)
+
+
+def test_short_keys_are_refused():
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        Signer(b"short")
+
+
+def test_default_pickle_key_lives_outside_the_cache(tmp_path, monkeypatch):
+    from kit.cache import values
+
+    monkeypatch.delenv("KIT_CACHE_PICKLE_KEY", raising=False)
+    monkeypatch.setattr("platformdirs.user_config_dir", lambda app: str(tmp_path / "config" / app))
+    key = values.default_pickle_key()
+    path = tmp_path / "config" / "kit" / "cache-pickle.key"
+    assert path.read_bytes() == key and len(key) == 32
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert values.default_pickle_key() == key
+    monkeypatch.setenv("KIT_CACHE_PICKLE_KEY", "e" * 40)
+    assert values.default_pickle_key() == b"e" * 40
+
+
+@pytest.mark.parametrize("data", [b"", b"Z", b"R\x99", b"N\x05\x00\x00\x00{}", b"K\x01", b"Rl\xff\xff\xff\xff\x0f"])
+def test_garbage_is_an_error_not_a_value(data):
+    with pytest.raises((ValueError, SignatureError, KeyError)):
+        decode(data)
+
+
+def test_serializer_frames_are_bounded():
+    s = Serializer(max_size=100)
+    blob = s.dumps(b"x" * 1000)
+    from kit.compression import DecompressionBombError
+
+    with pytest.raises(DecompressionBombError):
+        s.loads(blob)
+    assert len(Serializer().dumps(b"")) == HEADER_SIZE + 1
