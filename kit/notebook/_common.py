@@ -1,0 +1,131 @@
+"""Plumbing shared by the notebook panels: lazy imports, figures as PNG, quick mode.
+
+ipywidgets, matplotlib and tqdm are imported here, inside functions, so that
+``import kit`` (and even ``import kit.notebook``) loads none of them.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import traceback
+from typing import Any, Callable
+
+from kit.errors import KitError
+
+
+
+def quick() -> bool:
+    """``True`` when ``KIT_QUICK`` (``kit.get_config()["quick"]``) asks for a short run.
+
+    Examples
+    --------
+    >>> import kit
+    >>> with kit.config_context(quick=True):
+    ...     quick()
+    True
+    """
+    from kit import get_config
+
+    return bool(get_config()["quick"])
+
+
+def ipywidgets() -> Any:
+    """The ``ipywidgets`` module, imported on first use."""
+    try:
+        import ipywidgets as w
+    except ImportError as exc:  # pragma: no cover - a dependency of kit
+        raise ImportError("kit.notebook needs ipywidgets (pip install ipywidgets)") from exc
+    return w
+
+
+def format_bytes(n: float) -> str:
+    """Binary-prefixed size.
+
+    Examples
+    --------
+    >>> format_bytes(64), format_bytes(4096), format_bytes(8 << 20)
+    ('64 B', '4 KiB', '8 MiB')
+    """
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def new_figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Any, Any]:
+    """A matplotlib ``Figure`` (no pyplot state, no GUI backend) and its axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def to_png(fig: Any, dpi: int = 96) -> bytes:
+    """Render a matplotlib figure to PNG bytes (offline: the Agg renderer).
+
+    Examples
+    --------
+    >>> fig, ax = new_figure(2, 2)
+    >>> _ = ax.plot([1, 2], [3, 4])
+    >>> to_png(fig)[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def error_html(exc: BaseException) -> str:
+    """One red line for a widget's status: the exception's type and message."""
+    return (f"<span style='color:#b00020'><b>{html.escape(type(exc).__name__)}</b>: "
+            f"{html.escape(str(exc))}</span>")
+
+
+def note_html(text: str) -> str:
+    return f"<span style='color:#555'>{html.escape(text)}</span>"
+
+
+def progress(total: int, desc: str) -> Any:
+    """A ``tqdm.auto`` bar: a widget in Jupyter, text in a terminal."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+class Panel:
+    """Base of the notebook panels: a ``widget`` to display, a status line, a log.
+
+    Subclasses build their controls in ``__init__`` and set ``self.widget``.
+    A handler wrapped by :meth:`_guarded` never lets an exception escape into
+    the kernel's log, where nobody would see it: it shows the error on the
+    status line and keeps it in ``self.error``. Methods called from a cell
+    (``run()`` and friends) raise as usual.
+    """
+
+    widget: Any
+
+    def __init__(self) -> None:
+        w = ipywidgets()
+        self.error: BaseException | None = None
+        self.status = w.HTML(value="")
+        self.log = w.Output()
+
+    def _guarded(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(*args: Any) -> None:
+            self.error = None
+            try:
+                fn()
+            except Exception as exc:  # shown to the user instead of lost in the kernel log
+                self.error = exc
+                self.status.value = error_html(exc)
+                if not isinstance(exc, (KitError, ValueError, TypeError)):
+                    with self.log:  # an unexpected failure: the traceback helps
+                        traceback.print_exc()
+
+        return handler
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
