@@ -200,7 +200,7 @@ class BenchResult:
         notes = [f"* selected. Speed-up = baseline median time / backend median time, 95% bootstrap CI; "
                  f"{self.preset} preset, {self.seconds:.1f} s, {self.machine.get('cpu')} ({self.machine.get('cores')} cores)"
                  + (f", peak load {peak:.2f} per core." if peak is not None else ".")]
-        if peak is not None and peak > 0.8:
+        if any(r.measurement.busy for r in self.rows):
             notes.append("WARNING: the machine was busy during the run; ratios measured side by side remain "
                          "comparable, absolute times are not. Re-run on a quiet machine for records.")
         unstable = sum(1 for r in self.rows if r.measurement.warnings)

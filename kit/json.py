@@ -184,7 +184,9 @@ def loads(data: bytes | bytearray | memoryview | str, *, backend: str | None = N
 
 
 def _generic_dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
-    return _rebind()(obj, default=default, backend=backend)
+    current = globals()["dumps"]
+    fast = _rebind() if current is _generic_dumps else current
+    return fast(obj, default=default, backend=backend)
 
 
 _generic_dumps.__doc__ = _dumps.__doc__

@@ -5,7 +5,8 @@ least ``min_time`` seconds. Contenders are measured interleaved, round by
 round, in rotating order, so a burst of load hits all of them alike. Results
 carry the median, a bootstrap 95% CI of the median, the coefficient of
 variation, the throughput in bytes/s, and warnings when they look unstable
-(CV over 10%, samples more than 50% away from the median, a busy machine).
+(CV over 10%, samples more than 50% away from the median); the system load
+is recorded with each measurement (``busy`` above 0.8 per core).
 
 Examples
 --------
@@ -24,6 +25,7 @@ from typing import Any, Callable, Iterable
 
 CV_LIMIT = 0.10
 OUTLIER_LIMIT = 0.50
+BUSY_LOAD = 0.8
 
 #: (min_time per sample in s, samples, time budget per contender in s)
 PRESETS = {"quick": (0.004, 7, 0.25), "full": (0.02, 15, 1.5)}
@@ -99,9 +101,17 @@ class Measurement:
             out.append(f"unstable: CV {self.cv:.0%} > {CV_LIMIT:.0%}")
         if self.outliers:
             out.append(f"{self.outliers} of {len(self.samples)} samples >{OUTLIER_LIMIT:.0%} from the median")
-        if self.load is not None and self.load > 0.8:
-            out.append(f"machine busy during the run (load {self.load:.2f} per core)")
         return out
+
+    @property
+    def busy(self) -> bool:
+        """Whether the machine was busy (load above 0.8 per core) while this was measured.
+
+        Reported once per run by the callers rather than per result: a busy
+        machine shifts absolute times, while ratios measured side by side in
+        the same run stay comparable.
+        """
+        return self.load is not None and self.load > BUSY_LOAD
 
     @property
     def stable(self) -> bool:
@@ -121,6 +131,7 @@ class Measurement:
             "nbytes": self.nbytes,
             "throughput_Bps": self.throughput,
             "warnings": self.warnings,
+            "load_per_core": self.load,
             "raw_s": list(self.samples),
         }
 

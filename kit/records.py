@@ -788,6 +788,16 @@ def _compare(ref: Sequence[float], new: Sequence[float], alpha: float, min_effec
 _MACHINE_FIELDS = ("cpu", "cores", "machine", "os", "python", "gpu")
 
 
+def _was_busy(m: dict[str, Any]) -> bool:
+    """Whether a stored measurement was taken on a busy machine (older records said so in a warning)."""
+    from kit.measure import BUSY_LOAD
+
+    load = m.get("load_per_core")
+    if load is not None:
+        return load > BUSY_LOAD
+    return any("machine busy" in w for w in m.get("warnings") or ())
+
+
 def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effect: float = MIN_EFFECT,
              relative: bool = False) -> Validation:
     """Compare a run with a reference record, operation by operation.
@@ -844,7 +854,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     if rec.data.get("preset") != ref.data.get("preset"):
         notes.append(f"presets differ (reference {ref.data.get('preset')!r}, here {rec.data.get('preset')!r}): "
                      "times per call are compared, but the scores and tiers cover different payload classes")
-    busy = [(sum(1 for m in r.measurements if any("machine busy" in w for w in m.get("warnings") or ())),
+    busy = [(sum(1 for m in r.measurements if _was_busy(m)),
              len(r.measurements), label) for r, label in ((ref, "the reference"), (rec, "this record"))]
     if any(b for b, _, _ in busy) and not relative:
         notes.append("busy machine (load above 0.8 per core) during "
