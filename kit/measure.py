@@ -53,6 +53,7 @@ class Measurement:
     nbytes: int = 0
     warmup: list[float] = field(default_factory=list)
     load: float | None = None
+    timed_once: bool = False
 
     @property
     def median(self) -> float:
@@ -97,6 +98,8 @@ class Measurement:
     def warnings(self) -> list[str]:
         """Why this result should not be trusted blindly (empty when stable)."""
         out = []
+        if self.timed_once:
+            out.append(f"timed once: over {SLOW_FACTOR:g}x slower than the fastest contender")
         if self.cv > CV_LIMIT:
             out.append(f"unstable: CV {self.cv:.0%} > {CV_LIMIT:.0%}")
         if self.outliers:
@@ -188,17 +191,28 @@ def _time_loop(fn: Callable[[], Any], loops: int) -> float:
     return (_timer() - t0) / loops
 
 
-def calibrate(fn: Callable[[], Any], min_time: float) -> tuple[int, float]:
-    """Loop count so that one sample lasts at least ``min_time``; also the first (warm-up) time."""
+def calibrate(fn: Callable[[], Any], min_time: float) -> tuple[int, float, float]:
+    """Loop count so that one sample lasts at least ``min_time``.
+
+    Returns ``(loops, first, per_call)``: the loop count, the first (cold)
+    call's time, and the time per call measured at that loop count.
+    """
     first = _time_loop(fn, 1)
     if first >= min_time:
-        return 1, first
+        return 1, first, first
     loops = 1
     t = first
     while t * loops < min_time:
         loops = max(loops * 2, int(min_time / max(t, 1e-9) * 1.2))
         t = _time_loop(fn, loops)
-    return loops, first
+    return loops, first, t
+
+
+#: A contender this many times slower than the fastest one, and slower than
+#: SLOW_CALL seconds per call, is timed once: it cannot be selected, and more
+#: samples of a multi-second call would only lengthen the run.
+SLOW_FACTOR = 10.0
+SLOW_CALL = 0.25
 
 
 def compare(
@@ -220,8 +234,10 @@ def compare(
         Bytes processed per call, for throughput.
     min_time, samples, budget : float, int, float
         Minimum sample time, samples wanted and the time budget per contender
-        (fewer samples, never fewer than ``min_samples``, when a call is slow);
-        defaults from ``PRESETS[preset]``.
+        (a slow contender gets fewer samples, never fewer than
+        ``min_samples``); defaults from ``PRESETS[preset]``. A contender over
+        :data:`SLOW_FACTOR` times slower than the fastest, at more than
+        :data:`SLOW_CALL` s per call, is timed once and says so in its warnings.
 
     Examples
     --------
@@ -238,20 +254,31 @@ def compare(
     names = list(contenders)
     loops: dict[str, int] = {}
     warm: dict[str, list[float]] = {}
+    per_call: dict[str, float] = {}
     for name in names:
-        loops[name], first = calibrate(contenders[name], min_time)
+        loops[name], first, per_call[name] = calibrate(contenders[name], min_time)
         warm[name] = [first]
-    # Fewer samples for slow contenders, so one slow codec cannot eat the run.
-    per_sample = max(_time_loop(contenders[n], loops[n]) * loops[n] for n in names)
-    n_samples = max(min_samples, min(samples, int(budget / max(per_sample, 1e-9))))
+    fastest = min(per_call.values())
+    wanted: dict[str, int] = {}
+    for n in names:
+        if per_call[n] > SLOW_CALL and per_call[n] > SLOW_FACTOR * fastest:
+            wanted[n] = 0  # its calibration call is its one sample
+        else:
+            # Fewer samples for a slow contender, so one slow codec cannot eat the run.
+            wanted[n] = max(min_samples, min(samples, int(budget / max(per_call[n] * loops[n], 1e-9))))
     load_before = load_per_core()
     times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(n_samples):
+    for r in range(max(wanted.values())):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
-            times[name].append(_time_loop(contenders[name], loops[name]))
+            if r < wanted[name]:
+                times[name].append(_time_loop(contenders[name], loops[name]))
     load = max(x for x in (load_before, load_per_core()) if x is not None) if load_before is not None else None
-    return {n: Measurement(n, times[n], loops[n], nbytes, warm[n], load) for n in names}
+    out = {}
+    for n in names:
+        once = wanted[n] == 0
+        out[n] = Measurement(n, times[n] or [per_call[n]], loops[n], nbytes, warm[n], load, timed_once=once)
+    return out
 
 
 def format_time(seconds: float) -> str:

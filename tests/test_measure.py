@@ -8,12 +8,12 @@ from kit.measure import Measurement, bootstrap_ci, calibrate, compare, geometric
 
 
 def test_calibrate_reaches_min_time():
-    loops, first = calibrate(lambda: sum(range(50)), 0.002)
+    loops, first, per_call = calibrate(lambda: sum(range(50)), 0.002)
     t0 = time.perf_counter()
     for _ in range(loops):
         sum(range(50))
     assert time.perf_counter() - t0 >= 0.001  # at least half the target, on a noisy machine
-    assert first > 0
+    assert first > 0 and per_call > 0
 
 
 def test_compare_interleaves_and_reports():
@@ -54,3 +54,13 @@ def test_bootstrap_and_geometric_mean():
     lo, hi = bootstrap_ci([5.0] * 10)
     assert lo == hi == 5.0
     assert abs(geometric_mean([2, 8]) - 4) < 1e-12
+
+
+def test_a_hopelessly_slow_contender_is_timed_once(monkeypatch):
+    import kit.measure as m
+
+    monkeypatch.setattr(m, "SLOW_CALL", 0.005)
+    res = compare({"fast": lambda: None, "slow": lambda: time.sleep(0.01)}, min_time=0.0005, samples=5)
+    assert len(res["slow"].samples) == 1 and res["slow"].timed_once
+    assert any("timed once" in w for w in res["slow"].warnings)
+    assert len(res["fast"].samples) == 5
