@@ -299,7 +299,7 @@ class Engine:
             fn = _registry.backend(op_name, name).implementation()
             args = op.prepare(data, name)
             contenders[name] = (lambda fn=fn, args=args: fn(*args))
-        res = compare(contenders, nbytes=nbytes, preset=preset)
+        res = compare(contenders, nbytes=nbytes, preset=preset, reference=op.baseline)
         base = res[op.baseline]
         return [Row(op_name, size, kind, n, res[n], speedup(base, res[n]), n == op.baseline) for n in names]
 

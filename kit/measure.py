@@ -224,6 +224,7 @@ def compare(
     budget: float | None = None,
     preset: str = "quick",
     min_samples: int = 3,
+    reference: str | None = None,
 ) -> dict[str, Measurement]:
     """Measure contenders interleaved; returns one :class:`Measurement` each.
 
@@ -235,9 +236,13 @@ def compare(
     min_time, samples, budget : float, int, float
         Minimum sample time, samples wanted and the time budget per contender
         (a slow contender gets fewer samples, never fewer than
-        ``min_samples``); defaults from ``PRESETS[preset]``. A contender over
-        :data:`SLOW_FACTOR` times slower than the fastest, at more than
-        :data:`SLOW_CALL` s per call, is timed once and says so in its warnings.
+        ``min_samples``); defaults from ``PRESETS[preset]``.
+    reference : str, optional
+        The contender the others are compared with (the baseline). When
+        given, a contender over :data:`SLOW_FACTOR` times slower than the
+        fastest, at more than :data:`SLOW_CALL` s per call, is timed once and
+        says so in its warnings (it cannot be selected); the reference itself
+        is always fully sampled.
 
     Examples
     --------
@@ -261,7 +266,7 @@ def compare(
     fastest = min(per_call.values())
     wanted: dict[str, int] = {}
     for n in names:
-        if per_call[n] > SLOW_CALL and per_call[n] > SLOW_FACTOR * fastest:
+        if reference is not None and n != reference and per_call[n] > SLOW_CALL and per_call[n] > SLOW_FACTOR * fastest:
             wanted[n] = 0  # its calibration call is its one sample
         else:
             # Fewer samples for a slow contender, so one slow codec cannot eat the run.

@@ -60,7 +60,13 @@ def test_a_hopelessly_slow_contender_is_timed_once(monkeypatch):
     import kit.measure as m
 
     monkeypatch.setattr(m, "SLOW_CALL", 0.005)
-    res = compare({"fast": lambda: None, "slow": lambda: time.sleep(0.01)}, min_time=0.0005, samples=5)
+    res = compare({"fast": lambda: None, "slow": lambda: time.sleep(0.01)}, min_time=0.0005, samples=5,
+                  reference="fast")
     assert len(res["slow"].samples) == 1 and res["slow"].timed_once
     assert any("timed once" in w for w in res["slow"].warnings)
     assert len(res["fast"].samples) == 5
+    res = compare({"fast": lambda: None, "slow": lambda: time.sleep(0.01)}, min_time=0.0005, samples=5,
+                  reference="slow")
+    assert len(res["slow"].samples) == 5 and not res["slow"].timed_once
+    res = compare({"fast": lambda: None, "slow": lambda: time.sleep(0.01)}, min_time=0.0005, samples=4)
+    assert len(res["slow"].samples) == 4  # no reference: everyone fully sampled
