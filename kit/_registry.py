@@ -190,6 +190,7 @@ class Backend:
 
 
 _operations: dict[str, Operation] = {}
+_origin: dict[str, str] = {}  # operation -> declaring module, for a stable order
 _backends: dict[str, dict[str, Backend]] = {}
 _loaded = False
 
@@ -201,6 +202,7 @@ def declare_operation(op: Operation) -> Operation:
     if op.category not in CATEGORIES:
         raise ValueError(f"operation {op.name!r}: category {op.category!r} not in {CATEGORIES}")
     _operations[op.name] = op
+    _origin[op.name] = sys._getframe(1).f_globals.get("__name__", "")
     _backends.setdefault(op.name, {})
     return op
 
@@ -220,6 +222,11 @@ def _ensure_loaded() -> None:
         _loaded = True
         for mod in DECLARATIONS:
             importlib.import_module(mod)
+        # The order of DECLARATIONS, whatever was imported first.
+        rank = {m: i for i, m in enumerate(DECLARATIONS)}
+        ordered = sorted(_operations.values(), key=lambda o: rank.get(_origin[o.name], len(rank)))
+        _operations.clear()
+        _operations.update((o.name, o) for o in ordered)
         for op in _operations.values():
             if op.baseline not in _backends[op.name]:
                 raise RuntimeError(f"operation {op.name!r} has no baseline backend {op.baseline!r}")
