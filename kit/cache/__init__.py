@@ -24,8 +24,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kit._lazy import attach
 
 _LAZY = {
     "Cache": "kit.cache.core:Cache",
@@ -52,15 +51,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'kit.cache' has no attribute {name!r}")
-    mod, _, attr = target.partition(":")
-    obj = getattr(importlib.import_module(mod), attr)
-    globals()[name] = obj
-    return obj
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, _ = attach("kit.cache", _LAZY)

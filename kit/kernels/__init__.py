@@ -34,8 +34,7 @@ dtype('uint64')
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kit._lazy import attach
 
 from kit.kernels._surface import FEATURES, KERNELS
 
@@ -54,14 +53,4 @@ _LAZY = {
 __all__ = ["FEATURES", "KERNELS", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'kit.kernels' has no attribute {name!r}")
-    obj = getattr(importlib.import_module(mod), name)
-    globals()[name] = obj
-    return obj
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, _ = attach("kit.kernels", _LAZY, extra=("FEATURES", "KERNELS"))

@@ -20,8 +20,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kit._lazy import attach
 
 _LAZY = {
     "GenerationPanel": "kit.notebook.generation",
@@ -39,14 +38,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'kit.notebook' has no attribute {name!r}; available: {', '.join(_LAZY)}")
-    obj = getattr(importlib.import_module(mod), name)
-    globals()[name] = obj
-    return obj
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, _ = attach("kit.notebook", _LAZY)
