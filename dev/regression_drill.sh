@@ -12,8 +12,10 @@
 # (`kit score --op ... --size ...`) and checks that `kit validate` against the base's record
 # exits 1 for `slow` and 0 for `unchanged`; where it has not, that step says so and is skipped.
 #
-# asv builds its virtualenv once (the lock file, pinned) in this checkout's .asv/env and reuses
-# it; the first drill on a machine takes a few minutes longer than later ones.
+# asv builds its virtualenv once (the lock file, pinned) in this checkout's .asv/env-drill and
+# reuses it; the first drill on a machine takes a few minutes longer than later ones. It is not
+# asv's usual .asv/env, because asv installs the commit it measures into its environment: a
+# drill sharing that folder with another asv run would swap the code under it.
 #
 # Usage: bash dev/regression_drill.sh
 #   DRILL_OP, DRILL_BACKEND, DRILL_SIZE, DRILL_KIND  the benchmark (fingerprint, xxh3_128, large, random);
@@ -22,12 +24,14 @@
 #   DRILL_VALIDATE=0                                skip the `kit validate` step
 #   DRILL_MACHINE                                   asv machine name (default: asv's own choice)
 #   DRILL_KEEP=1                                    keep the temporary clone, logs and records
+#   DRILL_ENV_DIR                                   asv's environments (default: .asv/env-drill)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 python=${PYTHON:-python3}
 op=${DRILL_OP:-fingerprint} backend=${DRILL_BACKEND:-xxh3_128}
 size=${DRILL_SIZE:-large} kind=${DRILL_KIND:-random}
+env_dir=${DRILL_ENV_DIR:-$root/.asv/env-drill}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kit-drill.XXXXXX")
 if [ "${DRILL_KEEP:-0}" = 1 ]; then trap 'echo "drill: kept $tmp"' EXIT; else trap 'rm -rf "$tmp"' EXIT; fi
 start=$(date +%s)
@@ -90,13 +94,13 @@ unchanged=$(git -C "$repo" rev-parse HEAD)
 git -C "$repo" checkout -q --detach "$base"
 
 # --- asv continuous ----------------------------------------------------------------------------
-"$python" - "$root/asv.conf.json" "$repo/asv.conf.json" "$root" "$tmp" <<'EOF'
+"$python" - "$root/asv.conf.json" "$repo/asv.conf.json" "$env_dir" "$tmp" <<'EOF'
 import json, os, sys
-src, dst, root, tmp = sys.argv[1:]
+src, dst, env_dir, tmp = sys.argv[1:]
 with open(src) as f:
     conf = json.load(f)
 conf.update(repo=".", benchmark_dir=".drill/benchmarks", results_dir=os.path.join(tmp, "results"),
-            html_dir=os.path.join(tmp, "html"), env_dir=os.path.join(root, ".asv", "env"))
+            html_dir=os.path.join(tmp, "html"), env_dir=env_dir)
 with open(dst, "w") as f:
     json.dump(conf, f, indent=4)
 EOF

@@ -82,7 +82,7 @@ def test_asv_ci_runs_the_whole_suite_without_errors():
 
 @pytest.mark.slow
 def test_regression_drill_flags_a_25_percent_slowdown_and_nothing_else():
-    # Builds (once) asv's virtualenv from the lock file under .asv/env: minutes and PyPI the first time.
+    # Builds (once) asv's virtualenv from the lock file under .asv/env-drill: minutes and PyPI the first time.
     res = subprocess.run(["bash", str(ROOT / "dev" / "regression_drill.sh")], cwd=ROOT, capture_output=True,
                          text=True, timeout=3600)
     out = res.stdout + res.stderr
