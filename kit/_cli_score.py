@@ -9,6 +9,9 @@ from typing import Any
 
 from kit.errors import KitError
 
+#: Runs a reference record pools by default: enough for the run-to-run test to see a 25% change.
+REFERENCE_RUNS = 5
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="measure this machine: score 0-100 with CI, tier, subscores, hardware "
@@ -27,7 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", metavar="DIR", help="where records go (default $KIT_RESULTS_DIR or results/kit)")
     p.add_argument("--no-record", action="store_true", help="write no record")
     p.add_argument("--as-reference", action="store_true",
-                   help="write the record as reference-<machine id>-<preset>.json (this machine's reference)")
+                   help="write the record as reference-<machine id>-<preset>.json (this machine's reference); "
+                        f"pools {REFERENCE_RUNS} runs unless --runs says otherwise")
+    p.add_argument("--runs", type=int, metavar="N",
+                   help="pool N independent runs, each after the first in a fresh process, keeping each run's "
+                        "median so that `kit validate` knows the run-to-run noise (default 1; "
+                        f"{REFERENCE_RUNS} with --as-reference)")
     p.add_argument("--repeat", type=int, metavar="N",
                    help="score N times and print the coefficient of variation of the score (stability)")
     p.add_argument("--inject-slowdown", action="append", metavar="OP:BACKEND=FACTOR", default=[],
@@ -48,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="minimum relative change of the median that counts (default 0.10)")
     p.add_argument("--relative", action="store_true",
                    help="compare times relative to each run's baseline (for a different machine)")
+    p.add_argument("--all", action="store_true",
+                   help="let every backend decide the verdict (default: the baselines and the selected "
+                        "backends, which the score is made of; the others are shown)")
     p.add_argument("--results", metavar="DIR", help="where to look for records (default results/kit)")
     p.add_argument("--json", action="store_true", help="print the validation as JSON")
     p.set_defaults(func=_validate)
@@ -91,8 +102,12 @@ def _score(args: argparse.Namespace) -> int:
         found = records.find_reference(args.results, preset=preset)
         reference = found if found is not None else "auto"
     show = not args.no_progress and not args.json and sys.stderr.isatty()
+    runs = args.runs if args.runs is not None else (REFERENCE_RUNS if args.as_reference else 1)
+    if runs < 1:
+        raise KitError(f"--runs must be at least 1, got {runs!r}")
     kw = dict(preset=preset, operations=args.op, sizes=args.size, reference=reference, retries=args.retries,
-              claims=not args.no_claims, slowdown=_slowdowns(args.inject_slowdown) or None, progress=show)
+              claims=not args.no_claims, slowdown=_slowdowns(args.inject_slowdown) or None, progress=show,
+              runs=runs)
     if args.repeat is not None:
         if args.repeat < 2:
             raise KitError(f"--repeat needs at least 2 runs, got {args.repeat!r}")
@@ -151,7 +166,7 @@ def _validate(args: argparse.Namespace) -> int:
         kw["alpha"] = args.alpha
     if args.min_effect is not None:
         kw["min_effect"] = args.min_effect
-    v = records.validate(record, against, relative=args.relative, **kw)
+    v = records.validate(record, against, relative=args.relative, scope="all" if args.all else "selected", **kw)
     if args.json:
         _dump(v.to_dict())
     else:

@@ -30,7 +30,36 @@ BUSY_LOAD = 0.8
 #: (min_time per sample in s, samples, time budget per contender in s)
 PRESETS = {"quick": (0.004, 7, 0.25), "full": (0.02, 15, 1.5)}
 
-_timer = time.perf_counter
+#: Clocks a measurement can read. ``wall`` (the default) is what a user waits; ``thread`` is the CPU
+#: time of the measuring thread, which other processes' load does not inflate, but which misses the
+#: work of any thread a backend starts (numba.parallel, blosc2, polars, pyarrow): only for comparing
+#: single-threaded code on a shared machine, as kit's own tests do. ``KIT_CLOCK`` picks it.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
+
+
+def _clock_from_env() -> Callable[[], float]:
+    import os
+
+    name = os.environ.get("KIT_CLOCK", "wall")
+    if name not in CLOCKS:
+        from kit.errors import KitError
+
+        raise KitError(f"KIT_CLOCK must be one of {', '.join(CLOCKS)}, got {name!r}")
+    return CLOCKS[name]
+
+
+_timer = _clock_from_env()
+
+
+def clock_name() -> str:
+    """The name of the clock measurements read now (``wall`` unless ``KIT_CLOCK`` or a test changed it).
+
+    Examples
+    --------
+    >>> clock_name()
+    'wall'
+    """
+    return next((n for n, c in CLOCKS.items() if c is _timer), "custom")
 
 
 @dataclass

@@ -236,6 +236,9 @@ def record_from_score(result: Any) -> Record:
         d["selected"] = bench.selected.get(r.operation, {}).get(r.size) == r.backend
         d["attempts"] = c.attempts if c else 1
         d["noisy"] = bool(c.noisy) if c else False
+        runs = result.run_medians.get((r.operation, r.size, r.kind, r.backend))
+        if runs:
+            d["run_medians_s"] = list(runs)
         measurements.append(d)
     data = {
         "schema": SCHEMA,
@@ -245,6 +248,7 @@ def record_from_score(result: Any) -> Record:
         "kit_version": kit.__version__,
         "git": _git_commit(),
         "preset": bench.preset,
+        "runs": result.runs,
         "seconds": result.seconds or bench.seconds,
         "machine": machine,
         "machine_id": mid,
@@ -429,6 +433,11 @@ def _from_data(data: Any, path: Path | None) -> Record:
                 isinstance(x, (int, float)) and x > 0 for x in m["raw_s"]):
             raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}) has no valid raw "
                               f"samples (expected a list of positive seconds, got {_short(m['raw_s'])})")
+        runs = m.get("run_medians_s")
+        if runs is not None and (not isinstance(runs, list) or not runs or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in runs)):
+            raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}) has invalid "
+                              f"'run_medians_s' (expected a list of positive seconds, got {_short(runs)})")
     return Record(data, path, migrated_from)
 
 
@@ -644,7 +653,11 @@ def mann_whitney_u(x: Sequence[float], y: Sequence[float], method: str = "auto")
 class Comparison:
     """One operation × size × kind × backend compared with the reference.
 
-    ``ratio`` is this run's median time over the reference's (above 1: slower here).
+    ``ratio`` is this run's median time over the reference's (above 1: slower here). ``run_p`` and
+    ``detectable`` come from the run-to-run test (None when neither record has several runs):
+    its p-value, and the smallest change of the median that this measurement's run-to-run noise lets
+    the test see. ``counted`` is False for a measurement outside the validation's scope (by default
+    the baselines and the selected backends count; the others are shown, not counted).
     """
 
     operation: str
@@ -660,6 +673,11 @@ class Comparison:
     n_ref: int
     n: int
     selected: bool = False
+    counted: bool = True
+    run_p: float | None = None
+    detectable: float | None = None
+    runs_ref: int = 1
+    runs: int = 1
 
     @property
     def key(self) -> str:
@@ -667,7 +685,8 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("operation", "size", "kind", "backend", "ref_median", "median",
-                                              "ratio", "p_value", "method", "verdict", "n_ref", "n", "selected")}
+                                              "ratio", "p_value", "method", "verdict", "n_ref", "n", "selected",
+                                              "counted", "run_p", "detectable", "runs_ref", "runs")}
 
 
 REGRESSION, IMPROVEMENT, SAME = "regression", "improvement", "no change"
@@ -696,14 +715,22 @@ class Validation:
     library_differences: list[tuple[str, Any, Any]]
     hardware: Any = None  # kit.scoring.HardwareIndex
     notes: list[str] = field(default_factory=list)
+    scope: str = "selected"
+    run_noise: float | None = None  # typical run-to-run sd of log medians (the moderated test's s0)
 
     @property
     def regressions(self) -> list[Comparison]:
-        return [c for c in self.comparisons if c.verdict == REGRESSION]
+        """Significant regressions that count (in scope); these fail the validation."""
+        return [c for c in self.comparisons if c.verdict == REGRESSION and c.counted]
 
     @property
     def improvements(self) -> list[Comparison]:
-        return [c for c in self.comparisons if c.verdict == IMPROVEMENT]
+        return [c for c in self.comparisons if c.verdict == IMPROVEMENT and c.counted]
+
+    @property
+    def other_changes(self) -> list[Comparison]:
+        """Significant changes of measurements outside the scope: shown, not counted."""
+        return [c for c in self.comparisons if c.verdict != SAME and not c.counted]
 
     @property
     def tier_agrees(self) -> bool:
@@ -726,7 +753,9 @@ class Validation:
             "record": self.record, "reference": self.reference, "ok": self.ok,
             "regressions": [c.key for c in self.regressions], "improvements": [c.key for c in self.improvements],
             "compared": len(self.comparisons), "only_here": self.only_here, "only_reference": self.only_reference,
-            "rule": {"alpha": self.alpha, "min_effect": self.min_effect, "relative": self.relative},
+            "other_changes": [c.key for c in self.other_changes],
+            "rule": {"alpha": self.alpha, "min_effect": self.min_effect, "relative": self.relative,
+                     "scope": self.scope, "run_noise": self.run_noise},
             "tier": self.tier, "reference_tier": self.reference_tier, "tier_agrees": self.tier_agrees,
             "score": self.score, "reference_score": self.reference_score,
             "machine_differences": [{"field": f, "reference": a, "here": b} for f, a, b in self.machine_differences],
@@ -751,38 +780,47 @@ def _key(m: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return (m["operation"], m["size"], m["kind"], m["backend"])
 
 
-def _normalised(rec: Record) -> dict[tuple[str, str, str, str], list[float]]:
-    """Each backend's samples divided by the median of its class's baseline in the same run."""
-    base = {(m["operation"], m["size"], m["kind"]): statistics.median(m["raw_s"])
-            for m in rec.measurements if m.get("baseline")}
-    out = {}
+def _run_medians(m: Mapping[str, Any]) -> list[float]:
+    """The median of each run of a stored measurement (one run for records without ``run_medians_s``)."""
+    runs = m.get("run_medians_s")
+    return list(runs) if runs else [statistics.median(m["raw_s"])]
+
+
+def _normalised(rec: Record) -> tuple[dict[tuple[str, str, str, str], list[float]],
+                                       dict[tuple[str, str, str, str], list[float]]]:
+    """Each backend's samples, and run medians, divided by its class's baseline median in the same run."""
+    base = {(m["operation"], m["size"], m["kind"]): m for m in rec.measurements if m.get("baseline")}
+    samples, runs = {}, {}
     for m in rec.measurements:
         b = base.get((m["operation"], m["size"], m["kind"]))
         if b and not m.get("baseline"):
-            out[_key(m)] = [x / b for x in m["raw_s"]]
-    return out
+            bm = statistics.median(b["raw_s"])
+            samples[_key(m)] = [x / bm for x in m["raw_s"]]
+            mine, theirs = _run_medians(m), _run_medians(b)
+            runs[_key(m)] = ([x / y for x, y in zip(mine, theirs)] if len(mine) == len(theirs)
+                             else [statistics.median(samples[_key(m)])])
+    return samples, runs
 
 
-def _compare(ref: Sequence[float], new: Sequence[float], alpha: float, min_effect: float,
-             ref_ci: tuple[float, float] | None, new_ci: tuple[float, float] | None) -> tuple[float, float | None, str, str]:
-    ratio = statistics.median(new) / statistics.median(ref)
+def _samples_differ(ref: Sequence[float], new: Sequence[float], alpha: float,
+                    ref_ci: tuple[float, float] | None, new_ci: tuple[float, float] | None) -> tuple[bool, float | None, str]:
+    """Whether two runs' per-call samples differ: Mann–Whitney U, or CIs apart when too few for U."""
     if min_p_value(len(ref), len(new)) < alpha:
         _, p = mann_whitney_u(new, ref)
-        significant, method = p < alpha, "Mann-Whitney U"
-    else:
-        from kit.measure import bootstrap_ci
+        return p < alpha, p, "Mann-Whitney U"
+    from kit.measure import bootstrap_ci
 
-        p = None
-        a = ref_ci or bootstrap_ci(list(ref))
-        b = new_ci or bootstrap_ci(list(new))
-        significant, method = (b[0] > a[1] or b[1] < a[0]), "95% CIs apart (too few samples for U)"
+    a = ref_ci or bootstrap_ci(list(ref))
+    b = new_ci or bootstrap_ci(list(new))
+    return (b[0] > a[1] or b[1] < a[0]), None, "95% CIs apart (too few samples for U)"
+
+
+def _verdict(significant: bool, ratio: float, min_effect: float) -> str:
     if significant and ratio >= 1 + min_effect:
-        verdict = REGRESSION
-    elif significant and ratio <= 1 / (1 + min_effect):
-        verdict = IMPROVEMENT
-    else:
-        verdict = SAME
-    return ratio, p, method, verdict
+        return REGRESSION
+    if significant and ratio <= 1 / (1 + min_effect):
+        return IMPROVEMENT
+    return SAME
 
 
 _MACHINE_FIELDS = ("cpu", "cores", "machine", "os", "python", "gpu")
@@ -798,14 +836,29 @@ def _was_busy(m: dict[str, Any]) -> bool:
     return any("machine busy" in w for w in m.get("warnings") or ())
 
 
+SCOPES = ("selected", "all")
+
+
 def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effect: float = MIN_EFFECT,
-             relative: bool = False) -> Validation:
+             relative: bool = False, scope: str = "selected") -> Validation:
     """Compare a run with a reference record, operation by operation.
 
-    A measurement (operation × size × kind × backend) is a **regression** when this run's per-call
-    times are significantly slower than the reference's (two-sided Mann–Whitney U, ``p < alpha``) *and*
-    its median is at least ``1 + min_effect`` times the reference's; an **improvement** likewise the
-    other way. Measurements present in only one record are listed, not compared.
+    A measurement (operation × size × kind × backend) is a **regression** when all three hold:
+
+    1. its per-call times in this run are significantly slower than the reference's (two-sided
+       Mann–Whitney U, ``p < alpha``, as asv);
+    2. where either record pooled several runs (``kit score --runs``; a reference made with
+       ``--as-reference`` has 5), the shift of the run medians is significant against the
+       measurement's run-to-run noise (moderated t test on log run medians, ``p < alpha``, see
+       :func:`kit._stats.moderated_run_tests`): calls within one process agree with each other
+       more than processes do, so the per-call test alone flags the difference between two
+       processes as a regression;
+    3. its median is at least ``1 + min_effect`` times the reference's.
+
+    An **improvement** likewise the other way. By default only the measurements kit's score is
+    made of count (``scope="selected"``: every baseline and every backend selected in either
+    record); the other backends are compared and listed as other changes, and count with
+    ``scope="all"``. Measurements present in only one record are listed, not compared.
 
     Parameters
     ----------
@@ -821,6 +874,8 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         Compare times relative to each run's baseline instead of absolute times, which cancels the
         machines' overall speed (for a different machine: is each library as far ahead of the
         standard library as on the reference?).
+    scope : {"selected", "all"}
+        Which measurements decide the verdict (see above).
 
     Returns
     -------
@@ -837,6 +892,8 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         raise ValueError(f"alpha must be a float in (0, 1), got {alpha!r}")
     if not (isinstance(min_effect, (int, float)) and min_effect >= 0):
         raise ValueError(f"min_effect must be a number >= 0, got {min_effect!r}")
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     rec = as_record(record)
     if against is None:
         found = find_reference(machine_id=rec.machine_id, preset=rec.data.get("preset"))
@@ -861,24 +918,46 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
                      + " and ".join(f"{b}/{n} measurements of {label}" for b, n, label in busy)
                      + ": absolute times then say more about the load than about the code")
     if relative:
-        mine, theirs = _normalised(rec), _normalised(ref)
+        (mine, runs_mine), (theirs, runs_theirs) = _normalised(rec), _normalised(ref)
         notes.append("times relative to each run's baseline (the baselines themselves are not compared)")
     else:
         mine = {_key(m): m["raw_s"] for m in rec.measurements}
         theirs = {_key(m): m["raw_s"] for m in ref.measurements}
+        runs_mine = {_key(m): _run_medians(m) for m in rec.measurements}
+        runs_theirs = {_key(m): _run_medians(m) for m in ref.measurements}
     info_here = {_key(m): m for m in rec.measurements}
     info_ref = {_key(m): m for m in ref.measurements}
+    common = sorted(set(mine) & set(theirs))
+    from kit._stats import moderated_run_tests
+
+    run_tests, run_noise = moderated_run_tests({" ".join(k): runs_theirs[k] for k in common},
+                                               {" ".join(k): runs_mine[k] for k in common}, alpha)
+    if not run_tests:
+        notes.append("neither record pooled several runs, so the run-to-run noise is unknown and only the "
+                     "per-call samples are tested: two processes differ by more than their calls do, so such "
+                     "a comparison can flag an unchanged run; record the reference with `kit score "
+                     "--as-reference` (5 runs)")
+    counted_keys = {k for k in common if scope == "all" or info_here[k].get("baseline")
+                    or info_here[k].get("selected") or info_ref[k].get("selected")}
     comps = []
-    for key in sorted(set(mine) & set(theirs)):
+    for key in common:
         a, b = theirs[key], mine[key]
         ci_a = ci_b = None
         if not relative:
             ci_a = _ci_of(info_ref[key])
             ci_b = _ci_of(info_here[key])
-        ratio, p, method, verdict = _compare(a, b, alpha, min_effect, ci_a, ci_b)
+        ratio = statistics.median(b) / statistics.median(a)
+        significant, p, method = _samples_differ(a, b, alpha, ci_a, ci_b)
+        rt = run_tests.get(" ".join(key))
+        if rt is not None:
+            significant = significant and rt.p < alpha
+            method += " and run-to-run t"
         comps.append(Comparison(*key, ref_median=statistics.median(a), median=statistics.median(b), ratio=ratio,
-                                p_value=p, method=method, verdict=verdict, n_ref=len(a), n=len(b),
-                                selected=bool(info_here[key].get("selected"))))
+                                p_value=p, method=method, verdict=_verdict(significant, ratio, min_effect),
+                                n_ref=len(a), n=len(b), selected=bool(info_here[key].get("selected")),
+                                counted=key in counted_keys, run_p=None if rt is None else rt.p,
+                                detectable=None if rt is None else rt.detectable,
+                                runs_ref=len(runs_theirs[key]), runs=len(runs_mine[key])))
     only_here = sorted(" ".join(k) for k in set(mine) - set(theirs))
     only_ref = sorted(" ".join(k) for k in set(theirs) - set(mine))
     md = [(f, ref.machine.get(f), rec.machine.get(f)) for f in _MACHINE_FIELDS
@@ -899,7 +978,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     except KitError as exc:
         notes.append(str(exc))
     return Validation(rec.name, ref.name, comps, only_here, only_ref, alpha, float(min_effect), relative,
-                      rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes)
+                      rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes, scope, run_noise)
 
 
 def _ci_of(m: Mapping[str, Any]) -> tuple[float, float] | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import math
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -136,8 +137,13 @@ def validation_tables(v: Any) -> list[Table]:
          if hw else "n/a"],
         ["machine", "same fingerprint" if v.same_machine else
          "; ".join(f"{f}: {a} -> {b}" for f, a, b in v.machine_differences)],
-        ["rule", f"Mann-Whitney U p < {v.alpha:g} and median change >= {v.min_effect:.0%}"
+        ["rule", f"Mann-Whitney U p < {v.alpha:g}"
+                 + (f", run-to-run t p < {v.alpha:g} (typical run-to-run noise {math.expm1(v.run_noise):.1%})"
+                    if v.run_noise is not None else ", no run-to-run test (single runs)")
+                 + f" and median change >= {v.min_effect:.0%}"
                  + (" (times relative to each run's baseline)" if v.relative else "")],
+        ["scope", "baselines and selected backends decide the verdict" if v.scope == "selected"
+         else "every backend decides the verdict"],
     ]
     notes = list(v.notes)
     if v.only_reference:
@@ -145,16 +151,25 @@ def validation_tables(v: Any) -> list[Table]:
     if v.only_here:
         notes.append(f"only here ({len(v.only_here)}): " + _few(v.only_here))
     tables = [Table("kit validate", ["", "result"], rows, notes)]
-    changed = [c for c in v.comparisons if c.verdict != "no change"]
-    tables.append(Table("significant changes", ["operation", "size", "kind", "backend", "verdict", "time ratio",
-                                                "reference", "here", "p", "test"],
-                        [[c.operation, c.size, c.kind, c.backend + (" *" if c.selected else ""), c.verdict,
-                          f"{c.ratio:.3f}", _fmt_value(c.ref_median, v.relative), _fmt_value(c.median, v.relative),
-                          "" if c.p_value is None else f"{c.p_value:.2g}", c.method] for c in changed],
-                        ["time ratio = median time here / in the reference (above 1: slower); * selected here."
-                         + (" Times are relative to each run's baseline (1 = as fast as the baseline)."
-                            if v.relative else "")]
-                        if changed else ["none"]))
+    legend = ("time ratio = median time here / in the reference (above 1: slower); * selected here; runs = "
+              "runs pooled in the reference/here; detectable = smallest change of the median that this "
+              "measurement's run-to-run noise lets the test see."
+              + (" Times are relative to each run's baseline (1 = as fast as the baseline)." if v.relative else ""))
+    for title, changed in (("significant changes", v.regressions + v.improvements),
+                           ("other backends (shown, not counted)", v.other_changes)):
+        if not changed and title.startswith("other"):
+            continue
+        tables.append(Table(title, ["operation", "size", "kind", "backend", "verdict", "time ratio", "reference",
+                                    "here", "p", "runs", "detectable"],
+                            [[c.operation, c.size, c.kind, c.backend + (" *" if c.selected else ""), c.verdict,
+                              f"{c.ratio:.3f}", _fmt_value(c.ref_median, v.relative),
+                              _fmt_value(c.median, v.relative),
+                              "" if c.p_value is None else f"{c.p_value:.2g}"
+                              + ("" if c.run_p is None else f" / {c.run_p:.2g}"),
+                              f"{c.runs_ref}/{c.runs}",
+                              "" if c.detectable is None else f"{c.detectable:.0%}"]
+                             for c in sorted(changed, key=lambda c: c.key)],
+                            [legend, "p = Mann-Whitney U / run-to-run t."] if changed else ["none"]))
     if v.library_differences:
         tables.append(Table("library differences", ["library", "reference", "here"],
                             [[k, a, b] for k, a, b in v.library_differences]))

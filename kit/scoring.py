@@ -408,6 +408,9 @@ class ScoreResult:
     claims: list[Any] | None = None  # kit.claims.ClaimResult
     injected: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    runs: int = 1
+    #: ``(operation, size, kind, backend) -> [median of each run]`` (seconds per call), one per run.
+    run_medians: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
     _record: Any = field(default=None, repr=False)
 
     @property
@@ -562,6 +565,90 @@ def _remeasure(engine: Any, bench: Any, retries: int, preset: str,
     return out
 
 
+#: Most runs one score may pool (each costs a whole measurement).
+MAX_RUNS = 20
+
+
+def extra_runs(n: int, *, preset: str = "quick", operations: Iterable[str] | None = None,
+               sizes: Iterable[str] | None = None, slowdown: Mapping[str, float] | None = None,
+               progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Measure ``n`` more times, each in a fresh interpreter; returns their records as dicts.
+
+    Each child runs ``kit score --json --no-record --no-claims --no-reference --retries 0`` with the
+    same preset, operations, sizes, injected slowdown and clock (``KIT_CLOCK``), and a throw-away
+    ``KIT_CACHE_DIR``, so the runs neither read nor write this machine's wisdom. One process per run, as pyperf spreads its
+    samples over processes: what differs between processes (memory layout, hash seeds) then shows
+    as run-to-run variation instead of hiding in one process's luck.
+
+    Examples
+    --------
+    >>> recs = extra_runs(1, operations=["fingerprint"], sizes=["small"])  # doctest: +SKIP
+    >>> len(recs), recs[0]["preset"]  # doctest: +SKIP
+    (1, 'quick')
+    """
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    from kit.measure import clock_name
+
+    argv = [sys.executable, "-c", "import sys; from kit.cli import main; sys.exit(main())", "score", "--json",
+            "--no-record", "--no-claims", "--no-reference", "--retries", "0", "--no-progress"]
+    if preset == "full":
+        argv.append("--full")
+    for name in operations or ():
+        argv += ["--op", name]
+    for size in sizes or ():
+        argv += ["--size", size]
+    for key, factor in (slowdown or {}).items():
+        argv += ["--inject-slowdown", f"{key}={factor!r}"]
+    out = []
+    for i in range(n):
+        if progress:
+            progress(f"run {i + 2} of {n + 1}, in a fresh process")
+        with tempfile.TemporaryDirectory(prefix="kit-run-") as tmp:
+            env = {**os.environ, "KIT_CACHE_DIR": tmp}
+            if clock_name() in ("wall", "thread"):  # the children read the clock this process reads
+                env["KIT_CLOCK"] = clock_name()
+            done = subprocess.run(argv, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise KitError(f"run {i + 2} (a fresh `kit score` process) failed with exit status "
+                           f"{done.returncode}: {tail[0]}")
+        out.append(json.loads(done.stdout))
+    return out
+
+
+def _pool_runs(bench: Any, children: list[dict[str, Any]],
+               medians: dict[tuple[str, str, str, str], list[float]]) -> None:
+    """Pool the children's samples into ``bench``'s rows in place; append each run's median.
+
+    Speed-ups are recomputed from the pooled samples; the selection stays the first run's (the
+    engine's). A measurement a child lacks (a backend that failed there) keeps what it has.
+    """
+    from kit.engine import Row
+    from kit.measure import Measurement, speedup
+
+    pooled: dict[tuple[str, str, str, str], Measurement] = {}
+    for r in bench.rows:
+        key = (r.operation, r.size, r.kind, r.backend)
+        m = r.measurement
+        samples, loads = list(m.samples), [m.load]
+        for child in children:
+            for c in child["measurements"]:
+                if (c["operation"], c["size"], c["kind"], c["backend"]) == key and c.get("raw_s"):
+                    samples += c["raw_s"]
+                    loads.append(c.get("load_per_core"))
+                    medians[key].append(statistics.median(c["raw_s"]))
+        pooled[key] = Measurement(m.name, samples, m.loops, m.nbytes, list(m.warmup), _max_load(loads),
+                                  m.timed_once)
+    for i, r in enumerate(bench.rows):
+        base = pooled[(r.operation, r.size, r.kind, _registry.operation(r.operation).baseline)]
+        m = pooled[(r.operation, r.size, r.kind, r.backend)]
+        bench.rows[i] = Row(r.operation, r.size, r.kind, r.backend, m, speedup(base, m), r.baseline)
+
+
 def _max_load(loads: Iterable[float | None]) -> float | None:
     known = [x for x in loads if x is not None]
     return max(known) if known else None
@@ -570,7 +657,8 @@ def _max_load(loads: Iterable[float | None]) -> float | None:
 def score(preset: str = "quick", operations: Iterable[str] | None = None,
           progress: bool | Callable | None = None, reference: Any = None, *,
           sizes: Iterable[str] | None = None, retries: int = 2, claims: bool = True,
-          slowdown: Mapping[str, float] | None = None, engine: Any = None, seed: int = 0) -> ScoreResult:
+          slowdown: Mapping[str, float] | None = None, engine: Any = None, seed: int = 0,
+          runs: int = 1) -> ScoreResult:
     """Measure this machine and score it: subscores, score with its CI, tier, hardware index, claims.
 
     Parameters
@@ -595,6 +683,12 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
     slowdown : mapping of ``"operation:backend"`` to factor, optional
         Inject a real slowdown (see :func:`injected_slowdown`); the run then uses a throw-away engine
         so that this machine's wisdom is not touched, and the record says so.
+    runs : int
+        Independent runs to pool (see :func:`extra_runs`): the first in this process, the others each
+        in a fresh interpreter, so that what varies from one process to the next (memory layout,
+        hash seeds, the machine's state) is part of the record. Every measurement keeps the median
+        of each run, which :func:`kit.records.validate` uses as run-to-run noise. A reference record
+        should have several (``kit score --as-reference`` makes 5).
 
     Returns
     -------
@@ -613,6 +707,8 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
         raise KitError(f"preset must be one of {', '.join(PRESET_NAMES)}, got {preset!r}")
     if not isinstance(retries, int) or retries < 0:
         raise KitError(f"retries must be a non-negative integer, got {retries!r}")
+    if not isinstance(runs, int) or isinstance(runs, bool) or not 1 <= runs <= MAX_RUNS:
+        raise KitError(f"runs must be an integer from 1 to {MAX_RUNS}, got {runs!r}")
     ops = list(operations) if operations is not None else _registry.operation_names()
     for name in ops:
         _registry.operation(name)  # ValueError listing the valid operations
@@ -655,8 +751,15 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
             # Before re-measuring: a claim's two rows must come from the same interleaved measurement.
             claim_results = check_claims(bench, engine=eng, preset=preset, progress=say)
         state = _remeasure(eng, bench, retries, preset, say)
+    medians = {(r.operation, r.size, r.kind, r.backend): [r.measurement.median] for r in bench.rows}
+    if runs > 1:
+        children = extra_runs(runs - 1, preset=preset, operations=ops, sizes=size_list, slowdown=slowdown,
+                              progress=say)
+        _pool_runs(bench, children, medians)
 
     result = _summarise(bench, state, retries, seed)
+    result.runs = runs
+    result.run_medians = medians
     result.claims = claim_results
     result.injected = dict(slowdown or {})
     result.hardware_note = hardware_note
@@ -725,8 +828,8 @@ def _summarise(bench: Any, state: Mapping[tuple[str, str, str], tuple[int, bool]
     )
 
 
-def stability(runs: int = 5, **kwargs: Any) -> dict[str, Any]:
-    """Run :func:`score` ``runs`` times and report the coefficient of variation of the score.
+def stability(repeat: int = 5, **kwargs: Any) -> dict[str, Any]:
+    """Run :func:`score` ``repeat`` times and report the coefficient of variation of the score.
 
     Keyword arguments go to :func:`score` (claims are off unless asked for).
 
@@ -741,13 +844,13 @@ def stability(runs: int = 5, **kwargs: Any) -> dict[str, Any]:
     >>> stability(3, operations=["fingerprint"], sizes=["small"])["cv"] < 0.5  # doctest: +SKIP
     True
     """
-    if not isinstance(runs, int) or runs < 2:
-        raise KitError(f"stability needs at least 2 runs, got {runs!r}")
+    if not isinstance(repeat, int) or repeat < 2:
+        raise KitError(f"stability needs at least 2 runs, got {repeat!r}")
     kwargs.setdefault("claims", False)
-    results = [score(**kwargs) for _ in range(runs)]
+    results = [score(**kwargs) for _ in range(repeat)]
     scores = [r.score for r in results]
     mean = statistics.fmean(scores)
     sd = statistics.stdev(scores)
-    return {"runs": runs, "scores": scores, "speedups": [r.speedup for r in results],
+    return {"runs": repeat, "scores": scores, "speedups": [r.speedup for r in results],
             "tiers": [r.tier for r in results], "mean": mean, "stdev": sd, "cv": sd / mean if mean else math.nan,
             "noisy": [len(r.noisy) for r in results], "results": results}

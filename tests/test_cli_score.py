@@ -24,6 +24,8 @@ def reference(results, capsys):
     assert main(["score", *SMALL, "--as-reference", "--retries", "0"]) == 0
     capsys.readouterr()
     (path,) = results.glob("reference-*.json")
+    data = json.loads(path.read_text())
+    assert data["runs"] == 5 and all(len(m["run_medians_s"]) == 5 for m in data["measurements"])
     return path
 
 
@@ -69,6 +71,9 @@ def test_validate_passes_against_itself_and_fails_on_an_injected_slowdown(result
     assert code == 1 and not out["ok"]
     assert "fingerprint medium random xxh3_128" in out["regressions"]
     assert any("injected slowdown" in n for n in out["notes"])
+    slowed = next(c for c in out["comparisons"] if c["backend"] == "xxh3_128")
+    assert slowed["runs_ref"] == 5 and slowed["runs"] == 1 and slowed["run_p"] < 0.002
+    assert out["rule"]["scope"] == "selected" and out["rule"]["run_noise"] is not None
 
 
 def test_validate_defaults_to_the_newest_record_and_this_machines_reference(results, reference, capsys):
@@ -79,6 +84,8 @@ def test_validate_defaults_to_the_newest_record_and_this_machines_reference(resu
     assert out["reference"] == str(reference) and out["record"] != str(reference)
     assert code == (0 if out["ok"] else 1)
     assert out["tier_agrees"] in (True, False) and out["compared"] == 2
+    main(["validate", "--all", "--json"])
+    assert json.loads(capsys.readouterr().out)["rule"]["scope"] == "all"
 
 
 def test_score_repeat_prints_the_coefficient_of_variation(results, capsys):
@@ -124,6 +131,7 @@ def test_bad_options_give_one_line_and_exit_2(results, capsys, tmp_path):
     _one_line_error(capsys, main(["score", *SMALL, "--inject-slowdown", "fingerprint=2"]),
                     "OP:BACKEND=FACTOR", "'fingerprint=2'")
     _one_line_error(capsys, main(["score", *SMALL, "--repeat", "1"]), "at least 2 runs")
+    _one_line_error(capsys, main(["score", *SMALL, "--runs", "0"]), "--runs must be at least 1, got 0")
     _one_line_error(capsys, main(["score", "--op", "nope", "--no-progress"]), "unknown operation 'nope'")
     missing = tmp_path / "ref.json"
     _one_line_error(capsys, main(["score", *SMALL, "--reference", str(missing)]), str(missing), "no such file")

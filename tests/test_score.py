@@ -174,6 +174,29 @@ def test_unknown_preset_operation_and_retries_are_refused():
         sc.score(retries=-1)
     with pytest.raises(KitError, match="at least 2 runs, got 1"):
         sc.stability(1)
+    for bad in (0, 21, 2.0, True):
+        with pytest.raises(KitError, match=f"runs must be an integer from 1 to 20, got {bad!r}"):
+            sc.score(runs=bad)
+
+
+def test_runs_pool_fresh_processes_and_keep_each_runs_median(tmp_path):
+    import kit
+
+    with kit.config_context(cache_dir=str(tmp_path)):
+        r = sc.score(operations=["fingerprint"], sizes=["small"], claims=False, retries=0, runs=2)
+    rec = r.to_record().data
+    assert r.runs == rec["runs"] == 2
+    for m in rec["measurements"]:
+        assert len(m["run_medians_s"]) == 2, m["backend"]
+        # The pooled samples hold both runs: the first run's median is the median of its own part.
+        assert m["samples"] == len(m["raw_s"]) > 7
+        assert min(m["run_medians_s"]) <= m["median_s"] <= max(m["run_medians_s"])
+
+
+def test_a_failing_run_says_which_and_why(monkeypatch):
+    monkeypatch.setattr(sc.sys, "executable", "/bin/false")
+    with pytest.raises(KitError, match=r"run 2 \(a fresh `kit score` process\) failed with exit status 1"):
+        sc.extra_runs(1, operations=["fingerprint"], sizes=["small"])
 
 
 # --- noisy classes ---------------------------------------------------------------------------------

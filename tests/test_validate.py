@@ -12,7 +12,7 @@ import pytest
 from kit import _registry
 from kit.engine import BenchResult, Row
 from kit.machine import fingerprint
-from kit.measure import compare, speedup
+from kit.measure import Measurement, compare, speedup
 from kit.records import SCHEMA, SCHEMA_VERSION, Record, mann_whitney_u, min_p_value, validate
 
 sc = importlib.import_module("kit.scoring")
@@ -91,15 +91,22 @@ def _samples(median, n, cv, rng):
     return [float(v) for v in median * np.exp(rng.normal(0, cv, n))]
 
 
-def _record(times: dict, cpu="cpu-a", n=9, cv=0.02, seed=0, tier="ENHANCED"):
+def _record(times: dict, cpu="cpu-a", n=9, cv=0.02, seed=0, tier="ENHANCED", runs=1, run_cv=0.0,
+            unselected=()):
+    """A record of ``times`` (seconds per call); with ``runs`` > 1, each run's median drifts by ``run_cv``
+    (log-normal), as separate processes do, and the record keeps each run's median."""
     rng = np.random.default_rng(seed)
     ms = []
     for (op, backend, base), t in times.items():
-        raw = _samples(t, n, cv, rng)
+        per_run = [_samples(t * math.exp(rng.normal(0, run_cv)), n, cv, rng) for _ in range(runs)]
+        raw = [x for r in per_run for x in r]
         lo, hi = sorted(raw)[1], sorted(raw)[-2]
-        ms.append({"operation": op, "size": "medium", "kind": "random", "backend": backend, "baseline": base,
-                   "selected": not base, "median_s": float(np.median(raw)), "ci_low_s": lo, "ci_high_s": hi,
-                   "raw_s": raw, "nbytes": 1000, "category": "hashing"})
+        m = {"operation": op, "size": "medium", "kind": "random", "backend": backend, "baseline": base,
+             "selected": not base and backend not in unselected, "median_s": float(np.median(raw)),
+             "ci_low_s": lo, "ci_high_s": hi, "raw_s": raw, "nbytes": 1000, "category": "hashing"}
+        if runs > 1:
+            m["run_medians_s"] = [float(np.median(r)) for r in per_run]
+        ms.append(m)
     return Record({"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "machine": {"cpu": cpu, "cores": 2},
                    "machine_id": cpu, "measurements": ms, "score": {"tier": tier, "value": 55.0},
                    "preset": "quick", "libraries": {"xxhash": "3.5"}, "kit_version": "0.1.0"})
@@ -167,6 +174,52 @@ def test_machine_differences_tier_disagreement_and_relative_mode():
     assert "kit validate" in str(v) and "<table" in v._repr_html_()
 
 
+# --- runs and scope ---------------------------------------------------------------------------------
+
+MORE = {**TIMES, ("digest", "hashlib.sha3_256", False): 4e-5, ("fingerprint", "xxh64", False): 2e-6,
+        ("compress", "zlib", True): 1e-3, ("compress", "zstd", False): 2e-4}
+
+
+def test_a_shift_between_processes_within_the_run_noise_passes():
+    # Calls within a run agree to 1%, runs to 6%: a 12% shift of one process is within the noise.
+    ref = _record(MORE, n=9, cv=0.01, runs=5, run_cv=0.06, seed=1)
+    shifted = {k: t * (1.12 if k[1] == "blake3" else 1.0) for k, t in MORE.items()}
+    new = _record(shifted, n=9, cv=0.01, seed=2)
+    v = validate(new, ref)
+    assert v.ok, [(c.key, c.ratio, c.run_p) for c in v.regressions]
+    c = next(c for c in v.comparisons if c.backend == "blake3")
+    assert c.p_value < 0.002 and c.run_p > 0.002 and c.runs_ref == 5 and c.runs == 1
+    assert "run-to-run" in c.method and c.detectable > 0.12
+    assert v.run_noise == pytest.approx(0.06, rel=0.6)
+    # A one-run reference knows nothing of that noise: the per-call test alone calls the shift a regression.
+    v1 = validate(new, _record(MORE, n=9, cv=0.01, seed=1))
+    assert [c.backend for c in v1.regressions] == ["blake3"]
+    assert any("run-to-run noise is unknown" in n for n in v1.notes)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_25_percent_slowdown_beyond_the_run_noise_fails(seed):
+    ref = _record(MORE, n=9, cv=0.01, runs=5, run_cv=0.02, seed=10 + seed)
+    slower = {k: t * (1.25 if k[1] == "blake3" else 1.0) for k, t in MORE.items()}
+    v = validate(_record(slower, n=9, cv=0.01, seed=20 + seed), ref)
+    assert [c.backend for c in v.regressions] == ["blake3"], [(c.key, c.ratio, c.run_p) for c in v.comparisons]
+    assert v.exit_code == 1 and v.regressions[0].detectable < 0.25
+
+
+def test_only_baselines_and_selected_backends_decide_unless_scope_all():
+    ref = _record(MORE, runs=5, run_cv=0.01, seed=1, unselected=("hashlib.sha3_256",))
+    slower = {k: t * (1.5 if k[1] == "hashlib.sha3_256" else 1.0) for k, t in MORE.items()}
+    new = _record(slower, seed=2, unselected=("hashlib.sha3_256",))
+    v = validate(new, ref)
+    assert v.ok and v.regressions == [] and [c.backend for c in v.other_changes] == ["hashlib.sha3_256"]
+    assert "other backends (shown, not counted)" in str(v) and v.to_dict()["other_changes"]
+    v_all = validate(new, ref, scope="all")
+    assert not v_all.ok and [c.backend for c in v_all.regressions] == ["hashlib.sha3_256"]
+    assert v_all.to_dict()["rule"]["scope"] == "all"
+    with pytest.raises(ValueError, match="scope must be one of selected, all, got 'some'"):
+        validate(new, ref, scope="some")
+
+
 @pytest.mark.parametrize("kw,match", [({"alpha": 2.0}, "alpha must be a float in .0, 1., got 2.0"),
                                       ({"min_effect": -0.1}, "min_effect must be a number >= 0, got -0.1")])
 def test_validate_rejects_bad_rules(kw, match):
@@ -181,26 +234,36 @@ OP, SIZE, KIND = "digest", "medium", "random"
 BASE, TARGET = "hashlib.sha256", "hashlib.blake2b"
 
 
-def _three_runs(slowdown: float) -> dict[str, Record]:
-    """A reference run, a run with ``TARGET`` slowed down, and an unchanged run, as records.
+REF_RUNS = 5
 
-    The three runs (baseline and target each) are measured interleaved round by round in one
-    :func:`kit.measure.compare`, so that the slow drifts of a shared machine hit them alike: what is
-    tested is the decision rule on real samples, not the machine's quietness. The buffer is 8x the
-    medium class so that the slowdown wrapper's clock reads stay under 1% of a call.
+
+def _three_runs(slowdown: float) -> dict[str, Record]:
+    """A reference of ``REF_RUNS`` runs, a one-run record with ``TARGET`` slowed down, and an unchanged one.
+
+    Each run (baseline and target each of the reference, the slowed and the unchanged run) is
+    measured interleaved round by round in one :func:`kit.measure.compare` per reference run, so
+    that the slow drifts of a shared machine hit them alike: what is tested is the decision rule on
+    real samples, not the machine's quietness. The slowed and unchanged records are the last
+    comparison's. The buffer is 8x the medium class so that the slowdown wrapper's clock reads stay
+    under 1% of a call.
     """
     data = bytes(payload_bytes(8 * _registry.SIZE_CLASSES[SIZE]))
     plain = {n: _registry.backend(OP, n).implementation() for n in (BASE, TARGET)}
     with sc.injected_slowdown({f"{OP}:{TARGET}": slowdown}):
         slowed = _registry.backend(OP, TARGET).implementation()
     runs = {"reference": plain, "slowed": {BASE: plain[BASE], TARGET: slowed}, "unchanged": plain}
-    res = compare({f"{run}/{n}": (lambda f=f: f(data)) for run, fns in runs.items() for n, f in fns.items()},
-                  nbytes=len(data), min_time=0.001, samples=21)
+    rounds = [compare({f"{run}/{n}": (lambda f=f: f(data)) for run, fns in runs.items() for n, f in fns.items()},
+                      nbytes=len(data), min_time=0.001, samples=9) for _ in range(REF_RUNS)]
     out = {}
     for run in runs:
-        m = {n: res[f"{run}/{n}"] for n in (BASE, TARGET)}
+        parts = rounds if run == "reference" else rounds[-1:]
+        m = {n: Measurement(n, [x for r in parts for x in r[f"{run}/{n}"].samples], parts[-1][f"{run}/{n}"].loops,
+                            len(data)) for n in (BASE, TARGET)}
         rows = [Row(OP, SIZE, KIND, n, m[n], speedup(m[BASE], m[n]), n == BASE) for n in (BASE, TARGET)]
-        out[run] = sc.summarise(BenchResult(rows, {OP: {SIZE: TARGET}}, fingerprint(), "quick", 0.0, {})).to_record()
+        result = sc.summarise(BenchResult(rows, {OP: {SIZE: TARGET}}, fingerprint(), "quick", 0.0, {}))
+        result.runs = len(parts)
+        result.run_medians = {(OP, SIZE, KIND, n): [r[f"{run}/{n}"].median for r in parts] for n in (BASE, TARGET)}
+        out[run] = result.to_record()
     return out
 
 
@@ -223,6 +286,7 @@ def test_a_25_percent_slowdown_is_flagged_19_of_20_times_and_no_change_at_most_o
     for _ in range(REPS):
         runs = _three_runs(1.25)
         slow = validate(runs["slowed"], runs["reference"])
+        assert all(c.runs_ref == REF_RUNS and c.runs == 1 and c.run_p is not None for c in slow.comparisons)
         detected += any(c.backend == TARGET for c in slow.regressions)
         ratios += [c.ratio for c in slow.comparisons if c.backend == TARGET]
         same = validate(runs["unchanged"], runs["reference"])

@@ -1,0 +1,197 @@
+"""Student's t distribution and the run-to-run test that validation uses.
+
+No scipy: kit's dependencies do not include it, and the t distribution needs only the regularized
+incomplete beta function (continued fraction, as in Numerical Recipes §6.4).
+
+Examples
+--------
+>>> round(t_quantile(0.975, 10), 3)
+2.228
+>>> round(t_sf(2.228, 10), 4)
+0.025
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny, eps = 1e-300, 1e-15
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 400):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta function I_x(a, b).
+
+    Examples
+    --------
+    >>> round(betainc(2.0, 3.0, 0.4), 6)
+    0.5248
+    """
+    if not 0.0 <= x <= 1.0:
+        raise ValueError(f"x must be in [0, 1], got {x!r}")
+    if x in (0.0, 1.0):
+        return x
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_sf(t: float, df: float) -> float:
+    """P(T > t) for Student's t with ``df`` degrees of freedom.
+
+    Examples
+    --------
+    >>> t_sf(0.0, 5)
+    0.5
+    """
+    if not df > 0:
+        raise ValueError(f"df must be > 0, got {df!r}")
+    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    return tail if t >= 0 else 1.0 - tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile of Student's t with ``df`` degrees of freedom (bisection on :func:`t_sf`).
+
+    Examples
+    --------
+    >>> round(t_quantile(0.999, 8), 3)
+    4.501
+    """
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p!r}")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    lo, hi = 0.0, 1.0
+    while t_sf(hi, df) > 1.0 - p:
+        hi *= 2.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_sf(mid, df) > 1.0 - p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12 * hi:
+            break
+    return (lo + hi) / 2.0
+
+
+@dataclass
+class RunTest:
+    """Run-to-run comparison of one measurement: the unit is a run, not a call.
+
+    ``shift`` is the difference of the mean log run medians (here minus reference); ``p`` the
+    two-sided p-value of the moderated t statistic; ``detectable`` the smallest relative change of
+    the median that would reach ``alpha`` with this noise (``exp(t_crit * se) - 1``).
+    """
+
+    shift: float
+    se: float
+    df: float
+    p: float
+    detectable: float
+
+
+def _median_spread(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
+    """Pooled robust variance of values around their own group's median, and its degrees of freedom.
+
+    ``(1.4826 * MAD)²`` over the deviations of every group with two values or more: one disturbed
+    run among five moves it little, where it would inflate a standard deviation several-fold.
+    """
+    devs: list[float] = []
+    df = 0
+    for g in groups:
+        if len(g) > 1:
+            m = statistics.median(g)
+            d = sorted(abs(x - m) for x in g)
+            devs += d[1:] if len(g) % 2 else d  # an odd group's median deviates by 0 from itself
+            df += len(g) - 1
+    if not devs:
+        return 0.0, 0
+    return (1.4826 * statistics.median(devs)) ** 2, df
+
+
+def _median_factor(n: int) -> float:
+    """Variance of a median over that of a mean for ``n`` normal values (π/2 in the limit)."""
+    return 1.0 if n <= 2 else math.pi / 2
+
+
+def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[str, Sequence[float]],
+                        alpha: float) -> tuple[dict[str, RunTest], float | None]:
+    """Robust moderated t tests (after Smyth's limma, 2004) on the log run medians of each common key.
+
+    For every measurement ``k``: the shift is the median of this record's log run medians minus the
+    reference's; its spread ``s_k²`` is the pooled robust variance of the runs around their record's
+    median (``(1.4826 MAD)²``, ``d_k`` degrees of freedom), so that one disturbed run does not hide a
+    real change. ``s_k²`` is shrunk towards the typical ``s0²`` of all measurements (the median
+    ``s_k²``) with a prior weight ``d0`` equal to the median ``d_k``:
+    ``s̃_k² = (d0 s0² + d_k s_k²) / (d0 + d_k)``, and the shift is tested against
+    ``s̃_k · sqrt(c_R / R + c_N / N)`` (``c`` = π/2 for the median of more than two runs, else 1)
+    with ``d0 + d_k`` degrees of freedom. With a handful of runs, ``s_k`` alone is too unsteady (a
+    lucky quiet set of runs would make any wobble significant); borrowing strength from the other
+    measurements fixes that, while a measurement that really is noisier keeps a wider bound.
+
+    Returns the tests and ``s0`` (``None``, and no tests, when no key has two runs in one record).
+
+    Examples
+    --------
+    >>> ref = {"a": [1.00, 1.01, 0.99], "b": [2.0, 2.02, 1.98]}
+    >>> tests, s0 = moderated_run_tests(ref, {"a": [1.0], "b": [2.6]}, alpha=0.002)
+    >>> tests["a"].p > 0.5, tests["b"].p < 0.002
+    (True, True)
+    """
+    logs_ref = {k: [math.log(x) for x in v] for k, v in reference.items() if v}
+    logs_new = {k: [math.log(x) for x in v] for k, v in here.items() if v}
+    keys = sorted(set(logs_ref) & set(logs_new))
+    var: dict[str, tuple[float, int]] = {}
+    for k in keys:
+        v, dfk = _median_spread([logs_ref[k], logs_new[k]])
+        if dfk > 0:
+            var[k] = (v, dfk)
+    if not var:
+        return {}, None
+    s0sq = statistics.median(v for v, _ in var.values())
+    d0 = statistics.median(d for _, d in var.values())
+    out = {}
+    for k in keys:
+        a, b = logs_ref[k], logs_new[k]
+        sk2, dfk = var.get(k, (0.0, 0))
+        df = d0 + dfk
+        s2 = (d0 * s0sq + dfk * sk2) / df
+        se = math.sqrt(s2 * (_median_factor(len(a)) / len(a) + _median_factor(len(b)) / len(b)))
+        shift = statistics.median(b) - statistics.median(a)
+        crit = t_quantile(1.0 - alpha / 2.0, df)
+        if se > 0:
+            p = min(1.0, 2.0 * t_sf(abs(shift) / se, df))
+        else:
+            p = 0.0 if shift else 1.0
+        out[k] = RunTest(shift, se, df, p, math.expm1(crit * se))
+    return out, math.sqrt(s0sq)
