@@ -251,6 +251,7 @@ class Engine:
         self.fallbacks: collections.Counter = collections.Counter()
         self.wisdom = Wisdom(cache_dir)
         self._bindings: dict[str, Any] = {}
+        self._context_bindings: dict[tuple[str, int], tuple[int, Any]] = {}
 
     # --- detection and verification -------------------------------------------------
 
@@ -407,6 +408,13 @@ class Engine:
         b = self._bindings.get(op_name)
         if b is not None and b.gen == gen:
             return b
+        # Inside a config_context the configuration is this thread's: cache per configuration object
+        # and generation (entering or leaving any context bumps the generation, so a reused id cannot
+        # match a stale entry), so that calls in a context cost a lookup, not a resolution.
+        ctx_key = (op_name, id(_config._state()))
+        hit = self._context_bindings.get(ctx_key)
+        if hit is not None and hit[0] == gen:
+            return hit[1]
         op = _registry.operation(op_name)
         chosen = {s: self.selection(op_name, s) for s in SIZE_NAMES}
         fns = [self.implementation(op_name, chosen[s][0]) for s in SIZE_NAMES]
@@ -417,10 +425,15 @@ class Engine:
                     tuple(chosen[s][0] for s in SIZE_NAMES), base, forced, self)
         if cacheable:
             self._bindings[op_name] = b
+        else:
+            if len(self._context_bindings) > 256:
+                self._context_bindings.clear()
+            self._context_bindings[ctx_key] = (gen, b)
         return b
 
     def _invalidate(self) -> None:
         self._bindings.clear()
+        self._context_bindings.clear()
         _config._bump()
 
     def count_fallback(self, op_name: str, backend: str) -> None:

@@ -75,6 +75,36 @@ def test_overrides_argument_context_environment():
     assert out == ["hashlib.sha256", "hashlib.blake2b"]
 
 
+def test_contexts_resolve_once_per_configuration_and_threads_keep_their_own():
+    import threading
+
+    eng = kit.get_engine()
+    with kit.config_context(backends={"digest": "hashlib.blake2b"}):
+        first = eng.binding("digest")
+        assert eng.binding("digest") is first  # cached for this context: a lookup per call, not a resolution
+        assert first.names == ("hashlib.blake2b",) * 3
+        seen = {}
+        started, done = threading.Event(), threading.Event()
+
+        def other():
+            with kit.config_context(backends={"digest": "hashlib.sha256"}):
+                seen["inner"] = kit.backend_for("digest"), eng.binding("digest").names[0]
+                started.set()
+                done.wait(5)
+            seen["outside"] = kit.backend_for("digest")
+
+        t = threading.Thread(target=other)
+        t.start()
+        started.wait(5)
+        # The other thread's context bumped the generation: this thread re-resolves, to its own choice.
+        assert eng.binding("digest").names[0] == "hashlib.blake2b"
+        assert kit.digest(b"abc") == __import__("hashlib").blake2b(b"abc", digest_size=32).digest()
+        done.set()
+        t.join(5)
+    assert seen["inner"] == ("hashlib.sha256", "hashlib.sha256")
+    assert seen["outside"] == kit.backend_for("digest")
+
+
 def test_unknown_override_lists_valid_choices():
     with pytest.raises(ValueError, match="valid backends: hashlib.sha256, blake3, hashlib.blake2b"):
         with kit.config_context(backends={"digest": "md5"}):

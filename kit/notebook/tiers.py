@@ -147,7 +147,7 @@ def plot_validation(validation: Any) -> Any:
         k = counts[c.operation] = counts.get(c.operation, 0) + 1
         offset = ((k * 0.618) % 1 - 0.5) * 0.6
         ax.plot(c.ratio, y + offset, "o", ms=4, color=_VERDICT_COLOURS.get(c.verdict, "#1f77b4"),
-                mec="k" if c.selected else "none")
+                mec="k" if c.selected else "none", alpha=1.0 if getattr(c, "counted", True) else 0.3)
     lo, hi = 1 / (1 + validation.min_effect), 1 + validation.min_effect
     ax.axvspan(lo, hi, color="#dddddd", alpha=0.6, lw=0)
     ax.axvline(1.0, color="k", lw=0.6)
@@ -163,7 +163,8 @@ def plot_validation(validation: Any) -> Any:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.set_yticks(range(len(ops)), ops, fontsize=8)
     ax.set_ylim(len(ops) - 0.5, -0.5)
-    ax.set_xlabel("median time here / in the reference (log; grey band: within the minimum effect)")
+    ax.set_xlabel("median time here / in the reference (log; grey band: within the minimum effect; "
+                  "faded: not counted)")
     verdict = "PASS" if validation.ok else f"FAIL ({len(validation.regressions)} regressions)"
     ax.set_title(f"validation against {Path(str(validation.reference)).name}: {verdict}")
     for verdict_name, colour in _VERDICT_COLOURS.items():
