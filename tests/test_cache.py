@@ -304,3 +304,84 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["cache", "clear", "--path", str(tmp_path), "--prefix", ""]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "prefix" in err
+
+
+# --- many keys at once --------------------------------------------------------------------------
+
+def test_set_many_and_get_many_equal_a_loop_of_set_and_get(tmp_path):
+    values = {f"k{i}": {"i": i, "s": "x" * i} for i in range(50)}
+    with Cache(tmp_path / "many", max_entries=10) as c:
+        c.set_many(values)
+        assert c.get_many(list(values) + ["absent"]) == values
+        assert c.get_many([]) == {} and c.get_many(["k1", "k1"]) == {"k1": values["k1"]}
+        assert c.l3.lookup_many(["k3", "absent"])["k3"][1] is None  # no ttl
+    with Cache(tmp_path / "many") as c:  # the disk tier holds them all
+        c.l2.clear()
+        assert c.get_many(values) == values
+        assert "k0" in c.l1 and "k0" in c.l2  # promoted
+        assert c.stats()["misses"] == 0
+
+
+def test_set_many_is_one_transaction_on_disk(tmp_path, monkeypatch):
+    c = Cache(tmp_path)
+    writes = []
+    real = c.l3._write
+    monkeypatch.setattr(c.l3, "_write", lambda body: writes.append(1) or real(body))
+    c.set_many((f"k{i}", i) for i in range(100))
+    assert writes == [1] and c.l3.sets == 100
+    c.close()
+
+
+def test_set_many_ttl_and_write_back(tmp_path):
+    clock = Clock()
+    c = Cache(tmp_path / "ttl", timer=clock)
+    c.l3.clock = clock
+    c.set_many({"a": 1, "b": 2}, ttl=10)
+    clock.now += 11
+    assert c.get_many(["a", "b"]) == {} and c.l3.lookup_many(["a"]) == {}
+    c.set_many({"a": 1}, ttl=-1)  # nothing lives: nothing is stored
+    assert c.get_many(["a"]) == {}
+    back = Cache(tmp_path / "back", write="back")
+    back.set_many({"x": 1, "y": 2})
+    assert back.l3.get("x") is None and back.stats()["dirty"] == 2
+    back.close()
+    assert Cache(tmp_path / "back").get_many(["x", "y"]) == {"x": 1, "y": 2}
+
+
+def test_set_many_stores_nothing_when_one_value_is_unsupported(cache):
+    with pytest.raises(UnsupportedValue):
+        cache.set_many({"ok": 1, "bad": object()})
+    assert cache.get_many(["ok", "bad"]) == {}
+
+
+def test_get_many_damaged_row_and_declined_frame(tmp_path):
+    c = Cache(tmp_path, disk_bytes=4000)
+    assert c.l3.store_many([("small", c.serializer.dumps(1)), ("huge", b"x" * 3000)]) == [True, False]
+    c.set_many({"k": "the right value " * 10})
+    c.close()
+    con = sqlite3.connect(tmp_path / "cache.sqlite3")
+    con.execute("UPDATE kit_entries SET chk = chk + 1 WHERE key = ?", (b"sk",))
+    con.commit()
+    con.close()
+    c = Cache(tmp_path)
+    with pytest.warns(CorruptEntryWarning):
+        assert c.get_many(["k", "small", "huge"]) == {"small": 1}
+    c.close()
+
+
+def test_a_failing_disk_tier_in_the_batch_path(tmp_path, monkeypatch):
+    c = Cache(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    for name in ("store_many", "lookup_many", "discard"):
+        monkeypatch.setattr(c.l3, name, broken)
+    with pytest.warns(KitWarning, match="l3: write failed"):
+        c.set_many({"j": 2})
+    c.l1.clear()
+    c.l2.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert c.get_many(["j"]) == {}
+    assert c.stats()["tiers"]["l3"]["errors"] >= 2

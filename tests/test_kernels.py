@@ -474,7 +474,7 @@ def test_gpu_backend_named_without_a_device_raises(kernel):
 
 
 def test_unknown_backend_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="valid backends: numpy, numba, cuda, cupy"):
+    with pytest.raises(ValueError, match="valid backends: numpy, numba, numba.parallel, cuda, cupy"):
         kit.kernels.entropy(b"abc", backend="opencl")
     with pytest.raises(ValueError, match="valid kernels: entropy, batch_fingerprint, bootstrap"):
         kit.kernels.backends("fft")
@@ -531,8 +531,9 @@ def test_import_is_light_and_compiles_nothing():
 
 def test_concurrent_and_forked_calls_are_safe():
     """Parallel kernels run one at a time per process; other threads, and forked children, run serially."""
-    if not _registry.backend("kernel.batch_fingerprint", "numba").available:
-        pytest.skip("numba is not installed")
+    b = _registry.backend("kernel.batch_fingerprint", "numba.parallel")
+    if not b.available:
+        pytest.skip(f"{b.key}: {b.unavailable_reason()}")
     import concurrent.futures
     import multiprocessing
 
@@ -542,17 +543,58 @@ def test_concurrent_and_forked_calls_are_safe():
     data = np.frombuffer(rng.bytes(int(offsets[-1])), np.uint8)
     expected = _api.implementation("batch_fingerprint", "numpy")((offsets[:2001], data))
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: kit.kernels.batch_fingerprint((offsets, data), backend="numba"), range(8)))
+        results = list(pool.map(lambda _: kit.kernels.batch_fingerprint((offsets, data), backend="numba.parallel"),
+                                range(8)))
     for r in results:
         np.testing.assert_array_equal(r[:2000], expected)
     buf = rng.bytes(3 << 20)
-    parent = kit.kernels.entropy(buf, backend="numba")
+    parent = kit.kernels.entropy(buf, backend="numba.parallel")
     with multiprocessing.get_context("fork").Pool(1) as child:
         assert child.apply_async(_entropy_numba, (buf,)).get(timeout=120) == parent
 
 
+def test_numba_backends_choose_their_threads_deterministically(monkeypatch):
+    """`numba` never goes parallel; `numba.parallel` does from PARALLEL_MIN on, whatever the machine's load."""
+    b = _registry.backend("kernel.entropy", "numba.parallel")
+    if not b.available:
+        pytest.skip(f"{b.key}: {b.unavailable_reason()}")
+    from kit.kernels import _numba
+
+    one, par = _api.implementation("entropy", "numba"), _api.implementation("entropy", "numba.parallel")
+    calls = []
+    real = _numba.entropy_parallel
+    monkeypatch.setattr(_numba, "entropy_parallel", lambda *a: calls.append(1) or real(*a))
+    big = np.random.default_rng(3).integers(0, 256, _numba.PARALLEL_MIN["entropy"], dtype=np.uint8)
+    expected = one(big)
+    assert calls == []
+    assert par(big[:-1]) == pytest.approx(one(big[:-1]), rel=1e-12) and calls == []  # below the threshold
+    for _ in range(3):
+        assert par(big) == pytest.approx(expected, rel=1e-12)
+    assert calls == [1, 1, 1]
+    # Another thread's parallel call in progress: this one runs on one core, same result.
+    assert _numba._PARALLEL.acquire(blocking=False)
+    try:
+        assert par(big) == pytest.approx(expected, rel=1e-12) and calls == [1, 1, 1]
+    finally:
+        _numba._PARALLEL.release()
+
+
+def test_numba_pair_counts_fold_per_segment():
+    """The pair table is folded and cleared per segment (1 GiB in use); small segments check that path."""
+    if not _registry.backend("kernel.entropy", "numba").available:
+        pytest.skip("numba is not installed")
+    from kit.kernels import _numba
+
+    a = _numba.readonly(np.random.default_rng(8).geometric(0.1, 80_000).clip(0, 255).astype(np.uint8))
+    for segment in (8, 64, 4096, 1 << 30):
+        c = np.zeros(1024, np.int64)
+        _numba._count_pairs(a, 16, 16 + 79_976, c, segment)
+        np.testing.assert_array_equal(c[:256], np.bincount(a[16:16 + 79_976], minlength=256))
+        assert not c[256:].any()
+
+
 def _entropy_numba(buf: bytes) -> float:
-    return kit.kernels.entropy(buf, backend="numba")
+    return kit.kernels.entropy(buf, backend="numba.parallel")
 
 
 def test_compile_times_are_reported_apart():

@@ -45,7 +45,7 @@ def test_miss_then_l1_hit_with_the_same_copy(svc):
     b = svc.generate(CopyRequest("Aurora", language="fr", tone="casual"))
     assert (a.hit, a.tier, b.hit, b.tier) == (False, None, True, "l1")
     assert a.variants == b.variants == generate_copy({"product": "Aurora", "language": "fr", "tone": "casual"}).variants
-    assert a.key == b.key and re.fullmatch(r"copy:(xxh3_128|hashlib.blake2b):[0-9a-f]{32}", a.key)
+    assert a.key == b.key and re.fullmatch(r"copy:xxh3_64\+xxh64:[0-9a-f]{32}", a.key)
     assert b.latency > 0 and b.to_dict()["cache"] == "hit"
 
 
@@ -208,3 +208,130 @@ def test_metrics_table_and_reset(svc):
     assert "cache hit rate" in text and "latency, miss (generated)" in text
     svc.reset_metrics()
     assert svc.metrics()["requests"] == 0 and svc.generate({"product": "A"}).tier == "l1"
+
+
+# --- many requests at once ------------------------------------------------------------------------
+
+def test_batch_keys_equal_single_keys_and_the_xxhash_library(svc):
+    import xxhash
+
+    reqs = copy_requests(300, seed=4)
+    reqs = reqs + reqs[:50]  # repeats are keyed once, answered for each
+    keys = svc.keys(reqs)
+    assert keys == [svc.key(r) for r in reqs] and len(set(keys)) == 300
+    c = reqs[7].canonical()
+    assert keys[7] == f"copy:xxh3_64+xxh64:{xxhash.xxh3_64_intdigest(c):016x}{xxhash.xxh64_intdigest(c):016x}"
+    assert svc.keys([]) == []
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "numba.parallel", "xxhash"])
+def test_batch_keys_on_every_fingerprint_backend(svc, backend):
+    import kit
+    from kit import _registry
+
+    b = _registry.backend("kernel.batch_fingerprint", backend)
+    if not b.available:
+        pytest.skip(f"{b.key}: {b.unavailable_reason()}")
+    reqs = copy_requests(40_000 if backend.startswith("numba") else 500, seed=5)  # numba.parallel: past its threshold
+    # Keyed before the context: inside one, every kit.json call resolves its backend afresh (slow).
+    expected = [svc.key(r) for r in reqs]
+    with kit.config_context(backends={"kernel.batch_fingerprint": backend}):
+        assert svc.keys(reqs) == expected
+
+
+def test_single_key_without_the_xxhash_library(monkeypatch):
+    import sys
+
+    import kit
+    from kit.workloads import service
+
+    with CopyService(l1_size=2) as s:
+        expected = s.key(CopyRequest("Aurora"))
+    form = CopyRequest("Aurora").canonical()
+    monkeypatch.setitem(sys.modules, "xxhash", None)
+    one = service._one_key()
+    with kit.config_context(backends={"kernel.batch_fingerprint": "numpy"}):
+        assert "copy:xxh3_64+xxh64:" + one(form) == expected
+
+
+def test_replay_keys_each_step_in_one_batch(monkeypatch):
+    from kit.workloads import service
+
+    calls = []
+    real = service.batch_keys
+    monkeypatch.setattr(service, "batch_keys", lambda forms, prefix="": calls.append(len(forms)) or real(forms, prefix))
+    monkeypatch.setattr(service, "REPLAY_STEP", 1000)
+    with CopyService(l1_size=30) as s:
+        m = s.replay(n=2500, distinct=300, seed=5)
+    assert calls == [1000, 1000, 1000, 500]  # the untimed first call, then one per step
+    assert m["requests"] == 2500 and m["cache"]["hits"] + m["cache"]["misses"] == 2500
+
+
+def test_replay_counts_invalid_requests_in_a_step():
+    with CopyService(l1_size=10) as s:
+        m = s.replay([{"product": "Aurora"}, {"product": ""}, CopyRequest("Nimbus")], [0, 1, 2, 0, 1])
+    assert m["requests"] == 5 and m["errors"]["invalid"] == 2
+    assert m["cache"]["misses"] == 2 and m["cache"]["hits"] == 1
+
+
+def test_generate_many_through_every_tier(tmp_path):
+    reqs = copy_requests(30, seed=6)
+    with CopyService(l1_size=5, path=tmp_path) as s:
+        first = s.generate_many(reqs + reqs[:3])
+        assert [r.hit for r in first] == [False] * 33
+        assert [r.variants for r in first[30:]] == [r.variants for r in first[:3]]
+        assert all(r.variants == generate_copy(q).variants for r, q in zip(first, reqs))
+        again = s.generate_many(reqs)
+        tiers = [r.tier for r in again]
+        assert set(tiers) <= {"l1", "l2"} and tiers.count("l1") == 5
+        m = s.metrics()
+        assert m["requests"] == 63 and m["cache"]["misses"] == 33 and m["cache"]["hits"] == 30
+        assert m["cache"]["tiers"]["l1"]["hits"] == 5
+    with CopyService(l1_size=5, path=tmp_path) as s:  # a new process: the disk tier has them all
+        assert {r.tier for r in s.generate_many(reqs[:10])} == {"l3"}
+        assert [r.key for r in s.generate_many(reqs[:2])] == [s.key(r) for r in reqs[:2]]
+
+
+def test_generate_many_with_a_plain_cache_and_invalid_requests():
+    s = CopyService(DictCache())
+    assert [r.tier for r in s.generate_many([{"product": "A"}, {"product": "A"}])] == [None, None]
+    assert [r.tier for r in s.generate_many([{"product": "A"}])] == ["cache"]
+    with pytest.raises(InvalidRequest, match="product must be a non-empty string"):
+        s.generate_many([{"product": "B"}, {"product": ""}, {"tone": "x"}])
+    m = s.metrics()
+    assert m["errors"]["invalid"] == 2 and m["requests"] == 5 and s.generate_many([]) == []
+    assert len(s.cache.data) == 1  # nothing of the invalid batch was served
+
+
+def test_generate_many_counts_a_failing_generator():
+    def broken(req):
+        raise RuntimeError("template engine down")
+
+    s = CopyService(DictCache(), generator=broken)
+    with pytest.raises(RuntimeError, match="template engine down"):
+        s.generate_many([{"product": "A"}, {"product": "B"}])
+    assert s.metrics()["errors"]["internal"] == 2
+
+
+def test_many_keys_benchmarks_run(monkeypatch):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_many_keys.py"
+    spec = importlib.util.spec_from_file_location("bench_many_keys", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench, "ENTRIES", 40)
+    monkeypatch.setattr(bench, "REQUESTS", 200)
+    for cls, combos in ((bench.CacheMany, [(p,) for p in bench.CacheMany.params[0]]),
+                        (bench.CopyKeys, [(p, "100k distinct") for p in bench.CopyKeys.params[0]])):
+        assert len(cls.params) == len(cls.param_names)
+        for args in combos:
+            obj = cls()
+            obj.setup(*args)
+            try:
+                for name in dir(obj):
+                    if name.startswith("time_"):
+                        getattr(obj, name)(*args)
+            finally:
+                obj.teardown(*args)

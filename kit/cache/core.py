@@ -258,6 +258,80 @@ class Cache(MutableMapping):
         with self._lock:
             return self.l1.lookup(key) or (value, None)
 
+    def get_many(self, keys: Any, with_tier: bool = False) -> dict[Any, Any]:
+        """``{key: value}`` for those of ``keys`` that some tier holds (absent keys are left out).
+
+        Like :meth:`get` for each key, but each tier below L1 is asked once
+        for all the keys it may have (the on-disk tier in one query per 500
+        keys, instead of one per key); hits below L1 are promoted as by
+        :meth:`get`.
+
+        Parameters
+        ----------
+        keys : iterable
+        with_tier : bool
+            Give ``(value, tier name)`` pairs: which tier answered each key
+            (``"l1"``, ``"l2"``, ``"l3"``, ``"redis"``).
+
+        Examples
+        --------
+        >>> c = Cache(disk=False); c.set_many({"a": 1, "b": 2})
+        >>> c.get_many(["a", "b", "c"])
+        {'a': 1, 'b': 2}
+        >>> c.get_many(["a"], with_tier=True)
+        {'a': (1, 'l1')}
+        """
+        out: dict[Any, Any] = {}
+        rest: list[Any] = []
+        l1 = self.l1.name
+        with self._lock:
+            for key in keys:
+                if key in out:
+                    continue
+                value = self.l1.get(key, MISSING)
+                if value is MISSING:
+                    rest.append(key)
+                else:
+                    out[key] = (value, l1) if with_tier else value
+        rest = list(dict.fromkeys(rest))
+        for i, tier in enumerate(self.lower):
+            if not rest:
+                break
+            found = self._lookup_many(tier, rest)
+            for key, (blob, remaining) in found.items():
+                try:
+                    value = self.serializer.loads(blob, tier.checks_rows)
+                except Exception as exc:
+                    with self._lock:
+                        tier._damaged(key, exc)
+                    continue
+                self._promote(key, value, blob, remaining, i)
+                self._lower_hits += 1
+                out[key] = (value, tier.name) if with_tier else value
+            rest = [k for k in rest if k not in out]
+        self._misses += len(rest)
+        return out
+
+    def _lookup_many(self, tier: BlobTier, keys: list[Any]) -> dict[Any, tuple[bytes, float | None]]:
+        """One tier's ``{key: (frame, remaining)}``: its own batch lookup if it has one, else key by key."""
+        many = getattr(tier, "lookup_many", None)
+        try:
+            if many is not None:
+                return many(keys)
+            found = {}
+            for key in keys:
+                if tier is self.l2:
+                    with self._lock:
+                        hit = tier.lookup_blob(key)
+                else:
+                    hit = tier.lookup_blob(key)
+                if hit is not None:
+                    found[key] = hit
+            return found
+        except Exception as exc:  # a tier failing is a miss there, never an error here
+            self._tier_failed(tier, "read", exc)
+            return {}
+
     def __getitem__(self, key: Any) -> Any:
         value = self.get(key, MISSING)
         if value is MISSING:
@@ -322,6 +396,56 @@ class Cache(MutableMapping):
                 self._write_lower(key, blob, ttl)
         if sample:
             self._lat_set.add(time.perf_counter() - t0)
+
+    def set_many(self, mapping: Any, ttl: float | None = None) -> None:
+        """Store many values, as :meth:`set` does each, with one transaction for the on-disk tier.
+
+        Every value is encoded first: if one cannot be stored
+        (:class:`UnsupportedValue`), nothing is. Write-through then stores
+        the frames in each lower tier, the on-disk tier in one SQLite
+        transaction (a loop of :meth:`set` commits once per key);
+        write-back keeps them in L1.
+
+        Parameters
+        ----------
+        mapping : mapping or iterable of (key, value) pairs
+        ttl : float, optional
+            Seconds to live for all of them (default: the cache's ``ttl``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> c = Cache(tempfile.mkdtemp())
+        >>> c.set_many({f"k{i}": i for i in range(3)})
+        >>> c.get_many(["k0", "k2"])
+        {'k0': 0, 'k2': 2}
+        >>> c.close()
+        """
+        items = list(mapping.items()) if hasattr(mapping, "items") else list(mapping)
+        if self.write == "back" or not self.lower:
+            for key, value in items:
+                self.set(key, value, ttl)
+            return
+        ttl = self.ttl if ttl is None else ttl
+        blobs = [self._encode(key, value) for key, value in items]
+        with self._lock:
+            for key, value in items:
+                self._store_l1(key, value, ttl)
+        pairs = [(key, blob) for (key, _), blob in zip(items, blobs)]
+        for tier in self.lower:
+            many = getattr(tier, "store_many", None)
+            if many is None:
+                for key, blob in pairs:
+                    self._store_blob(tier, key, blob, ttl)
+                continue
+            try:
+                stored = many(pairs, ttl)
+            except Exception as exc:
+                self._tier_failed(tier, "write", exc)
+                stored = [False] * len(pairs)
+            for (key, _), ok in zip(pairs, stored):
+                if not ok:  # declined or failed: an older value there must not come back later
+                    self._discard(tier, key)
 
     def set_memory(self, key: Any, value: Any, ttl: float | None = None) -> None:
         """Store in L1 only (values the persistent tiers cannot hold, e.g. without pickle)."""

@@ -83,6 +83,9 @@ END;
 """
 
 _GET = "SELECT id, value, expires, chk, accessed FROM kit_entries WHERE key = ?"
+_GET_MANY = "SELECT key, id, value, expires, chk, accessed FROM kit_entries WHERE key IN ({})"
+#: Keys per query of ``lookup_many`` (SQLite allows 32,766 parameters; old builds 999).
+_MANY = 500
 _PUT = ("INSERT INTO kit_entries (key, size, expires, accessed, chk, value) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET size = excluded.size, expires = excluded.expires, "
         "accessed = excluded.accessed, chk = excluded.chk, value = excluded.value")
@@ -410,6 +413,58 @@ class DiskTier(BlobTier):
         self.hits += 1
         return value, remaining
 
+    def lookup_many(self, keys: Any) -> dict[Any, tuple[bytes, float | None]]:
+        """``{key: (frame, remaining ttl)}`` for the keys present, checked and unexpired: one query per 500 keys.
+
+        Counted like :meth:`lookup_blob`, key by key (a key asked twice is
+        counted twice); a damaged row is a miss and a warning.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> t = DiskTier(tempfile.mkdtemp())
+        >>> t["a"] = 1; t["b"] = 2
+        >>> sorted(t.lookup_many(["a", "b", "c"]))
+        ['a', 'b']
+        """
+        wanted: dict[bytes, list[Any]] = {}
+        for key in keys:
+            wanted.setdefault(encode_key(key), []).append(key)
+        kbs = list(wanted)
+        rows = []
+        try:
+            cur = self._cursor()
+            for i in range(0, len(kbs), _MANY):
+                part = kbs[i:i + _MANY]
+                rows += cur.execute(_GET_MANY.format(", ".join("?" * len(part))), part).fetchall()
+        except sqlite3.DatabaseError as exc:
+            for ks in wanted.values():
+                for key in ks:
+                    self._read_failed(key, exc)
+            return {}
+        now = self.clock()
+        out: dict[Any, tuple[bytes, float | None]] = {}
+        for kb, rowid, value, expires, chk, accessed in rows:
+            ks = wanted.pop(kb)
+            if self._check(kb, value, expires) != chk:
+                self.hits += len(ks)
+                for key in ks:
+                    self._damaged(key, ValueError("row check mismatch"))
+                continue
+            if expires is not None and expires <= now:
+                self.misses += len(ks)
+                self.expirations += len(ks)
+                continue
+            if now - accessed > self.touch_interval:
+                self._touch[rowid] = now
+            self.hits += len(ks)
+            for key in ks:
+                out[key] = (value, None if expires is None else expires - now)
+        self.misses += sum(map(len, wanted.values()))
+        if len(self._touch) >= 256:
+            self._flush_touches()
+        return out
+
     def _cursor(self) -> sqlite3.Cursor:
         loc = self._local
         cur = getattr(loc, "cur", None)
@@ -502,6 +557,55 @@ class DiskTier(BlobTier):
         self._write(body)
         self.sets += 1
         return True
+
+    def store_many(self, items: Any, ttl: float | None = None) -> list[bool]:
+        """Store ``(key, frame)`` pairs in one transaction; one flag per pair, ``False`` where declined.
+
+        One ``BEGIN IMMEDIATE`` ... ``COMMIT`` for all the rows (a loop of
+        :meth:`store_blob` pays one commit per row), then one eviction pass
+        if the bound is exceeded. A frame over ``max_entry_bytes`` is
+        declined, as by :meth:`store_blob`; a ``ttl`` of zero or less
+        discards the keys instead.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from kit.cache.values import Serializer
+        >>> t = DiskTier(tempfile.mkdtemp())
+        >>> t.store_many([("a", t.serializer.dumps(1)), ("b", t.serializer.dumps(2))])
+        [True, True]
+        >>> t["a"], t["b"]
+        (1, 2)
+        """
+        items = list(items)
+        if ttl is not None and ttl <= 0:
+            kbs = [(encode_key(k),) for k, _ in items]
+            self._write(lambda con: con.executemany("DELETE FROM kit_entries WHERE key = ?", kbs))
+            return [False] * len(items)
+        now = self.clock()
+        expires = None if ttl is None else now + ttl
+        rows, stored = [], []
+        for key, blob in items:
+            ok = len(blob) <= self.max_entry_bytes
+            stored.append(ok)
+            if not ok:
+                self.declined += 1
+                continue
+            kb = encode_key(key)
+            rows.append((kb, len(blob), expires, now, self._check(kb, blob, expires), blob))
+        if not rows:
+            return stored
+
+        def body(con: sqlite3.Connection) -> None:
+            con.executemany(_PUT, rows)
+            total = con.execute("SELECT value FROM kit_meta WHERE name = 'size'").fetchone()[0]
+            if total > self._maxbytes:
+                # The new rows were accessed last: least recently used goes first, as row by row.
+                self.evictions += self._evict(con, total - int(self._maxbytes * 0.9), now)
+
+        self._write(body)
+        self.sets += len(rows)
+        return stored
 
     def _evict(self, con: sqlite3.Connection, need: int, now: float, exclude: bytes | None = None) -> int:
         freed = 0

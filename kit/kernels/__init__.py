@@ -5,12 +5,14 @@ function                      what it computes
 ============================  ======================================================
 :func:`entropy`               Shannon entropy of bytes (bits/byte), whole or per block
 :func:`batch_fingerprint`     xxh64 / xxh3-64 of many small keys, bit-exact with xxhash
+:func:`pack_keys`             many keys as Arrow's ``(offsets, data)``: convert once, hash twice
 :func:`bootstrap`             percentile bootstrap CI of a median or mean
 ============================  ======================================================
 
-Each takes ``backend=`` (``"numpy"``, ``"numba"``, ``"cuda"``, ``"cupy"``, and
-``"xxhash"`` for fingerprints); by default the engine picks the fastest
-verified backend measured on this machine. All backends of a kernel give the
+Each takes ``backend=`` (``"numpy"``, ``"numba"`` on one core,
+``"numba.parallel"`` on all cores, ``"cuda"``, ``"cupy"``, and ``"xxhash"``
+for fingerprints); by default the engine picks the fastest verified backend
+measured on this machine. All backends of a kernel give the
 same results (the registry's ``kernel.*`` operations verify it) and share one
 signature. A GPU backend named where no CUDA device exists raises
 :class:`kit.errors.BackendUnavailable`; it never runs on the CPU instead.
@@ -41,6 +43,7 @@ from kit.kernels._surface import FEATURES, KERNELS
 _LAZY = {
     "entropy": "kit.kernels._api",
     "batch_fingerprint": "kit.kernels._api",
+    "pack_keys": "kit.kernels._inputs:as_keys",
     "bootstrap": "kit.kernels._api",
     "compile_times": "kit.kernels._api",
     "backends": "kit.kernels._api",

@@ -10,7 +10,7 @@ normalised inputs:
 kernel                    core
 ========================  ==================================================
 ``entropy``               ``core(a: uint8[n], block: int | None)``
-``batch_fingerprint``     ``core(offsets: int64[k+1], data: uint8[m], seed, algorithm)``
+``batch_fingerprint``     ``core(offsets: int32|int64[k+1], data: uint8[m], seed, algorithm)``
 ``bootstrap``             ``core(sorted_samples: float64[n], resamples, key, statistic)``
 ========================  ==================================================
 
@@ -106,12 +106,14 @@ def choose(kernel: str, size: int | None = None) -> str:
         # The engine's own measurement called a kernel: do not measure inside a measurement.
         return _fallback(op)
     try:
-        from kit.engine import backend_for
+        from kit.engine import SIZE_NAMES, get_engine, size_class
     except ImportError:
         return _fallback(op)
     _local.busy = True
     try:
-        return backend_for(op, size=size)
+        # The engine's binding (cached until the configuration or the wisdom changes), as the
+        # handlers use: asking `backend_for` re-reads library versions, about 1 ms per call.
+        return get_engine().binding(op).names[SIZE_NAMES.index(size_class(size))]
     finally:
         _local.busy = False
 
@@ -214,6 +216,16 @@ def _module_core(module: str, kernel: str) -> Callable:
     return getattr(mod, name)
 
 
+def _numba_parallel_core(kernel: str) -> Callable:
+    import functools
+
+    from kit.kernels import _numba
+
+    _numba.warm(kernel, parallel=True)
+    name = {"batch_fingerprint": "fingerprint"}.get(kernel, kernel)
+    return functools.partial(getattr(_numba, name), parallel=True)
+
+
 def _cupy_core(kernel: str) -> Callable:
     from kit.kernels import _cupy
 
@@ -237,6 +249,8 @@ def load(kernel: str, backend: str) -> Callable:
         core = _numpy_core(kernel)
     elif backend == "numba":
         core = _module_core("_numba", kernel)
+    elif backend == "numba.parallel":
+        core = _numba_parallel_core(kernel)
     elif backend == "cuda":
         core = _module_core("_cuda", kernel)
     elif backend == "cupy":
@@ -300,8 +314,9 @@ def entropy(buffer: Any, block: int | None = None, backend: str | None = None) -
         If given, the entropy of each consecutive block of ``block`` bytes
         (the last may be shorter) as a ``float64`` array.
     backend : str, optional
-        ``"numpy"``, ``"numba"``, ``"cuda"``, ``"cupy"``; default: the
-        engine's choice for this size. A named backend that cannot run here
+        ``"numpy"``, ``"numba"`` (one core), ``"numba.parallel"`` (all
+        cores), ``"cuda"``, ``"cupy"``; default: the engine's choice for
+        this size. A named backend that cannot run here
         raises :class:`kit.errors.BackendUnavailable`.
 
     Returns
@@ -335,8 +350,9 @@ def batch_fingerprint(keys: Any, seed: int = 0, algorithm: str = "xxh64", backen
         In ``[0, 2**64)``.
     algorithm : {"xxh64", "xxh3_64"}
     backend : str, optional
-        ``"numpy"``, ``"numba"``, ``"cuda"``, ``"xxhash"`` (a loop over the
-        library); default: the engine's choice.
+        ``"numpy"``, ``"numba"`` (one core), ``"numba.parallel"`` (all
+        cores), ``"cuda"``, ``"xxhash"`` (a loop over the library);
+        default: the engine's choice.
 
     Returns
     -------
@@ -378,8 +394,9 @@ def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, 
         Return the ``resamples`` resampled statistics (float64 array) instead
         of the interval.
     backend : str, optional
-        ``"numpy"``, ``"numba"``, ``"cuda"``, ``"cupy"``; default: numpy for
-        small work, else the engine's choice.
+        ``"numpy"``, ``"numba"`` (one core), ``"numba.parallel"`` (all
+        cores), ``"cuda"``, ``"cupy"``; default: numpy for small work, else
+        the engine's choice.
 
     Returns
     -------

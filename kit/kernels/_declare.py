@@ -1,7 +1,10 @@
 """Registry declarations of the kernels: ``kernel.entropy``, ``kernel.batch_fingerprint``, ``kernel.bootstrap``.
 
-Backends: ``numpy`` (the reference and baseline), ``numba`` (CPU, compiled
-on first use and cached on disk), ``cuda`` (numba's CUDA target) and, where
+Backends: ``numpy`` (the reference and baseline), ``numba`` (CPU, one core,
+compiled on first use and cached on disk), ``numba.parallel`` (the same
+kernels on all cores for large inputs: a backend of its own, so the engine
+measures one core against all cores and keeps the faster, rather than each
+call guessing from the machine's load), ``cuda`` (numba's CUDA target) and, where
 whole-array code suits the GPU, ``cupy``; the batch fingerprint also has
 ``xxhash`` (the library, one call per key). The GPU backends are available
 only with a CUDA device (``cuda`` also under ``NUMBA_ENABLE_CUDASIM=1``,
@@ -103,6 +106,39 @@ def _cupy_unavailable() -> str | None:
     except Exception as exc:
         return f"cupy cannot reach the GPU: {type(exc).__name__}: {exc}"
     return None if count > 0 else "no CUDA device visible to cupy"
+
+
+def cpu_threads() -> int:
+    """Threads numba's parallel kernels run on: ``NUMBA_NUM_THREADS``, else the CPUs this process may use.
+
+    Read without importing numba (numba's own default is the same).
+
+    Examples
+    --------
+    >>> cpu_threads() >= 1
+    True
+    """
+    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _one_core() -> str | None:
+    n = cpu_threads()
+    return None if n > 1 else f"one thread here (CPUs usable: {n}): the `numba` backend is the same kernel"
+
+
+def _parallel_notes(kernel: str, how: str) -> str:
+    from kit.kernels._surface import PARALLEL_MIN
+
+    unit = {"entropy": "bytes", "batch_fingerprint": "keys", "bootstrap": "draws"}[kernel]
+    return (f"the numba kernel on all cores ({how}) from {PARALLEL_MIN[kernel]:,} {unit}, one core below; a "
+            "call made while another thread's parallel call runs, or in a forked child, runs on one core "
+            "(same result)")
 
 
 # --- loaders ------------------------------------------------------------------------------
@@ -354,21 +390,27 @@ _OPS = {
 _BACKENDS: dict[str, list[tuple[str, tuple[str, ...], str | None, str, Callable[[], str | None] | None, str]]] = {
     "entropy": [
         ("numba", ("numba",), "numba", "cpu", None,
-         "@njit(cache=True): 4 sub-histograms per pass; buffers over 1 MiB counted on all cores"),
+         "@njit(cache=True), one core: 4 sub-histograms per pass"),
+        ("numba.parallel", ("numba",), "numba", "cpu", _one_core,
+         _parallel_notes("entropy", "prange over 1 MiB chunks")),
         ("cuda", (), "numba", "gpu", _cuda_unavailable,
          "numba.cuda: shared-memory histogram per thread block; includes host<->device copies"),
         ("cupy", (), "cupy-cuda12x", "gpu", _cupy_unavailable, "the numpy reference run with xp=cupy"),
     ],
     "batch_fingerprint": [
         ("numba", ("numba",), "numba", "cpu", None,
-         "@njit(cache=True, parallel=True): one key per iteration, branch-free XXH64 tail"),
+         "@njit(cache=True), one core: XXH64 vectorised across keys under 64 bytes, branch-free tail"),
+        ("numba.parallel", ("numba",), "numba", "cpu", _one_core,
+         _parallel_notes("batch_fingerprint", "prange over 64 tasks")),
         ("cuda", (), "numba", "gpu", _cuda_unavailable,
          "numba.cuda: one thread per key, the CPU kernel's hashing code; includes copies"),
         ("xxhash", ("xxhash",), "xxhash", "cpu", None, "the xxhash library, one call per key"),
     ],
     "bootstrap": [
         ("numba", ("numba",), "numba", "cpu", None,
-         "@njit(cache=True, parallel=True): counts per resample over the sorted samples, no sort per resample"),
+         "@njit(cache=True), one core: counts per resample over the sorted samples, no sort per resample"),
+        ("numba.parallel", ("numba",), "numba", "cpu", _one_core,
+         _parallel_notes("bootstrap", "prange over 64 tasks")),
         ("cuda", (), "numba", "gpu", _cuda_unavailable,
          "numba.cuda: one thread per resample, counts in global scratch"),
         ("cupy", (), "cupy-cuda12x", "gpu", _cupy_unavailable, "the numpy reference run with xp=cupy"),

@@ -1,7 +1,11 @@
 """numba kernels for the CPU, and the scalar device code shared with the CUDA target.
 
-Imported only when the ``numba`` (or ``cuda``) backend is first used, never by
-``import kit``. The ``@njit(cache=True)`` kernels compile on first call and are
+Imported only when the ``numba``, ``numba.parallel`` (or ``cuda``) backend is
+first used, never by ``import kit``. Two CPU backends share these kernels:
+``numba`` runs them on one core, ``numba.parallel`` on all cores for large
+inputs; which one a call uses is the engine's measured choice, not a guess
+made per call from the machine's load (see :func:`_parallel`). The
+``@njit(cache=True)`` kernels compile on first call and are
 cached on disk, so a later process loads machine code instead of compiling;
 :func:`warm` makes that first call on tiny inputs, timing it, so compile time is
 reported apart from steady state (:func:`kit.kernels.compile_times`).
@@ -25,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import register_jitable
 
-from kit.kernels import _splitmix, _xxh
+from kit.kernels import _splitmix, _surface, _xxh
 
 U = np.uint64
 M32 = U(0xFFFFFFFF)
@@ -34,9 +38,6 @@ P32_1, P32_2, P32_3 = U(_xxh.PRIME32_1), U(_xxh.PRIME32_2), U(_xxh.PRIME32_3)
 MX1, MX2 = U(_xxh.PRIME_MX1), U(_xxh.PRIME_MX2)
 GAMMA, MIX1, MIX2 = U(_splitmix.GAMMA), U(_splitmix.MIX1), U(_splitmix.MIX2)
 ZERO = U(0)
-
-# Bytes per parallel task when counting a whole buffer.
-CHUNK_BYTES = 1 << 20
 
 
 # --- scalar code shared by the CPU and CUDA targets ------------------------------------
@@ -314,13 +315,14 @@ def median_from_counts(xs, counts):
 
 # --- CPU kernels -------------------------------------------------------------------------
 #
-# Each kernel is a serial function over a range of its work, called directly
-# for small inputs, and from a parallel loop over a few tasks per thread for
-# large ones: waking a thread pool costs tens of microseconds, and far more
-# when another process holds a core, so small inputs stay on one thread.
+# Each kernel is a serial function over a range of its work: the ``numba``
+# backend calls it over all the work, on one core. ``numba.parallel`` calls it
+# from a parallel loop over a few tasks per thread, for large inputs only:
+# waking a thread pool costs tens of microseconds, and far more when another
+# process holds a core, so small inputs stay on one thread there too.
 
-#: Work (bytes, keys, draws) from which a kernel runs on all cores.
-PARALLEL_MIN = {"entropy": 1 << 20, "batch_fingerprint": 1 << 15, "bootstrap": 1 << 20}
+#: Work (bytes, keys, draws) from which ``numba.parallel`` runs a kernel on all cores.
+PARALLEL_MIN = _surface.PARALLEL_MIN
 # Tasks per parallel call: enough to balance uneven work over the threads.
 TASKS = 64
 
@@ -354,20 +356,66 @@ def _entropy_of(c, n):
     return h
 
 
+# Whole buffers from this size count byte *pairs*: one 64-bit load gives four
+# 16-bit pairs, so four table increments per 8 bytes instead of eight. The
+# 65,536 uint32 counters (256 KiB, in L2) cost ~30 us to clear and fold into
+# byte counts, which only pays off on large buffers. Measured here (100 MiB,
+# one core): random bytes 4.4-4.6 against 3.7 GB/s, text 6.4 against 3.6 GB/s.
+PAIRS_MIN = 1 << 20
+# A uint32 pair counter gains at most one count per 2 input bytes: fold the
+# pairs into the int64 byte counts at least every 4 GiB (here every 1 GiB).
+PAIRS_SEGMENT = 1 << 30
+
+
+@njit(cache=True, nogil=True)
+def _count_pairs(a, start, stop, c, segment):
+    """Add the byte counts of ``a[start:stop]`` (``stop - start`` and ``segment`` multiples of 8) to ``c[:256]``."""
+    pairs = np.zeros(65536, np.uint32)
+    for seg in range(start, stop, segment):
+        end = min(stop, seg + segment)
+        if seg > start:
+            pairs[:] = 0
+        for p in range(seg, end, 8):
+            x = read64(a, p)
+            pairs[x & U(0xFFFF)] += 1
+            pairs[(x >> U(16)) & U(0xFFFF)] += 1
+            pairs[(x >> U(32)) & U(0xFFFF)] += 1
+            pairs[x >> U(48)] += 1
+        # Pair (lo, hi) at index hi * 256 + lo holds one byte lo and one byte hi.
+        for hi in range(256):
+            row = 0
+            for lo in range(256):
+                v = pairs[hi * 256 + lo]
+                c[lo] += v
+                row += v
+            c[hi] += row
+
+
+@njit(cache=True, nogil=True)
+def _count_whole(a, start, stop, c):
+    if stop - start >= PAIRS_MIN:
+        body = start + (stop - start) // 8 * 8
+        _count_pairs(a, start, body, c, PAIRS_SEGMENT)
+        _count(a, body, stop, c)
+    else:
+        _count(a, start, stop, c)
+
+
 @njit(cache=True, nogil=True)
 def entropy_serial(a):
     c = np.zeros(1024, np.int64)
-    _count(a, 0, a.size, c)
+    _count_whole(a, 0, a.size, c)
     return _entropy_of(c, a.size)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def entropy_parallel(a, chunk):
+def entropy_parallel(a, ntasks):
+    # Task bounds on multiples of 8, so every task but the last reads whole words.
     n = a.size
-    nchunks = (n + chunk - 1) // chunk
-    parts = np.zeros((nchunks, 1024), np.int64)
-    for k in prange(nchunks):
-        _count(a, k * chunk, min(n, (k + 1) * chunk), parts[k])
+    per = (n // ntasks + 7) // 8 * 8
+    parts = np.zeros((ntasks, 1024), np.int64)
+    for t in prange(ntasks):
+        _count_whole(a, min(n, t * per), n if t == ntasks - 1 else min(n, (t + 1) * per), parts[t])
     return _entropy_of(parts.sum(axis=0), n)
 
 
@@ -552,41 +600,38 @@ def readonly(a: np.ndarray) -> np.ndarray:
 # module: numba's workqueue threading layer aborts on concurrent parallel
 # calls from several Python threads, and GNU OpenMP's pool does not survive
 # fork. Anyone else runs the serial kernel: same result, one core.
+#
+# Whether a call *may* go parallel is decided by the backend (``numba`` is one
+# core, ``numba.parallel`` all cores), never by the machine's momentary load:
+# a choice that flips with the load makes the same measurement bimodal, and
+# the engine measures both backends and keeps the faster one instead.
 _PARALLEL = threading.Lock()
 _PID = os.getpid()
 
 
-def _cores_free() -> bool:
-    """Whether another core is idle right now (Linux's count of runnable tasks).
+def _parallel(parallel: bool, work: int, kernel: str) -> bool:
+    """Whether this call runs the parallel kernel; if ``True``, the caller releases :data:`_PARALLEL`.
 
-    A parallel region finishes when its slowest thread does: on a machine
-    whose cores are already busy, a descheduled worker makes it slower than
-    the serial kernel, so large inputs go parallel only when a core is free.
+    Deterministic for a given input, except that a second concurrent call
+    (another thread) or a forked child runs serially: same result, one core.
     """
-    try:
-        with open("/proc/loadavg", "rb") as f:
-            running = int(f.read().split()[3].split(b"/")[0])
-    except (OSError, ValueError, IndexError):
-        return True
-    return running < (os.cpu_count() or 1)  # ``running`` counts this thread
-
-
-def _parallel(work: int, kernel: str) -> bool:
-    return (work >= PARALLEL_MIN[kernel] and os.getpid() == _PID and _cores_free()
+    return (parallel and work >= PARALLEL_MIN[kernel] and os.getpid() == _PID
             and _PARALLEL.acquire(blocking=False))
 
 
-def entropy(a: np.ndarray, block: int | None) -> float | np.ndarray:
+def entropy(a: np.ndarray, block: int | None, parallel: bool = False) -> float | np.ndarray:
+    """Entropy core: one core, or all cores for ``parallel`` and large inputs."""
     a = readonly(a)
     if block is None:
-        if _parallel(a.size, "entropy"):
+        if _parallel(parallel, a.size, "entropy"):
             try:
-                return float(entropy_parallel(a, CHUNK_BYTES))
+                # A few MiB per task at least, so each task's pair table pays for itself.
+                return float(entropy_parallel(a, max(1, min(TASKS, a.size // (4 * PAIRS_MIN)))))
             finally:
                 _PARALLEL.release()
         return float(entropy_serial(a))
     out = np.empty(-(-a.size // block), dtype=np.float64)
-    if out.size > 1 and _parallel(a.size, "entropy"):
+    if out.size > 1 and _parallel(parallel, a.size, "entropy"):
         try:
             entropy_blocks_parallel(a, block, out, min(out.size, TASKS))
         finally:
@@ -612,14 +657,16 @@ def padded(data: np.ndarray) -> np.ndarray:
 _KS = np.frombuffer(_xxh.KSECRET, dtype=np.uint8)
 
 
-def fingerprint(offsets: np.ndarray, data: np.ndarray, seed: int, algorithm: str) -> np.ndarray:
+def fingerprint(offsets: np.ndarray, data: np.ndarray, seed: int, algorithm: str,
+                parallel: bool = False) -> np.ndarray:
+    """Batch fingerprint core: one core, or all cores for ``parallel`` and many keys."""
     n = offsets.size - 1
     out = np.empty(n, dtype=np.uint64)
     if n == 0:
         return out
     data, offsets, useed = readonly(padded(data)), readonly(offsets), U(seed)
     cs = _KS if seed == 0 or algorithm == "xxh64" else np.frombuffer(_xxh.custom_secret(seed), np.uint8)
-    if _parallel(n, "batch_fingerprint"):
+    if _parallel(parallel, n, "batch_fingerprint"):
         try:
             if algorithm == "xxh64":
                 xxh64_parallel(offsets, data, useed, out, TASKS)
@@ -634,11 +681,12 @@ def fingerprint(offsets: np.ndarray, data: np.ndarray, seed: int, algorithm: str
     return out
 
 
-def bootstrap(xs: np.ndarray, resamples: int, key: int, statistic: str) -> np.ndarray:
+def bootstrap(xs: np.ndarray, resamples: int, key: int, statistic: str, parallel: bool = False) -> np.ndarray:
+    """Bootstrap core: one core, or all cores for ``parallel`` and enough draws."""
     xs = readonly(xs)
     out = np.empty(resamples, dtype=np.float64)
     median = statistic == "median"
-    if resamples > 1 and _parallel(xs.size * resamples, "bootstrap"):
+    if resamples > 1 and _parallel(parallel, xs.size * resamples, "bootstrap"):
         try:
             bootstrap_parallel(xs, U(key), median, out, min(resamples, TASKS))
         finally:
@@ -664,35 +712,52 @@ def _first_call(name: str, dispatchers: tuple, call) -> None:
     COMPILE_TIMES[name] = {"seconds": seconds, "source": "compiled" if misses else "disk cache"}
 
 
-def warm(kernel: str) -> None:
-    """Compile (or load from the disk cache) the kernels of one operation, timing it.
+def warm(kernel: str, parallel: bool = False) -> None:
+    """Compile (or load from the disk cache) the kernels of one backend, timing it.
 
-    Both the serial and the parallel variants are called, on tiny inputs, so
-    no later call pays a compile.
+    The serial kernels are ``numba``'s; ``parallel=True`` also makes the
+    first call of the parallel ones (``numba.parallel``, which starts
+    numba's thread pool), each on tiny inputs, so no later call pays a
+    compile. Times go to :data:`COMPILE_TIMES` as ``"numba:<kernel>"`` and
+    ``"numba.parallel:<kernel>"``.
+
+    Examples
+    --------
+    >>> warm("entropy"); COMPILE_TIMES["numba:entropy"]["source"] in ("compiled", "disk cache")
+    True
     """
     if kernel == "entropy":
         a = readonly(np.arange(64, dtype=np.uint8))
-        _first_call("numba:entropy",
-                    (entropy_serial, entropy_parallel, entropy_blocks_range, entropy_blocks_parallel),
-                    lambda: (entropy_serial(a), entropy_parallel(a, 16), entropy_blocks_range(a, 16, np.empty(4), 0, 4),
-                             entropy_blocks_parallel(a, 16, np.empty(4), 2)))
+        serial = ((entropy_serial, entropy_blocks_range),
+                  lambda: (entropy_serial(a), entropy_blocks_range(a, 16, np.empty(4), 0, 4)))
+        par = ((entropy_parallel, entropy_blocks_parallel),
+               lambda: (entropy_parallel(a, 2), entropy_blocks_parallel(a, 16, np.empty(4), 2)))
     elif kernel == "batch_fingerprint":
-        offs = readonly(np.array([0, 3, 40], dtype=np.int64))
+        # Offsets come as int64, or int32 from Arrow's 32-bit layout: one compilation each.
+        offsets = [readonly(np.array([0, 3, 40], dtype=t)) for t in (np.int64, np.int32)]
         data = readonly(np.arange(40, dtype=np.uint8))
         out = np.empty(2, dtype=np.uint64)
         seed = U(0)
 
-        def calls() -> None:
-            xxh64_range(offs, data, seed, out, 0, 2)
-            xxh64_parallel(offs, data, seed, out, 2)
-            xxh3_range(offs, data, seed, _KS, _KS, out, 0, 2)
-            xxh3_parallel(offs, data, seed, _KS, _KS, out, 2)
+        def serial_calls() -> None:
+            for offs in offsets:
+                xxh64_range(offs, data, seed, out, 0, 2)
+                xxh3_range(offs, data, seed, _KS, _KS, out, 0, 2)
 
-        _first_call("numba:batch_fingerprint", (xxh64_range, xxh64_parallel, xxh3_range, xxh3_parallel), calls)
+        def parallel_calls() -> None:
+            for offs in offsets:
+                xxh64_parallel(offs, data, seed, out, 2)
+                xxh3_parallel(offs, data, seed, _KS, _KS, out, 2)
+
+        serial = ((xxh64_range, xxh3_range), serial_calls)
+        par = ((xxh64_parallel, xxh3_parallel), parallel_calls)
     elif kernel == "bootstrap":
         xs = readonly(np.arange(5, dtype=np.float64))
         out = np.empty(3)
-        _first_call("numba:bootstrap", (bootstrap_range, bootstrap_parallel),
-                    lambda: (bootstrap_range(xs, U(1), True, out, 0, 3), bootstrap_parallel(xs, U(1), True, out, 2)))
+        serial = ((bootstrap_range,), lambda: bootstrap_range(xs, U(1), True, out, 0, 3))
+        par = ((bootstrap_parallel,), lambda: bootstrap_parallel(xs, U(1), True, out, 2))
     else:
         raise ValueError(f"unknown kernel {kernel!r}")
+    _first_call(f"numba:{kernel}", *serial)
+    if parallel:
+        _first_call(f"numba.parallel:{kernel}", *par)

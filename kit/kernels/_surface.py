@@ -16,7 +16,14 @@ FEATURES: dict[str, frozenset[str]] = {
     "bootstrap": frozenset({"median", "mean", "seed", "return_distribution"}),
 }
 
-#: Without the engine, the first available of these is used.
+#: Work from which the ``numba.parallel`` backend runs a kernel on all cores
+#: (entropy: bytes; batch_fingerprint: keys; bootstrap: samples x resamples);
+#: below it, waking the thread pool costs more than it saves.
+PARALLEL_MIN: dict[str, int] = {"entropy": 1 << 20, "batch_fingerprint": 1 << 15, "bootstrap": 1 << 20}
+
+#: Without the engine, the first available of these is used: ``numba`` (one
+#: core) rather than ``numba.parallel``, whose gain depends on idle cores that
+#: only a measurement can show.
 FALLBACK_ORDER = ("numba", "xxhash", "numpy")
 
 

@@ -2,7 +2,9 @@
 
 The issue's targets, each measured with :func:`kit.measure.compare`
 (calibrated, interleaved, median with a bootstrap CI) against its reference
-in the same run:
+in the same run, for both numba CPU backends, ``numba`` (one core) and
+``numba.parallel`` (all cores), each judged on the faster (the one the engine
+selects); ``/proc/loadavg`` is printed before and after:
 
 * entropy of 100 MiB: numba vs the numpy ``bincount`` reference (target 6x)
   and vs ``numpy.copyto`` of the same size (target 25% of copy bandwidth);
@@ -35,13 +37,25 @@ def _ratio(base: Any, other: Any) -> dict[str, float]:
     return {"ratio": r, "ci_low": lo, "ci_high": hi}
 
 
+def _cpu_backends() -> list[str]:
+    """The numba CPU backends that can run here: ``numba`` (one core), ``numba.parallel`` (all cores)."""
+    from kit.kernels import _api
+
+    return [b for b in ("numba", "numba.parallel") if _api.backends("entropy").get(b, "absent") is None]
+
+
+def _best(ratios: dict[str, dict[str, float]]) -> str:
+    """The backend with the highest ratio (what the engine, measuring both, would select)."""
+    return max(ratios, key=lambda b: ratios[b]["ratio"])
+
+
 def _summary(res: dict[str, Any]) -> dict[str, Any]:
     return {name: {"median_s": m.median, "ci_s": list(m.ci), "throughput_Bps": m.throughput, "samples": len(m.samples),
                    "loops": m.loops, "warnings": m.warnings} for name, m in res.items()}
 
 
 def entropy_target(size: int, preset: str, one_shot: bool) -> dict[str, Any]:
-    """Entropy of ``size`` random bytes: numba, the numpy reference, numpy.copyto."""
+    """Entropy of ``size`` random bytes: each numba CPU backend, the numpy reference, numpy.copyto."""
     import numpy as np
 
     from kit.kernels import _api
@@ -50,25 +64,28 @@ def entropy_target(size: int, preset: str, one_shot: bool) -> dict[str, Any]:
     buf = np.random.default_rng(0).bytes(size)
     a = np.frombuffer(buf, dtype=np.uint8)
     dst = np.empty_like(a)
-    numba_fn = _api.implementation("entropy", "numba")
     numpy_fn = _api.implementation("entropy", "numpy")
-    if abs(numba_fn(buf) - numpy_fn(buf)) > 1e-12:
-        raise AssertionError("numba and numpy entropies differ")
-    contenders: dict[str, Callable[[], Any]] = {
-        "numba": lambda: numba_fn(buf),
-        "numpy (bincount per 1 MiB, reference)": lambda: numpy_fn(buf),
-        "numpy.copyto (same size)": lambda: np.copyto(dst, a),
-    }
+    expected = numpy_fn(buf)
+    contenders: dict[str, Callable[[], Any]] = {}
+    for b in _cpu_backends():
+        fn = _api.implementation("entropy", b)
+        if abs(fn(buf) - expected) > 1e-12:
+            raise AssertionError(f"{b} and numpy entropies differ")
+        contenders[b] = (lambda fn=fn: fn(buf))
+    ref_name, copy_name = "numpy (bincount per 1 MiB, reference)", "numpy.copyto (same size)"
+    contenders[ref_name] = lambda: numpy_fn(buf)
+    contenders[copy_name] = lambda: np.copyto(dst, a)
     if one_shot:
         # numpy.bincount widens uint8 to intp: an 8-byte temporary per input byte.
         contenders["numpy.bincount (one call)"] = lambda: np.bincount(a, minlength=256)
     res = compare(contenders, nbytes=size, preset=preset)
-    nb, ref, copy = res["numba"], res["numpy (bincount per 1 MiB, reference)"], res["numpy.copyto (same size)"]
+    ref, copy = res[ref_name], res[copy_name]
+    backends = _cpu_backends()
     out = {"size_bytes": size, "results": _summary(res),
-           "numba_vs_numpy": _ratio(ref, nb),
-           "numba_fraction_of_copy": nb.throughput / copy.throughput}
+           "vs_numpy": {b: _ratio(ref, res[b]) for b in backends},
+           "fraction_of_copy": {b: res[b].throughput / copy.throughput for b in backends}}
     if one_shot:
-        out["numba_vs_bincount_one_call"] = _ratio(res["numpy.bincount (one call)"], nb)
+        out["vs_bincount_one_call"] = {b: _ratio(res["numpy.bincount (one call)"], res[b]) for b in backends}
     return out
 
 
@@ -95,34 +112,35 @@ def fingerprint_target(n: int, preset: str) -> dict[str, Any]:
     keys = _keys(n)
     arr = pa.array(keys, type=pa.binary())
     nbytes = sum(map(len, keys))
-    numba_fn = _api.implementation("batch_fingerprint", "numba")
     f = xxhash.xxh64_intdigest
-    if not np.array_equal(numba_fn(arr), np.array([f(k) for k in keys], dtype=np.uint64)):
-        raise AssertionError("numba fingerprints differ from xxhash")
-    res = compare({
-        "numba, pyarrow binary array": lambda: numba_fn(arr),
-        "python loop of xxhash.xxh64_intdigest": lambda: [f(k) for k in keys],
-        "numba, plain list (incl. conversion)": lambda: numba_fn(keys),
-        "conversion only: list -> (offsets, data)": lambda: _inputs.as_keys(keys),
-        "pyarrow.array(list) only": lambda: pa.array(keys, type=pa.binary()),
-    }, nbytes=nbytes, preset=preset)
-    nb = res["numba, pyarrow binary array"]
+    expected = np.array([f(k) for k in keys], dtype=np.uint64)
+    contenders: dict[str, Callable[[], Any]] = {}
+    for b in _cpu_backends():
+        fn = _api.implementation("batch_fingerprint", b)
+        if not np.array_equal(fn(arr), expected):
+            raise AssertionError(f"{b} fingerprints differ from xxhash")
+        contenders[f"{b}, pyarrow binary array"] = (lambda fn=fn: fn(arr))
+        contenders[f"{b}, plain list (incl. conversion)"] = (lambda fn=fn: fn(keys))
+    loop = "python loop of xxhash.xxh64_intdigest"
+    contenders[loop] = lambda: [f(k) for k in keys]
+    contenders["conversion only: list -> (offsets, data)"] = lambda: _inputs.as_keys(keys)
+    contenders["pyarrow.array(list) only"] = lambda: pa.array(keys, type=pa.binary())
+    res = compare(contenders, nbytes=nbytes, preset=preset)
+    backends = _cpu_backends()
     return {"keys": n, "key_bytes": nbytes, "results": _summary(res),
-            "numba_arrow_vs_loop": _ratio(res["python loop of xxhash.xxh64_intdigest"], nb),
-            "numba_list_vs_loop": _ratio(res["python loop of xxhash.xxh64_intdigest"],
-                                         res["numba, plain list (incl. conversion)"]),
+            "arrow_vs_loop": {b: _ratio(res[loop], res[f"{b}, pyarrow binary array"]) for b in backends},
+            "list_vs_loop": {b: _ratio(res[loop], res[f"{b}, plain list (incl. conversion)"]) for b in backends},
             "conversion_s": res["conversion only: list -> (offsets, data)"].median}
 
 
 def bootstrap_target(n: int, resamples: int, preset: str) -> dict[str, Any]:
-    """Bootstrap CI of the median: numba vs the straightforward numpy version."""
+    """Bootstrap CI of the median: each numba CPU backend vs the straightforward numpy version."""
     import numpy as np
 
     from kit.kernels import _api
     from kit.measure import compare
 
     samples = np.random.default_rng(2).normal(100.0, 15.0, n)
-    numba_fn = _api.implementation("bootstrap", "numba")
     numpy_fn = _api.implementation("bootstrap", "numpy")
 
     def straightforward() -> tuple[float, float]:
@@ -131,16 +149,20 @@ def bootstrap_target(n: int, resamples: int, preset: str) -> dict[str, Any]:
         lo, hi = np.percentile(medians, [2.5, 97.5])
         return float(lo), float(hi)
 
-    if numba_fn(samples, "median", resamples) != numpy_fn(samples, "median", resamples):
-        raise AssertionError("numba and numpy bootstrap intervals differ")
-    res = compare({
-        "numba": lambda: numba_fn(samples, "median", resamples),
-        "numpy: rng.choice + median(axis=1)": straightforward,
-        "numpy (kit's reference, same draws as numba)": lambda: numpy_fn(samples, "median", resamples),
-    }, preset=preset)
+    expected = numpy_fn(samples, "median", resamples)
+    contenders: dict[str, Callable[[], Any]] = {}
+    for b in _cpu_backends():
+        fn = _api.implementation("bootstrap", b)
+        if fn(samples, "median", resamples) != expected:
+            raise AssertionError(f"{b} and numpy bootstrap intervals differ")
+        contenders[b] = (lambda fn=fn: fn(samples, "median", resamples))
+    plain = "numpy: rng.choice + median(axis=1)"
+    contenders[plain] = straightforward
+    contenders["numpy (kit's reference, same draws as numba)"] = lambda: numpy_fn(samples, "median", resamples)
+    res = compare(contenders, preset=preset)
     return {"samples": n, "resamples": resamples, "results": _summary(res),
-            "numba_vs_numpy": _ratio(res["numpy: rng.choice + median(axis=1)"], res["numba"]),
-            "interval_numba": list(numba_fn(samples, "median", resamples)),
+            "vs_numpy": {b: _ratio(res[plain], res[b]) for b in _cpu_backends()},
+            "interval_numba": list(expected),
             "interval_straightforward": list(straightforward())}
 
 
@@ -167,24 +189,47 @@ def run(quick: bool = False, scale: float | None = None, preset: str | None = No
     scale = (0.1 if quick else 1.0) if scale is None else scale
     preset = preset or ("quick" if quick else "full")
     for kernel in ("entropy", "batch_fingerprint", "bootstrap"):
-        _api.implementation(kernel, "numba")  # compile (or load) first: compile time is not in any figure
+        for b in _cpu_backends():  # compile (or load) first: compile time is not in any figure
+            _api.implementation(kernel, b)
     rec = {
-        "scale": scale, "preset": preset, "machine": describe(),
+        "scale": scale, "preset": preset, "machine": describe(), "load_before": _loadavg(),
+        "threads": _threads(),
         "entropy": entropy_target(max(1024, int(100 * 2**20 * scale)), preset, one_shot=scale >= 1.0),
         "batch_fingerprint": fingerprint_target(max(100, int(1_000_000 * scale)), preset),
         "bootstrap": bootstrap_target(1000, max(100, int(10_000 * min(1.0, scale * 10))), preset),
         "compile_times": _api.compile_times(),
         "gpu_backends": {k: {n: r for n, r in _api.backends(k).items() if n in ("cuda", "cupy")}
                          for k in ("entropy", "batch_fingerprint", "bootstrap")},
+        "load_after": _loadavg(),
     }
-    rec["targets"] = {
-        "entropy_vs_bincount": (rec["entropy"]["numba_vs_numpy"]["ratio"], TARGETS["entropy_vs_bincount"]),
-        "entropy_vs_copy": (rec["entropy"]["numba_fraction_of_copy"], TARGETS["entropy_vs_copy"]),
-        "fingerprint_vs_loop": (rec["batch_fingerprint"]["numba_arrow_vs_loop"]["ratio"],
-                                TARGETS["fingerprint_vs_loop"]),
-        "bootstrap_vs_numpy": (rec["bootstrap"]["numba_vs_numpy"]["ratio"], TARGETS["bootstrap_vs_numpy"]),
-    }
+    e, f, b = rec["entropy"], rec["batch_fingerprint"], rec["bootstrap"]
+    copy_best = max(e["fraction_of_copy"], key=e["fraction_of_copy"].get)
+    # Each target is judged on the faster numba backend (the one the engine selects); both are in the record.
+    best = {"entropy_vs_bincount": (e["vs_numpy"], _best(e["vs_numpy"])),
+            "fingerprint_vs_loop": (f["arrow_vs_loop"], _best(f["arrow_vs_loop"])),
+            "bootstrap_vs_numpy": (b["vs_numpy"], _best(b["vs_numpy"]))}
+    rec["targets"] = {name: (ratios[which]["ratio"], TARGETS[name]) for name, (ratios, which) in best.items()}
+    rec["targets"]["entropy_vs_copy"] = (e["fraction_of_copy"][copy_best], TARGETS["entropy_vs_copy"])
+    rec["targets_backend"] = {name: which for name, (_, which) in best.items()} | {"entropy_vs_copy": copy_best}
     return rec
+
+
+def _loadavg() -> str | None:
+    """``/proc/loadavg`` as it reads (1, 5, 15-minute load, running/total tasks), or ``None``."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _threads() -> int | None:
+    """Threads of numba's parallel kernels in this process."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba.get_num_threads()
 
 
 def format_record(rec: dict[str, Any]) -> str:
@@ -201,7 +246,8 @@ def format_record(rec: dict[str, Any]) -> str:
     lines = [f"kit.kernels targets  ({'SMOKE RUN, not the target sizes: ' if rec['scale'] != 1.0 else ''}"
              f"scale {rec['scale']}, preset {rec['preset']})",
              f"machine: {m['cpu']}, {m['cores']} cores, load/core {m['load_per_core'] or 0:.2f}, "
-             f"GPU: {m['gpu'] or 'none'}", ""]
+             f"GPU: {m['gpu'] or 'none'}; numba.parallel threads: {rec['threads']}",
+             f"/proc/loadavg before: {rec['load_before']}; after: {rec['load_after']}", ""]
 
     def table(title: str, results: dict[str, Any], nbytes: bool = True) -> None:
         lines.append(title)
@@ -212,34 +258,45 @@ def format_record(rec: dict[str, Any]) -> str:
             lines.append(f"  {name:<46} {format_time(r['median_s']):>10}  "
                          f"(95% CI {format_time(lo)} - {format_time(hi)}){rate}{warn}")
 
-    def ratio(label: str, r: dict[str, float], target: float) -> None:
-        ok = "met" if r["ratio"] >= target else "NOT met"
-        lines.append(f"  -> {label}: {r['ratio']:.2f}x (CI {r['ci_low']:.2f}-{r['ci_high']:.2f}); "
-                     f"target {target:g}x: {ok}")
+    def ratios(label: str, per: dict[str, dict[str, float]], target: float) -> None:
+        for b, r in per.items():
+            ok = "met" if r["ratio"] >= target else "NOT met"
+            lines.append(f"  -> {b} {label}: {r['ratio']:.2f}x (CI {r['ci_low']:.2f}-{r['ci_high']:.2f}); "
+                         f"target {target:g}x: {ok}")
 
     e = rec["entropy"]
-    table(f"entropy of {e['size_bytes'] / 2**20:.0f} MiB of random bytes", e["results"])
-    ratio("numba vs numpy bincount reference", e["numba_vs_numpy"], TARGETS["entropy_vs_bincount"])
-    if "numba_vs_bincount_one_call" in e:
-        ratio("numba vs one numpy.bincount call", e["numba_vs_bincount_one_call"], TARGETS["entropy_vs_bincount"])
-    frac = e["numba_fraction_of_copy"]
-    lines.append(f"  -> numba throughput = {frac:.0%} of numpy.copyto's; target 25%: "
-                 f"{'met' if frac >= 0.25 else 'NOT met'}")
+    size = e["size_bytes"]
+    table(f"entropy of {f'{size / 2**20:.0f} MiB' if size >= 2**20 else f'{size:,} bytes'} of random bytes",
+          e["results"])
+    ratios("vs numpy bincount reference", e["vs_numpy"], TARGETS["entropy_vs_bincount"])
+    if "vs_bincount_one_call" in e:
+        ratios("vs one numpy.bincount call", e["vs_bincount_one_call"], TARGETS["entropy_vs_bincount"])
+    for b, frac in e["fraction_of_copy"].items():
+        lines.append(f"  -> {b} throughput = {frac:.0%} of numpy.copyto's; target 25%: "
+                     f"{'met' if frac >= TARGETS['entropy_vs_copy'] else 'NOT met'}")
     lines.append("")
     f = rec["batch_fingerprint"]
     table(f"batch fingerprint (xxh64) of {f['keys']:,} keys of 8-64 bytes", f["results"])
-    ratio("numba on a pyarrow array vs python loop", f["numba_arrow_vs_loop"], TARGETS["fingerprint_vs_loop"])
-    lines.append(f"  -> from a plain list: {f['numba_list_vs_loop']['ratio']:.2f}x the loop; "
-                 f"the conversion alone costs {format_time(f['conversion_s'])}")
+    ratios("on a pyarrow array vs python loop", f["arrow_vs_loop"], TARGETS["fingerprint_vs_loop"])
+    for b, r in f["list_vs_loop"].items():
+        lines.append(f"  -> {b} from a plain list: {r['ratio']:.2f}x the loop")
+    lines.append(f"  -> the conversion list -> (offsets, data) alone costs {format_time(f['conversion_s'])}")
     lines.append("")
     b = rec["bootstrap"]
     table(f"bootstrap CI of the median, {b['resamples']:,} resamples of {b['samples']:,} samples", b["results"],
           nbytes=False)
-    ratio("numba vs numpy choice + median", b["numba_vs_numpy"], TARGETS["bootstrap_vs_numpy"])
+    ratios("vs numpy choice + median", b["vs_numpy"], TARGETS["bootstrap_vs_numpy"])
+    lines.append("")
+    lines.append("targets, each judged on the faster numba backend (the one the engine selects):")
+    for name, (value, target) in rec["targets"].items():
+        shown = f"{value:.0%}" if name == "entropy_vs_copy" else f"{value:.2f}x"
+        goal = f"{target:.0%}" if name == "entropy_vs_copy" else f"{target:g}x"
+        lines.append(f"  {name:<22} {shown:>8}  target {goal:>5}  {'met' if value >= target else 'NOT met'}"
+                     f"  ({rec['targets_backend'][name]})")
     lines.append("")
     lines.append("first calls (compile, or load from numba's disk cache), not in the figures above:")
     for k, v in rec["compile_times"].items():
-        lines.append(f"  {k:<28} {format_time(v['seconds']):>10}  ({v['source']})")
+        lines.append(f"  {k:<34} {format_time(v['seconds']):>10}  ({v['source']})")
     lines.append("GPU backends:")
     for k, per in rec["gpu_backends"].items():
         for n, reason in per.items():

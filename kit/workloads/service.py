@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from kit.workloads.copy import CopyRequest, CopyResult, InvalidRequest, generate_copy
 
-__all__ = ["CopyService", "Response", "metrics_table"]
+__all__ = ["CopyService", "Response", "metrics_table", "batch_keys", "KEY_ALGORITHM"]
 
 _MISSING = object()
 _MISS = "miss"
@@ -60,7 +60,7 @@ class Response:
         The cache tier that answered (``"l1"``, ``"l2"``, ``"l3"``,
         ``"redis"``), ``None`` on a miss.
     key : str
-        The cache key: ``"copy:"`` and the hex fingerprint of the request.
+        The cache key: ``"copy:<algorithm>:"`` and the hex fingerprint of the request.
     """
 
     result: CopyResult
@@ -76,6 +76,78 @@ class Response:
     def to_dict(self) -> dict[str, Any]:
         return {**self.result.to_dict(), "latency_s": self.latency, "cache": "hit" if self.hit else "miss",
                 "tier": self.tier, "key": self.key}
+
+
+#: The hash of the cache keys, named in every key (``copy:<algorithm>:<hex>``): XXH3-64 and XXH64
+#: of the request's canonical form, 128 bits in all. Keys are stored (the on-disk tier outlives
+#: the process), so the algorithm is pinned rather than left to the engine's per-machine choice,
+#: and it is one that :func:`kit.kernels.batch_fingerprint` computes bit for bit, so many keys are
+#: made at once. Why two 64-bit hashes: a collision serves one request's copy for another, and
+#: with one 64-bit hash the chance reaches ~n**2 / 2**65 over n distinct requests (3e-8 at a
+#: million, 3e-4 at 100 million, in a cache that persists); with two unrelated 64-bit functions
+#: it is ~n**2 / 2**129 (non-adversarial input: these are not cryptographic hashes).
+KEY_ALGORITHM = "xxh3_64+xxh64"
+#: Requests keyed per batch by :meth:`CopyService.replay`: batches of a Zipf trace this long repeat
+#: most requests, and the batch hashes each distinct one once (measured: `--only keys` of the workload targets).
+REPLAY_STEP = 10_000
+
+
+def _one_key() -> Callable[[bytes], str]:
+    """The 32 hex digits of one canonical form: the xxhash library, or the numpy kernel without it."""
+    try:
+        from xxhash import xxh3_64_digest, xxh64_digest
+    except ImportError:
+        return lambda data: batch_keys([data], "")[0]
+
+    def one(data: bytes) -> str:
+        # digest() is the big-endian canonical form: its hex is the integer's 16 hex digits.
+        return (xxh3_64_digest(data) + xxh64_digest(data)).hex()
+
+    return one
+
+
+def batch_keys(canonical: Sequence[bytes], prefix: str = "") -> list[str]:
+    """``prefix`` + the 32 hex digits of :data:`KEY_ALGORITHM` for each canonical form, in one batch.
+
+    Each distinct form is hashed and formatted once: a batch of traffic
+    repeats its popular requests, and a ``bytes`` object caches its own
+    (Python) hash, so finding the repeats costs one dict insertion per form.
+
+    Examples
+    --------
+    >>> import xxhash
+    >>> k = batch_keys([b"abc", b"abc"], "copy:")
+    >>> k[0] == k[1] == f"copy:{xxhash.xxh3_64_intdigest(b'abc'):016x}{xxhash.xxh64_intdigest(b'abc'):016x}"
+    True
+    """
+    if not len(canonical):
+        return []
+    import numpy as np
+
+    from kit.kernels import batch_fingerprint, pack_keys
+
+    distinct = list(dict.fromkeys(canonical))
+    packed = pack_keys(distinct)  # once, for both hashes
+    n = len(distinct)
+    # Big-endian words: bytes.hex() of the whole array gives every key's digits in order.
+    words = np.empty((n, 2), dtype=">u8")
+    words[:, 0] = batch_fingerprint(packed, algorithm="xxh3_64")
+    words[:, 1] = batch_fingerprint(packed, algorithm="xxh64")
+    digits = words.tobytes().hex()
+    keys = [prefix + digits[i:i + 32] for i in range(0, 32 * n, 32)]
+    if n == len(canonical):
+        return keys
+    table = dict(zip(distinct, keys))
+    return [table[c] for c in canonical]
+
+
+def _as_request(item: Any) -> CopyRequest | None:
+    if isinstance(item, CopyRequest):
+        return item
+    try:
+        return CopyRequest.from_dict(item)
+    except InvalidRequest:
+        return None
 
 
 class _Window:
@@ -173,28 +245,51 @@ class CopyService:
         self._started = time.time()
         import kit
 
-        from kit import _registry
-        from kit.engine import get_engine
-
-        # Keys are stored (the on-disk tier outlives the process), so the hash algorithm is
-        # pinned and named in the key rather than left to the engine's per-machine choice.
-        self._algorithm = "xxh3_128" if _registry.backend("fingerprint", "xxh3_128").available else "hashlib.blake2b"
-        self._fingerprint = get_engine().implementation("fingerprint", self._algorithm)
+        self._prefix = f"copy:{KEY_ALGORITHM}:"
+        self._one = _one_key()
         # the first call binds the engine's JSON selection (and may measure it): not in a request's latency
         kit.json.dumps({"warm": True})
 
     # -- serving ---------------------------------------------------------------------------------
 
     def key(self, request: CopyRequest) -> str:
-        """The cache key of a validated request: ``"copy:<algorithm>:"`` + hex fingerprint of its canonical form.
+        """The cache key of a validated request: ``"copy:xxh3_64+xxh64:"`` and 32 hex digits.
+
+        The digits are XXH3-64 then XXH64 of the request's canonical form
+        (:meth:`CopyRequest.canonical`), each 16 hex digits: see
+        :data:`KEY_ALGORITHM`. :meth:`keys` gives the same keys for many
+        requests at once.
 
         Examples
         --------
         >>> svc = CopyService()
         >>> svc.key(CopyRequest("Aurora")) == svc.key(CopyRequest(" Aurora ", tone="Professional"))
         True
+        >>> svc.key(CopyRequest("Aurora")) == svc.keys([CopyRequest("Aurora")])[0]
+        True
         """
-        return f"copy:{self._algorithm}:" + self._fingerprint(request.canonical()).hex()
+        return self._prefix + self._one(request.canonical())
+
+    def keys(self, requests: Sequence[CopyRequest]) -> list[str]:
+        """The cache keys of many validated requests at once, equal to :meth:`key` of each.
+
+        Both hashes run as batches (:func:`kit.kernels.batch_fingerprint`,
+        on the backend the engine selects for this size) over the canonical
+        forms packed once into Arrow's layout, and the digits are formatted
+        in one pass. ``python -m kit.workloads.targets --only keys``
+        measures it against calling :meth:`key` on each request: the
+        hashing itself is several times faster, but getting each canonical
+        form and making each key's ``str`` are Python work per request that
+        no batch removes.
+
+        Examples
+        --------
+        >>> svc = CopyService()
+        >>> reqs = [CopyRequest("Aurora"), CopyRequest("Nimbus", language="fr")]
+        >>> svc.keys(reqs) == [svc.key(r) for r in reqs]
+        True
+        """
+        return batch_keys(list(map(CopyRequest.canonical, requests)), self._prefix)
 
     def generate(self, request: CopyRequest | Mapping[str, Any]) -> Response:
         """Answer one request from the cache, or generate and cache it.
@@ -218,8 +313,14 @@ class CopyService:
         except InvalidRequest:
             self._record(clock() - t0, -1, invalid=True)
             raise
+        return self._serve(req, None, t0)
+
+    def _serve(self, req: CopyRequest, key: str | None, t0: float) -> Response:
+        """Key (unless ``key`` is given), look up, generate on a miss; record the latency since ``t0``."""
+        clock = self.clock
         try:
-            key = self.key(req)
+            if key is None:
+                key = self.key(req)
             tiers = self._tiers
             before = [t.hits for t in tiers]
             value = self.cache.get(key, _MISSING)
@@ -244,6 +345,98 @@ class CopyService:
         self._record(latency, outcome)
         hit = outcome >= 0
         return Response(result, latency, hit, self._tier_names[outcome] if hit else None, key)
+
+    def generate_many(self, requests: Sequence[CopyRequest | Mapping[str, Any]]) -> list[Response]:
+        """Answer many requests at once: one batch of keys, one cache pass, one store of the new copy.
+
+        The requests are validated, keyed together (:meth:`keys`), looked
+        up with the cache's ``get_many`` (each tier asked once), the copy of
+        each distinct miss generated once, and stored with ``set_many``
+        (the on-disk tier in one transaction); a cache without these
+        methods is used key by key. A request repeated within the batch is
+        answered like its first occurrence. Each response's ``latency`` is
+        an equal share of the batch's time, and is what the metrics record.
+
+        Raises
+        ------
+        InvalidRequest
+            A request is invalid: nothing is served (each invalid request
+            is counted as an error; the first one's problems are raised).
+
+        Examples
+        --------
+        >>> svc = CopyService()
+        >>> rs = svc.generate_many([{"product": "Aurora"}, {"product": "Nimbus"}, {"product": "Aurora"}])
+        >>> [r.hit for r in rs], rs[0].variants == rs[2].variants
+        ([False, False, False], True)
+        >>> [r.tier for r in svc.generate_many([{"product": "Nimbus"}])]
+        ['l1']
+        """
+        clock = self.clock
+        t0 = clock()
+        reqs: list[CopyRequest] = []
+        first_error: InvalidRequest | None = None
+        for item in requests:
+            try:
+                reqs.append(item if isinstance(item, CopyRequest) else CopyRequest.from_dict(item))
+            except InvalidRequest as exc:
+                self._record(0.0, -1, invalid=True)
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+        if not reqs:
+            return []
+        try:
+            keys = self.keys(reqs)
+            found = self._lookup_many(list(dict.fromkeys(keys)))
+            new: dict[str, CopyResult] = {}
+            for req, key in zip(reqs, keys):
+                if key not in found and key not in new:
+                    new[key] = self.generator(req)
+            if new:
+                self._store_many({k: r.variants for k, r in new.items()})
+        except Exception:
+            share = (clock() - t0) / len(reqs)
+            for _ in reqs:
+                self._record(share, -1, failed=True)
+            raise
+        share = (clock() - t0) / len(reqs)
+        index = {name: i for i, name in enumerate(self._tier_names)}
+        out = []
+        for req, key in zip(reqs, keys):
+            if key in found:
+                value, tier = found[key]
+                outcome = index.get(tier, 0)
+                out.append(Response(CopyResult(req, list(value)), share, True, self._tier_names[outcome], key))
+            else:
+                outcome = -1
+                out.append(Response(CopyResult(req, list(new[key].variants)), share, False, None, key))
+            self._record(share, outcome)
+        return out
+
+    def _lookup_many(self, keys: list[str]) -> dict[str, tuple[Any, str]]:
+        """``{key: (value, tier name)}`` of the keys the cache holds."""
+        cache = self.cache
+        if self._tiers and callable(getattr(cache, "get_many", None)):
+            return cache.get_many(keys, with_tier=True)
+        name = self._tier_names[0]
+        if callable(getattr(cache, "get_many", None)):
+            return {k: (v, name) for k, v in cache.get_many(keys).items()}
+        out = {}
+        for k in keys:
+            v = cache.get(k, _MISSING)
+            if v is not _MISSING:
+                out[k] = (v, name)
+        return out
+
+    def _store_many(self, values: dict[str, list[str]]) -> None:
+        cache = self.cache
+        kw = {} if self.ttl is None else {"ttl": self.ttl}
+        if callable(getattr(cache, "set_many", None)):
+            cache.set_many(values, **kw)
+        else:
+            for k, v in values.items():
+                cache.set(k, v, **kw)
 
     def handle(self, request: Any) -> dict[str, Any]:
         """Answer one request as JSON-able data; an invalid one gives ``{"ok": False, "error": ...}``.
@@ -287,19 +480,46 @@ class CopyService:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(keys), desc="replay", unit="req", mininterval=0.25)
-        generate = self.generate
-        step = 1000
+        step = REPLAY_STEP
+        if keys:
+            # The engine's first choice of a fingerprint backend (and a JIT's first call) is not
+            # a request's latency: make it on the first step's requests before the clock runs.
+            self.keys([r for r in (_as_request(requests[k]) for k in keys[:step]) if r is not None])
         for start in range(0, len(keys), step):
-            for k in keys[start:start + step]:
-                try:
-                    generate(requests[k])
-                except InvalidRequest:
-                    pass  # counted in the metrics
+            self._serve_step([requests[k] for k in keys[start:start + step]])
             if bar is not None:
                 bar.update(min(step, len(keys) - start))
         if bar is not None:
             bar.close()
         return self.metrics()
+
+    def _serve_step(self, items: list[Any]) -> None:
+        """Serve requests in arrival order, keyed in one batch; invalid ones are counted and skipped.
+
+        Each request's latency is its own lookup (and generation), plus an
+        equal share of the step's validation and keying time, so the
+        percentiles still include what keying costs.
+        """
+        clock = self.clock
+        t0 = clock()
+        valid, rejected = [], 0.0
+        for item in items:
+            if isinstance(item, CopyRequest):
+                valid.append(item)
+                continue
+            t = clock()
+            try:
+                valid.append(CopyRequest.from_dict(item))
+            except InvalidRequest:
+                took = clock() - t
+                rejected += took
+                self._record(took, -1, invalid=True)
+        if not valid:
+            return
+        keys = self.keys(valid)
+        share = (clock() - t0 - rejected) / len(valid)
+        for req, key in zip(valid, keys):
+            self._serve(req, key, clock() - share)
 
     # -- metrics -----------------------------------------------------------------------------------
 

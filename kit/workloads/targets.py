@@ -7,6 +7,9 @@
 * replay of a 100,000-request Zipf(1.1) trace over 10,000 distinct requests
   with an L1 of 1,000 entries: hit rate per tier and throughput (three
   replays from a cold cache; median and range);
+* cache keys of 100,000 requests: :meth:`CopyService.keys` (one batch of
+  ``kit.kernels.batch_fingerprint``) against :meth:`CopyService.key` per
+  request, and the hashing alone (reported, no target);
 * the ``adaptive`` batch strategy against the best fixed strategy
   (``sequential``, ``threads``, ``processes`` with their defaults) on a
   CPU-bound and an I/O-bound batch: within 10%.
@@ -104,6 +107,70 @@ def _replay_rows(runs: int = 3) -> list[list[Any]]:
     return rows
 
 
+#: Requests keyed by the keying rows (the ``kit load`` default trace's size).
+KEY_REQUESTS = 100_000
+
+
+def _keying_rows(preset: str, n: int = KEY_REQUESTS) -> list[list[Any]]:
+    """Cache keys of ``n`` distinct requests: :meth:`CopyService.keys` against :meth:`CopyService.key` per request.
+
+    The canonical forms are made before timing (a replay makes each once,
+    then reuses it), so the rows compare keying, not JSON encoding. Two
+    more rows isolate the hashing: the two ``batch_fingerprint`` calls on
+    the packed forms against the xxhash library called per form.
+    """
+    import xxhash
+
+    import kit.kernels
+    from kit.measure import compare, format_time
+    from kit.workloads import copy_requests
+    from kit.workloads.copy import CopyRequest
+    from kit.workloads.service import CopyService
+
+    svc = CopyService(l1_size=10)
+    reqs = copy_requests(n, seed=7)
+    forms = list(map(CopyRequest.canonical, reqs))
+    packed = kit.kernels.pack_keys(forms)
+    backend = kit.kernels.choose("batch_fingerprint", int(packed[0][-1]))
+    if svc.keys(reqs) != [svc.key(r) for r in reqs]:
+        raise AssertionError("batch keys differ from single keys")
+    a, b = xxhash.xxh3_64_intdigest, xxhash.xxh64_intdigest
+    from kit.workloads import trace
+    from kit.workloads.service import REPLAY_STEP
+
+    # One step of `replay`: REPLAY_STEP arrivals of the Zipf(1.1) trace over 10,000 requests.
+    step = [reqs[k] for k in trace(REPLAY_STEP, "zipf", distinct=10_000, skew=1.1, seed=0)]
+    res = compare({
+        "step: key() per request": lambda: [svc.key(r) for r in step],
+        "step: keys(requests)": lambda: svc.keys(step),
+        "key() per request": lambda: [svc.key(r) for r in reqs],
+        "keys(requests)": lambda: svc.keys(reqs),
+        "hashing only, xxhash per form": lambda: ([a(f) for f in forms], [b(f) for f in forms]),
+        "hashing only, batch_fingerprint": lambda: (kit.kernels.batch_fingerprint(packed, algorithm="xxh3_64"),
+                                                    kit.kernels.batch_fingerprint(packed, algorithm="xxh64")),
+    }, preset=preset, samples=9)
+    svc.close()
+    one, many = res["key() per request"], res["keys(requests)"]
+    h1, h2 = res["hashing only, xxhash per form"], res["hashing only, batch_fingerprint"]
+    size = int(packed[0][-1]) / n
+
+    def rate(m: Any) -> str:
+        return f"{n / m.median:,.0f} keys/s"
+
+    s1, s2 = res["step: key() per request"], res["step: keys(requests)"]
+    return [
+        [f"cache keys of a replay step ({REPLAY_STEP:,} Zipf(1.1) arrivals, {len(set(map(id, step)))} distinct): "
+         "keys() vs key() each", f"{s1.median / s2.median:.2f}x",
+         f"batch {format_time(s2.median)}, one by one {format_time(s1.median)}", "report", True],
+        [f"cache keys of {n:,} requests ({size:.0f} B canonical forms): keys() vs key() each",
+         f"{one.median / many.median:.2f}x", f"batch {format_time(many.median)} ({rate(many)}), one by one "
+         f"{format_time(one.median)} ({rate(one)})", "report", True],
+        [f"  hashing only: batch_fingerprint ({backend}) vs xxhash per form, 2 hashes",
+         f"{h1.median / h2.median:.2f}x", f"batch {format_time(h2.median)} ({rate(h2)}), loop "
+         f"{format_time(h1.median)} ({rate(h1)})", "report", True],
+    ]
+
+
 def _batch_rows(preset: str) -> list[list[Any]]:
     from kit import batch
     from kit.measure import compare, format_time
@@ -136,17 +203,35 @@ def _batch_rows(preset: str) -> list[list[Any]]:
     return rows
 
 
-def workload_targets(preset: str = "quick", replays: int = 3) -> Table:
+#: The groups of rows, in the order they run (``--only`` picks some).
+GROUPS = ("generation", "replay", "keys", "batch")
+
+
+def workload_targets(preset: str = "quick", replays: int = 3, only: Any = None) -> Table:
     """Measure the workloads' targets; returns a table of figures and verdicts.
+
+    Parameters
+    ----------
+    preset : {"quick", "full"}
+    replays : int
+        Cold replays of the 100k trace.
+    only : iterable of str, optional
+        Some of :data:`GROUPS` (default: all).
 
     Examples
     --------
-    >>> print(workload_targets())  # doctest: +SKIP
+    >>> print(workload_targets(only=["keys"]))  # doctest: +SKIP
     """
     from kit.batch import available_cores
     from kit.machine import cpu_model
 
-    rows = _generation_rows(preset) + _replay_rows(replays) + _batch_rows(preset)
+    groups = list(GROUPS if only is None else only)
+    for g in groups:
+        if g not in GROUPS:
+            raise ValueError(f"unknown group {g!r}; valid groups: {', '.join(GROUPS)}")
+    make = {"generation": lambda: _generation_rows(preset), "replay": lambda: _replay_rows(replays),
+            "keys": lambda: _keying_rows(preset), "batch": lambda: _batch_rows(preset)}
+    rows = [row for g in GROUPS if g in groups for row in make[g]()]
     return Table("workload targets", ["target", "measured", "detail", "goal", "met"], rows,
                  [f"{cpu_model()}, {available_cores()} cores available; medians of interleaved samples "
                   "(kit.measure.compare)"])
@@ -157,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--full", action="store_true", help="longer samples")
     p.add_argument("--replays", type=int, default=3, help="cold replays of the 100k trace (default 3)")
+    p.add_argument("--only", action="append", choices=GROUPS, help="measure only these groups (repeatable)")
     args = p.parse_args(argv)
-    table = workload_targets("full" if args.full else "quick", args.replays)
+    table = workload_targets("full" if args.full else "quick", args.replays, args.only)
     if args.json:
         json.dump(table.records(), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
