@@ -224,6 +224,35 @@ class CompressedTierReduction:
     track_reduction.unit = "1 - compressed / encoded bytes"
 
 
+class CompressedTierSmallValues:
+    """L2 on 1000 copy-service responses (~445 bytes each): with and without its zstd dictionary."""
+
+    params = [[True, False]]
+    param_names = ["dictionaries"]
+
+    def setup(self, dictionaries: bool) -> None:
+        from kit.cache.compressed import CompressedTier
+        from kit.workloads import copy_requests, generate_copy
+
+        self.tier = CompressedTier(64 << 20, dictionaries=dictionaries)
+        self.keys = []
+        for r in copy_requests(1000, seed=0):
+            key = r.canonical()
+            self.tier[key] = generate_copy(r).variants
+            self.keys.append(key)
+        self.get = self.tier.get
+
+    def track_reduction(self, dictionaries: bool) -> float:
+        return self.tier.stats()["reduction"]
+
+    track_reduction.unit = "1 - held / encoded bytes (dictionaries counted)"
+
+    def time_hit(self, dictionaries: bool) -> None:
+        get = self.get
+        for k in self.keys[:100]:
+            get(k)
+
+
 class RedisTierRoundTrip:
     timeout = 120
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+import kit
 from kit.cache import CompressedTier, DiskTier, LFUTier, LRUTier, RedisTier, TTLTier
 from kit.cache._tier import SAMPLE_EVERY, Tier
 from kit.cache.memory import POLICIES, memory_tier
@@ -334,3 +335,153 @@ def test_compressed_tier_damaged_frame_is_a_miss_and_a_warning():
     with pytest.warns(CorruptEntryWarning, match="damaged"):
         assert t.get("k") is None
     assert "k" not in t and t.stats()["errors"] == 1
+
+
+# --- CompressedTier: zstd dictionaries for small values ------------------------------------------
+
+
+def _responses(n: int, seed: int = 0) -> dict[str, object]:
+    """Small similar values, as a copy service caches them."""
+    from kit.workloads import copy_requests, generate_copy
+
+    return {r.canonical().decode(): generate_copy(r).variants for r in copy_requests(n, seed=seed)}
+
+
+@pytest.fixture(scope="module")
+def responses():
+    return _responses(600)
+
+
+def _needs_zstd():
+    from kit import _registry
+
+    reason = _registry.backend("compress", "zstd").unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"dictionaries need zstd: {reason}")
+
+
+def test_compressed_tier_trains_a_dictionary_for_small_values(responses):
+    from kit.cache.compressed import DICT_TRAIN_AT
+
+    _needs_zstd()
+    items = list(responses.items())
+    t = CompressedTier(8 << 20)
+    for k, v in items[: DICT_TRAIN_AT - 1]:
+        t[k] = v
+    s = t.stats()
+    assert s["dictionary"]["version"] == 0 and s["reduction"] < 0  # alone, a small value does not shrink
+    for k, v in items[DICT_TRAIN_AT - 1:]:
+        t[k] = v
+    s = t.stats()
+    d = s["dictionary"]
+    assert d["version"] >= 1 and d["bytes"] > 0 and d["entries_using"] == len(items) and d["live"] == 1
+    # dictionaries are counted in the bytes held, and still the tier holds far less
+    assert s["bytes"] == t._frames.currsize + d["bytes"] and s["reduction"] > 0.5
+    assert all(t[k] == v for k, v in items)
+
+
+def test_frames_leaving_the_compressed_tier_need_no_dictionary(responses):
+    from kit.compression import frame_info
+
+    _needs_zstd()
+    evicted = []
+    t = CompressedTier(8 << 20, maxsize=len(responses) - 5, on_evict=lambda k, f: evicted.append(f))
+    for k, v in responses.items():
+        t[k] = v
+    key = next(reversed(list(t)))
+    stored = t._frames._data[key]
+    assert frame_info(stored).dictionary is not None  # held with the dictionary ...
+    blob, _ = t.lookup_blob(key)
+    info = frame_info(blob)
+    assert info.dictionary is None and info.version == 1  # ... handed out as a standard frame
+    assert kit.decompress(blob) == kit.decompress(stored, dictionaries=t._dicts)
+    assert evicted and all(frame_info(f).dictionary is None for f in evicted)
+    k, v = t.popitem()
+    assert v == responses[k]
+
+
+def test_dictionary_frames_never_reach_the_disk_tier_and_survive_a_restart(tmp_path, responses):
+    from kit.cache import Cache
+    from kit.compression import frame_info
+
+    _needs_zstd()
+    with Cache(tmp_path / "c", max_entries=10) as cache:
+        for k, v in responses.items():
+            cache[k] = v
+        assert cache.l2.stats()["dictionary"]["version"] >= 1
+        rows = cache.l3._connection().execute("SELECT value FROM kit_entries").fetchall()
+        cache.l1.clear()
+        assert all(cache.get(k) == v for k, v in list(responses.items())[:50])  # L2 hits
+    assert len(rows) == len(responses) and all(frame_info(bytes(r[0])).dictionary is None for r in rows)
+    with Cache(tmp_path / "c", max_entries=10) as fresh:  # a new process: no dictionary anywhere
+        assert all(fresh.get(k) == v for k, v in responses.items())
+
+
+def test_flipped_byte_in_a_dictionary_frame_is_a_miss_and_a_warning(responses):
+    from kit.cache import CorruptEntryWarning
+
+    _needs_zstd()
+    t = CompressedTier(8 << 20)
+    for k, v in responses.items():
+        t[k] = v
+    keys = [k for k, did in t._small.items() if did is not None][:40]
+    blob = t._frames._data[keys[0]]
+    for pos, key in zip(range(0, len(blob), max(1, len(blob) // 39)), keys):
+        damaged = bytearray(t._frames._data[key])
+        damaged[pos % len(damaged)] ^= 0x20
+        t._frames._data[key] = bytes(damaged)
+        with pytest.warns(CorruptEntryWarning, match="damaged"):
+            assert t.get(key) is None
+        assert key not in t
+    assert t.stats()["corrupted"] == len(keys)
+
+
+def test_dissimilar_small_values_get_no_dictionary():
+    import os
+
+    _needs_zstd()
+    t = CompressedTier(8 << 20)
+    for i in range(300):
+        t[i] = os.urandom(300)  # nothing in common: a dictionary cannot pay for itself
+    s = t.stats()
+    assert s["dictionary"]["version"] == 0 and s["dictionary"]["bytes"] == 0
+    assert s["dictionary"]["failed_trainings"] >= 1
+
+
+def test_values_that_change_get_a_new_dictionary_and_old_ones_are_dropped():
+    import random
+
+    _needs_zstd()
+    t = CompressedTier(8 << 20)
+    rng = random.Random(0)
+    words_a = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+    words_b = ["order", "invoice", "shipment", "customer", "warehouse", "parcel"]
+    for i in range(300):
+        t[("a", i)] = {"kind": "metric", "labels": rng.sample(words_a, 3), "value": rng.random(), "unit": "ms"}
+    first = t.stats()["dictionary"]["id"]
+    assert first is not None
+    for i in range(600):
+        t[("b", i)] = {"event": "status-change", "entity": rng.choice(words_b), "from": "pending",
+                       "to": rng.choice(["sent", "lost", "paid"]), "id": f"{rng.getrandbits(40):x}"}
+    d = t.stats()["dictionary"]
+    assert d["id"] != first and d["version"] >= 2 and d["live"] <= 3
+    assert t.currsize <= t.maxbytes
+    assert t[("a", 5)]["unit"] == "ms" and t[("b", 5)]["event"] == "status-change"
+
+
+def test_compressed_tier_bound_counts_its_dictionaries(responses):
+    _needs_zstd()
+    t = CompressedTier(64 << 10)  # smaller than the responses: evictions happen
+    for k, v in responses.items():
+        t[k] = v
+        assert t.currsize <= 64 << 10
+    assert t.evictions > 0 and t.stats()["dictionary"]["bytes"] <= (64 << 10) // 4
+    t.clear()
+    assert t.currsize == 0 and t.stats()["dictionary"]["live"] == 0 and len(t) == 0
+
+
+def test_dictionaries_can_be_turned_off(responses):
+    t = CompressedTier(8 << 20, dictionaries=False)
+    for k, v in responses.items():
+        t[k] = v
+    assert t.stats()["dictionary"]["version"] == 0 and t._dict_bytes == 0

@@ -336,3 +336,164 @@ def test_import_stays_light():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- dictionaries (frame format version 2) ----------------------------------------------------
+
+
+def _records(n: int, seed: int = 0) -> list[bytes]:
+    """Small, similar JSON records: what a dictionary is for."""
+    import random
+
+    rng = random.Random(seed)
+    return [(b'{"user": %d, "plan": "%s", "country": "%s", "tags": ["alpha", "beta"], "active": %s}'
+             % (rng.randrange(10**6), rng.choice([b"free", b"pro", b"team"]), rng.choice([b"FR", b"DE", b"JP"]),
+                rng.choice([b"true", b"false"]))) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def dictionary():
+    _codec("zstd")
+    from kit.compression import Dictionary
+
+    return Dictionary.train(_records(400), size=2048)
+
+
+def test_dictionary_round_trip_and_frame_names_it(dictionary):
+    from kit.compression import DICTIONARY_ID_SIZE, FLAG_DICTIONARY
+
+    for record in _records(20, seed=1):
+        frame = compress(record, codec="zstd", dictionary=dictionary)
+        plain = compress(record, codec="zstd")
+        assert len(frame) < len(plain)
+        info = frame_info(frame)
+        assert (info.codec, info.version, info.dictionary) == ("zstd", 2, dictionary.id.hex())
+        assert frame[4] == 2 and frame[9] == FLAG_DICTIONARY
+        assert frame[HEADER_SIZE: HEADER_SIZE + DICTIONARY_ID_SIZE] == dictionary.id
+        # one dictionary, an iterable, or a mapping by id
+        for given in (dictionary, [dictionary], {dictionary.id: dictionary}):
+            assert decompress(frame, dictionaries=given) == record
+        # the codec payload is a standard zstd frame naming the dictionary by zstd's own id
+        import zstandard
+
+        body = frame[HEADER_SIZE + DICTIONARY_ID_SIZE:]
+        assert zstandard.get_frame_parameters(body).dict_id == dictionary.zstd_id
+
+
+def test_frames_without_a_dictionary_stay_version_1(dictionary):
+    assert compress(b"abc" * 100, codec="zstd")[4] == 1
+    assert compress(b"abc", codec="raw")[4] == 1
+    tiny = compress(b"x", codec="zstd", dictionary=dictionary)  # does not shrink: raw, version 1
+    assert frame_info(tiny).codec == "raw" and tiny[4] == 1
+
+
+def test_a_frame_needing_a_missing_dictionary_raises_clearly(dictionary):
+    from kit.compression import Dictionary, MissingDictionaryError
+
+    frame = compress(_records(1, seed=2)[0], codec="zstd", dictionary=dictionary)
+    other = Dictionary(b"some other dictionary content " * 40)
+    for given in (None, other, [other], {}):
+        with pytest.raises(MissingDictionaryError, match=dictionary.id.hex()) as exc:
+            decompress(frame, dictionaries=given)
+        assert exc.value.dictionary_id == dictionary.id
+    assert issubclass(MissingDictionaryError, FrameError)
+
+
+def test_a_dictionary_frame_decoded_in_a_new_process_without_it_raises(dictionary):
+    frame = compress(_records(1, seed=3)[0], codec="zstd", dictionary=dictionary)
+    code = ("import sys; from kit.compression import decompress, MissingDictionaryError\n"
+            "try:\n    decompress(sys.stdin.buffer.read())\nexcept MissingDictionaryError as e:\n"
+            "    print('missing', e.dictionary_id.hex())\n")
+    out = subprocess.run([sys.executable, "-c", code], input=frame, capture_output=True)
+    assert out.stdout.decode().split() == ["missing", dictionary.id.hex()], out.stderr
+
+
+def test_any_flipped_byte_of_a_dictionary_frame_raises_or_returns_the_original(dictionary):
+    data = _records(1, seed=4)[0]
+    frame = compress(data, codec="zstd", dictionary=dictionary)
+    for pos in range(len(frame)):
+        damaged = bytearray(frame)
+        damaged[pos] ^= 0x10
+        try:
+            out = decompress(bytes(damaged), dictionaries=[dictionary])
+        except FrameError:
+            continue
+        assert out == data, f"byte {pos} flipped gave wrong data"
+
+
+def test_dictionary_flag_rules():
+    _codec("zstd")
+    # version 1 has no flags; in version 2 only zstd frames may use a dictionary
+    with pytest.raises(FrameError, match="flags 0x1 are not supported by format version 1"):
+        decompress(_frame(0, 255, 0, b"", flags=1))
+    with pytest.raises(FrameError, match="only zstd frames can use a dictionary"):
+        decompress(_frame(CODEC_IDS["zlib"], 1, 3, b"\0" * 8 + zlib.compress(b"abc"), version=2, flags=1))
+    with pytest.raises(FrameError, match="flags 0x2"):
+        decompress(_frame(CODEC_IDS["zstd"], 1, 3, b"\0" * 20, version=2, flags=2))
+    with pytest.raises(FrameError, match="too short to name it"):
+        decompress(_frame(CODEC_IDS["zstd"], 1, 3, b"\0" * 4, version=2, flags=1))
+
+
+def test_dictionary_arguments_are_checked(dictionary):
+    from kit.compression import Dictionary
+
+    with pytest.raises(ValueError, match="codec must be 'zstd' or 'auto'"):
+        compress(b"abc" * 100, codec="zlib", dictionary=dictionary)
+    with pytest.raises(TypeError, match="kit.compression.Dictionary"):
+        compress(b"abc" * 100, codec="zstd", dictionary=b"not a dictionary")
+    with pytest.raises(ValueError, match="could not train"):
+        Dictionary.train([b"x"], size=1024)
+    auto = compress(_records(1, seed=5)[0], dictionary=dictionary)
+    assert frame_info(auto).dictionary == dictionary.id.hex()
+
+
+# --- codec="auto": the typed-data trial --------------------------------------------------------
+
+
+def test_blosc2_block_size_is_the_one_blosc2_uses():
+    _codec("blosc2")
+    np = pytest.importorskip("numpy")
+    import blosc2
+
+    from kit.compression import _blosc2_block
+
+    for n, ts in ((300_000, 8), (1 << 20, 8), (1 << 20, 4), (50_000, 2)):
+        data = np.arange(n // ts, dtype=f"<i{ts}").tobytes()
+        chunk = compress(data, codec="blosc2", typesize=ts)[HEADER_SIZE:]
+        assert _blosc2_block(len(data), "balanced", ts) == blosc2.get_cbuffer_sizes(chunk)[2]
+
+
+def test_block_ratio_extrapolation_predicts_the_whole_better_than_the_sample():
+    """int64 counts: blosc2's ratio on 512 KiB blocks (0.094) is far below a 16 KiB sample's (0.132)."""
+    _codec("blosc2")
+    np = pytest.importorskip("numpy")
+    from kit.compression import _blosc2_block, _block_ratio, _codec_compressor, _trial_size
+
+    rng = np.random.default_rng(0)
+    data = (1000 + rng.poisson(3, size=1 << 17).cumsum()).astype("<i8").tobytes()
+    n, ts = len(data), 8
+    fn = _codec_compressor("blosc2")
+    m = _trial_size(n, ts)
+    start = (n - m) // 2 - (n - m) // 2 % ts
+    trial = data[start: start + m]
+    sample_ratio = len(fn(trial, "balanced", ts)) / m
+    predicted = _block_ratio(fn, trial, sample_ratio, "balanced", ts, _blosc2_block(n, "balanced", ts))
+    actual = (len(compress(data, codec="blosc2", typesize=ts)) - HEADER_SIZE) / n
+    assert abs(predicted - actual) < 0.5 * abs(sample_ratio - actual)
+    # a block no larger than the sample: the sample's own ratio
+    assert _block_ratio(fn, trial, sample_ratio, "balanced", ts, m) == sample_ratio
+
+
+def test_random_small_input_is_screened_without_trying_zstd(monkeypatch):
+    import kit.compression as kc
+
+    if not _registry.backend("compress", "lz4").available:
+        pytest.skip("the small-input screen needs lz4")
+    calls = []
+    real = kc._codec_compressor
+    monkeypatch.setattr(kc, "_codec_compressor", lambda c: calls.append(c) or real(c))
+    assert frame_info(compress(random_bytes(4096, 4))).codec == "raw" and calls == []
+    # repeats of random bytes are not random: lz4 finds them, zstd is tried and kept
+    repeated = random_bytes(1024, 5) * 4
+    assert frame_info(compress(repeated)).codec != "raw"
+    assert frame_info(compress(text(4000, 1))).codec != "raw"

@@ -62,3 +62,38 @@ def test_arbitrary_bytes_are_refused_cleanly(frame):
         decompress(frame)
     except FrameError:
         pass
+
+
+def _typed_array(dtype: str, shape: str, count: int, seed: int):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if shape == "walk":
+        a = np.cumsum(rng.normal(size=count)) * 100
+    elif shape == "counts":
+        a = 1000 + rng.poisson(3, size=count).cumsum()
+    elif shape == "ramp":
+        a = np.arange(count) * 3
+    elif shape == "constant":
+        a = np.full(count, 7)
+    else:
+        a = rng.normal(size=count) * 1000
+    return a.astype(dtype)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dtype=st.sampled_from(["<i8", "<f8", "<i4", "<f4", "<i2"]),
+       shape=st.sampled_from(["walk", "counts", "ramp", "constant", "noise"]),
+       nbytes=st.integers(256 << 10, 1 << 20), seed=st.integers(0, 2**32 - 1),
+       objective=st.one_of(st.sampled_from(["speed", "balanced", "ratio"]), st.floats(1e5, 1e10)))
+def test_auto_on_typed_arrays_round_trips_within_the_bound(dtype, shape, nbytes, seed, objective):
+    """Large enough for the typed-data trial (sample, block-ratio model, probe budget)."""
+    pytest.importorskip("numpy")
+    a = _typed_array(dtype, shape, nbytes // int(dtype[-1]), seed)
+    frame = compress(a, objective=objective)
+    assert decompress(frame) == a.tobytes()
+    assert len(frame) <= a.nbytes + 64
+    info = frame_info(frame)
+    assert info.typesize == a.itemsize and info.version == 1 and info.dictionary is None
+    if info.codec != "raw":
+        assert len(frame) < a.nbytes
