@@ -67,6 +67,10 @@ REQUIRED = ("schema_version", "machine", "machine_id", "measurements", "score", 
 REQUIRED_MEASUREMENT = ("operation", "size", "kind", "backend", "median_s", "raw_s")
 
 ALPHA = 0.002
+#: Level of the run-to-run test. It is a second gate after the per-call test at ALPHA: its job is to
+#: let through no shift that the runs' own scatter explains; at 0.002 too (t > 4.5 with 8 degrees of
+#: freedom) it would also hide most real 25% changes on a 2-core shared machine.
+RUN_ALPHA = 0.01
 MIN_EFFECT = 0.10
 PARQUET_NAME = "records.parquet"
 
@@ -717,6 +721,7 @@ class Validation:
     notes: list[str] = field(default_factory=list)
     scope: str = "selected"
     run_noise: float | None = None  # typical run-to-run sd of log medians (the moderated test's s0)
+    run_alpha: float = RUN_ALPHA
 
     @property
     def regressions(self) -> list[Comparison]:
@@ -755,7 +760,7 @@ class Validation:
             "compared": len(self.comparisons), "only_here": self.only_here, "only_reference": self.only_reference,
             "other_changes": [c.key for c in self.other_changes],
             "rule": {"alpha": self.alpha, "min_effect": self.min_effect, "relative": self.relative,
-                     "scope": self.scope, "run_noise": self.run_noise},
+                     "scope": self.scope, "run_noise": self.run_noise, "run_alpha": self.run_alpha},
             "tier": self.tier, "reference_tier": self.reference_tier, "tier_agrees": self.tier_agrees,
             "score": self.score, "reference_score": self.reference_score,
             "machine_differences": [{"field": f, "reference": a, "here": b} for f, a, b in self.machine_differences],
@@ -840,7 +845,7 @@ SCOPES = ("selected", "all")
 
 
 def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effect: float = MIN_EFFECT,
-             relative: bool = False, scope: str = "selected") -> Validation:
+             relative: bool = False, scope: str = "selected", run_alpha: float = RUN_ALPHA) -> Validation:
     """Compare a run with a reference record, operation by operation.
 
     A measurement (operation × size × kind × backend) is a **regression** when all three hold:
@@ -849,7 +854,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
        Mann–Whitney U, ``p < alpha``, as asv);
     2. where either record pooled several runs (``kit score --runs``; a reference made with
        ``--as-reference`` has 5), the shift of the run medians is significant against the
-       measurement's run-to-run noise (moderated t test on log run medians, ``p < alpha``, see
+       measurement's run-to-run noise (moderated t test on log run medians, ``p < run_alpha``, see
        :func:`kit._stats.moderated_run_tests`): calls within one process agree with each other
        more than processes do, so the per-call test alone flags the difference between two
        processes as a regression;
@@ -876,6 +881,8 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         standard library as on the reference?).
     scope : {"selected", "all"}
         Which measurements decide the verdict (see above).
+    run_alpha : float
+        Significance level of the run-to-run test (0.01).
 
     Returns
     -------
@@ -892,6 +899,8 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         raise ValueError(f"alpha must be a float in (0, 1), got {alpha!r}")
     if not (isinstance(min_effect, (int, float)) and min_effect >= 0):
         raise ValueError(f"min_effect must be a number >= 0, got {min_effect!r}")
+    if not (isinstance(run_alpha, float) and 0 < run_alpha < 1):
+        raise ValueError(f"run_alpha must be a float in (0, 1), got {run_alpha!r}")
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     rec = as_record(record)
@@ -931,7 +940,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     from kit._stats import moderated_run_tests
 
     run_tests, run_noise = moderated_run_tests({" ".join(k): runs_theirs[k] for k in common},
-                                               {" ".join(k): runs_mine[k] for k in common}, alpha)
+                                               {" ".join(k): runs_mine[k] for k in common}, run_alpha)
     if not run_tests:
         notes.append("neither record pooled several runs, so the run-to-run noise is unknown and only the "
                      "per-call samples are tested: two processes differ by more than their calls do, so such "
@@ -950,7 +959,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         significant, p, method = _samples_differ(a, b, alpha, ci_a, ci_b)
         rt = run_tests.get(" ".join(key))
         if rt is not None:
-            significant = significant and rt.p < alpha
+            significant = significant and rt.p < run_alpha
             method += " and run-to-run t"
         comps.append(Comparison(*key, ref_median=statistics.median(a), median=statistics.median(b), ratio=ratio,
                                 p_value=p, method=method, verdict=_verdict(significant, ratio, min_effect),
@@ -978,7 +987,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     except KitError as exc:
         notes.append(str(exc))
     return Validation(rec.name, ref.name, comps, only_here, only_ref, alpha, float(min_effect), relative,
-                      rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes, scope, run_noise)
+                      rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes, scope, run_noise, run_alpha)
 
 
 def _ci_of(m: Mapping[str, Any]) -> tuple[float, float] | None:

@@ -138,7 +138,7 @@ def validation_tables(v: Any) -> list[Table]:
         ["machine", "same fingerprint" if v.same_machine else
          "; ".join(f"{f}: {a} -> {b}" for f, a, b in v.machine_differences)],
         ["rule", f"Mann-Whitney U p < {v.alpha:g}"
-                 + (f", run-to-run t p < {v.alpha:g} (typical run-to-run noise {math.expm1(v.run_noise):.1%})"
+                 + (f", run-to-run t p < {v.run_alpha:g} (typical run-to-run noise {math.expm1(v.run_noise):.1%})"
                     if v.run_noise is not None else ", no run-to-run test (single runs)")
                  + f" and median change >= {v.min_effect:.0%}"
                  + (" (times relative to each run's baseline)" if v.relative else "")],
