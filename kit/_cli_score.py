@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-reference", action="store_true",
                    help="write the record as reference-<machine id>-<preset>.json (this machine's reference); "
                         f"pools {REFERENCE_RUNS} runs unless --runs says otherwise")
+    p.add_argument("--extend", action="store_true",
+                   help="with --as-reference: pool this run's runs with those of this machine's existing "
+                        "reference, so that it learns how the machine drifts between sessions")
     p.add_argument("--runs", type=int, metavar="N",
                    help="pool N independent runs, each after the first in a fresh process, keeping each run's "
                         "median so that `kit validate` knows the run-to-run noise (default 1; "
@@ -54,8 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", type=float, default=None, help="significance level (default 0.002, as asv)")
     p.add_argument("--min-effect", type=float, default=None,
                    help="minimum relative change of the median that counts (default 0.10)")
-    p.add_argument("--relative", action="store_true",
-                   help="compare times relative to each run's baseline (for a different machine)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--relative", action="store_true",
+                      help="compare each backend's time relative to its class's baseline in the same run, and the "
+                           "machine's overall speed by the hardware index (the default)")
+    mode.add_argument("--absolute", action="store_true",
+                      help="compare absolute times per measurement, baselines included (for a dedicated quiet "
+                           "machine: a shared one drifts by tens of percent between sessions)")
     p.add_argument("--all", action="store_true",
                    help="let every backend decide the verdict (default: the baselines and the selected "
                         "backends, which the score is made of; the others are shown)")
@@ -108,6 +116,17 @@ def _score(args: argparse.Namespace) -> int:
     kw = dict(preset=preset, operations=args.op, sizes=args.size, reference=reference, retries=args.retries,
               claims=not args.no_claims, slowdown=_slowdowns(args.inject_slowdown) or None, progress=show,
               runs=runs)
+    if args.extend:
+        from kit.machine import fingerprint, fingerprint_id
+
+        if not args.as_reference:
+            raise KitError("--extend goes with --as-reference (it extends this machine's reference record)")
+        found = records.find_reference(args.results, machine_id=fingerprint_id(fingerprint()), preset=preset)
+        if found is None or found.name != f"reference-{fingerprint_id(fingerprint())}-{preset}.json":
+            raise KitError(f"{args.results or records.results_dir()}: no reference of this machine and preset to "
+                           "extend; make one with kit score --as-reference")
+        kw["extend"] = found
+        kw["reference"] = None  # the index against the record being extended would compare it with itself
     if args.repeat is not None:
         if args.repeat < 2:
             raise KitError(f"--repeat needs at least 2 runs, got {args.repeat!r}")
@@ -166,7 +185,7 @@ def _validate(args: argparse.Namespace) -> int:
         kw["alpha"] = args.alpha
     if args.min_effect is not None:
         kw["min_effect"] = args.min_effect
-    v = records.validate(record, against, relative=args.relative, scope="all" if args.all else "selected", **kw)
+    v = records.validate(record, against, relative=not args.absolute, scope="all" if args.all else "selected", **kw)
     if args.json:
         _dump(v.to_dict())
     else:

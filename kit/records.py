@@ -722,6 +722,7 @@ class Validation:
     scope: str = "selected"
     run_noise: float | None = None  # typical run-to-run sd of log medians (the moderated test's s0)
     run_alpha: float = RUN_ALPHA
+    machine_slower: bool = False  # same machine, hardware index significantly below 1 / (1 + min_effect)
 
     @property
     def regressions(self) -> list[Comparison]:
@@ -747,7 +748,7 @@ class Validation:
 
     @property
     def ok(self) -> bool:
-        return not self.regressions
+        return not self.regressions and not self.machine_slower
 
     @property
     def exit_code(self) -> int:
@@ -758,7 +759,7 @@ class Validation:
             "record": self.record, "reference": self.reference, "ok": self.ok,
             "regressions": [c.key for c in self.regressions], "improvements": [c.key for c in self.improvements],
             "compared": len(self.comparisons), "only_here": self.only_here, "only_reference": self.only_reference,
-            "other_changes": [c.key for c in self.other_changes],
+            "other_changes": [c.key for c in self.other_changes], "machine_slower": self.machine_slower,
             "rule": {"alpha": self.alpha, "min_effect": self.min_effect, "relative": self.relative,
                      "scope": self.scope, "run_noise": self.run_noise, "run_alpha": self.run_alpha},
             "tier": self.tier, "reference_tier": self.reference_tier, "tier_agrees": self.tier_agrees,
@@ -845,7 +846,7 @@ SCOPES = ("selected", "all")
 
 
 def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effect: float = MIN_EFFECT,
-             relative: bool = False, scope: str = "selected", run_alpha: float = RUN_ALPHA) -> Validation:
+             relative: bool = True, scope: str = "selected", run_alpha: float = RUN_ALPHA) -> Validation:
     """Compare a run with a reference record, operation by operation.
 
     A measurement (operation × size × kind × backend) is a **regression** when all three hold:
@@ -876,9 +877,14 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     min_effect : float
         Minimum relative change of the median that counts (0.10: 10%).
     relative : bool
-        Compare times relative to each run's baseline instead of absolute times, which cancels the
-        machines' overall speed (for a different machine: is each library as far ahead of the
-        standard library as on the reference?).
+        Compare each backend's time relative to its class's baseline in the same run (the default):
+        is each library as far ahead of the standard library as in the reference? A shift of the
+        machine's state that slows a whole payload class (measured here: a memory-heavy class 35%
+        slower a few minutes after the reference, on an unchanged kit) cancels, as does the hardware
+        difference between two machines; the machine's overall speed is checked by the hardware
+        index instead (on the same machine, an index whose CI lies wholly below
+        ``1 / (1 + min_effect)`` fails the validation). ``False`` compares absolute times per
+        measurement, baselines included, for a dedicated quiet machine.
     scope : {"selected", "all"}
         Which measurements decide the verdict (see above).
     run_alpha : float
@@ -977,8 +983,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         ld.insert(0, ("kit", ref.data.get("kit_version"), rec.data.get("kit_version")))
     if md and not relative:
         notes.append("the machines differ: absolute times include the hardware difference (see the hardware "
-                     "index); use relative=True (kit validate --relative) to compare libraries against each "
-                     "machine's baseline")
+                     "index); the default, relative=True, compares libraries against each machine's baseline")
     hw = None
     try:
         from kit.scoring import hardware_index
@@ -986,8 +991,13 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         hw = hardware_index(rec, ref)
     except KitError as exc:
         notes.append(str(exc))
+    machine_slower = bool(hw is not None and not md and hw.ci[1] < 1 / (1 + min_effect))
+    if machine_slower:
+        notes.append(f"this machine is slower overall than when the reference was made: hardware index "
+                     f"{hw.value:.2f} [{hw.ci[0]:.2f}, {hw.ci[1]:.2f}], below {1 / (1 + min_effect):.2f}")
     return Validation(rec.name, ref.name, comps, only_here, only_ref, alpha, float(min_effect), relative,
-                      rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes, scope, run_noise, run_alpha)
+                      rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes, scope, run_noise, run_alpha,
+                      machine_slower)
 
 
 def _ci_of(m: Mapping[str, Any]) -> tuple[float, float] | None:

@@ -123,7 +123,9 @@ def validation_tables(v: Any) -> list[Table]:
     >>> print(kit.validate("new.json", against="ref.json").tables()[0])  # doctest: +SKIP
     """
     hw = v.hardware
-    verdict = "PASS: no significant regression" if v.ok else f"FAIL: {len(v.regressions)} significant regression(s)"
+    verdict = ("PASS: no significant regression" if v.ok else
+               f"FAIL: {len(v.regressions)} significant regression(s)"
+               + (", machine slower overall (hardware index)" if v.machine_slower else ""))
     rows: list[list[Any]] = [
         ["verdict", verdict],
         ["record", v.record],

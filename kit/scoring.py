@@ -565,6 +565,28 @@ def _remeasure(engine: Any, bench: Any, retries: int, preset: str,
     return out
 
 
+def _extendable(extend: Any, preset: str) -> Any:
+    """The record to extend, after checking it was measured like this run will be."""
+    from kit import _registry
+    from kit.machine import fingerprint, fingerprint_id
+    from kit.records import as_record
+
+    rec = as_record(extend)
+    problems = []
+    if rec.machine_id != fingerprint_id(fingerprint()):
+        problems.append(f"another machine ({rec.machine_id})")
+    if rec.data.get("preset") != preset:
+        problems.append(f"preset {rec.data.get('preset')!r}, not {preset!r}")
+    if (rec.data.get("libraries") or {}) != _registry.libraries():
+        problems.append("other library versions")
+    if rec.data.get("injected_slowdown"):
+        problems.append("an injected slowdown")
+    if problems:
+        raise KitError(f"{rec.name}: cannot extend a record measured with " + ", ".join(problems)
+                       + "; make a new one (kit score --as-reference)")
+    return rec
+
+
 #: Most runs one score may pool (each costs a whole measurement).
 MAX_RUNS = 20
 
@@ -624,6 +646,9 @@ def _pool_runs(bench: Any, children: list[dict[str, Any]],
                medians: dict[tuple[str, str, str, str], list[float]]) -> None:
     """Pool the children's samples into ``bench``'s rows in place; append each run's median.
 
+    A child is a record's data: a fresh process's run, or an earlier reference being extended (whose
+    own run medians are kept as they are).
+
     Speed-ups are recomputed from the pooled samples; the selection stays the first run's (the
     engine's). A measurement a child lacks (a backend that failed there) keeps what it has.
     """
@@ -640,7 +665,7 @@ def _pool_runs(bench: Any, children: list[dict[str, Any]],
                 if (c["operation"], c["size"], c["kind"], c["backend"]) == key and c.get("raw_s"):
                     samples += c["raw_s"]
                     loads.append(c.get("load_per_core"))
-                    medians[key].append(statistics.median(c["raw_s"]))
+                    medians[key] += c.get("run_medians_s") or [statistics.median(c["raw_s"])]
         pooled[key] = Measurement(m.name, samples, m.loops, m.nbytes, list(m.warmup), _max_load(loads),
                                   m.timed_once)
     for i, r in enumerate(bench.rows):
@@ -658,7 +683,7 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
           progress: bool | Callable | None = None, reference: Any = None, *,
           sizes: Iterable[str] | None = None, retries: int = 2, claims: bool = True,
           slowdown: Mapping[str, float] | None = None, engine: Any = None, seed: int = 0,
-          runs: int = 1) -> ScoreResult:
+          runs: int = 1, extend: Any = None) -> ScoreResult:
     """Measure this machine and score it: subscores, score with its CI, tier, hardware index, claims.
 
     Parameters
@@ -689,6 +714,10 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
         hash seeds, the machine's state) is part of the record. Every measurement keeps the median
         of each run, which :func:`kit.records.validate` uses as run-to-run noise. A reference record
         should have several (``kit score --as-reference`` makes 5).
+    extend : Record, dict or path, optional
+        An earlier record of this machine, preset and library versions whose runs are pooled with
+        these (``kit score --as-reference --extend``): a reference extended session after session
+        learns how much the machine drifts between sessions, not only between processes.
 
     Returns
     -------
@@ -715,6 +744,7 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
     if not ops:
         raise KitError("no operation to score (expected at least one registry operation)")
     size_list = list(sizes) if sizes is not None else (None if preset == "full" else ["small", "medium"])
+    earlier = _extendable(extend, preset) if extend is not None else None
     ref = None
     hardware_note = None
     if isinstance(reference, str) and reference == "auto":
@@ -756,9 +786,11 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
         children = extra_runs(runs - 1, preset=preset, operations=ops, sizes=size_list, slowdown=slowdown,
                               progress=say)
         _pool_runs(bench, children, medians)
+    if earlier is not None:
+        _pool_runs(bench, [earlier.data], medians)
 
     result = _summarise(bench, state, retries, seed)
-    result.runs = runs
+    result.runs = max(len(v) for v in medians.values()) if medians else runs
     result.run_medians = medians
     result.claims = claim_results
     result.injected = dict(slowdown or {})

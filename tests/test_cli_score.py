@@ -83,9 +83,34 @@ def test_validate_defaults_to_the_newest_record_and_this_machines_reference(resu
     out = json.loads(capsys.readouterr().out)
     assert out["reference"] == str(reference) and out["record"] != str(reference)
     assert code == (0 if out["ok"] else 1)
-    assert out["tier_agrees"] in (True, False) and out["compared"] == 2
+    # Relative by default: the backend is compared against its baseline, which is the yardstick.
+    assert out["tier_agrees"] in (True, False) and out["compared"] == 1 and out["rule"]["relative"]
     main(["validate", "--all", "--json"])
     assert json.loads(capsys.readouterr().out)["rule"]["scope"] == "all"
+
+
+def test_a_reference_extended_in_a_later_session_pools_its_runs(results, capsys):
+    assert main(["score", *SMALL, "--as-reference", "--runs", "2", "--retries", "0"]) == 0
+    assert main(["score", *SMALL, "--as-reference", "--extend", "--runs", "2", "--retries", "0", "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out[out.index('{\n "schema"'):])
+    assert data["runs"] == 4 and all(len(m["run_medians_s"]) == 4 for m in data["measurements"])
+    (path,) = results.glob("reference-*.json")
+    assert json.loads(path.read_text())["runs"] == 4
+    _one_line_error(capsys, main(["score", *SMALL, "--extend"]), "--extend goes with --as-reference")
+    _one_line_error(capsys, main(["score", *SMALL, "--full", "--as-reference", "--extend"]),
+                    "no reference of this machine and preset to extend")
+
+
+def test_extending_refuses_a_record_measured_otherwise(tmp_path):
+    import kit.scoring as sc
+    from kit.errors import KitError
+    from kit.records import Record, SCHEMA, SCHEMA_VERSION
+
+    rec = Record({"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "machine": {}, "machine_id": "elsewhere",
+                  "measurements": [], "score": {}, "preset": "full", "libraries": {"xxhash": "0.1"}})
+    with pytest.raises(KitError, match="another machine .elsewhere., preset 'full', not 'quick', other library"):
+        sc._extendable(rec, "quick")
 
 
 def test_score_repeat_prints_the_coefficient_of_variation(results, capsys):

@@ -118,32 +118,32 @@ TIMES = {("digest", "hashlib.sha256", True): 1e-4, ("digest", "blake3", False): 
 
 def test_same_distribution_passes_and_a_slower_backend_fails():
     ref = _record(TIMES, seed=1)
-    v = validate(_record(TIMES, seed=2), ref)
+    v = validate(_record(TIMES, seed=2), ref, relative=False)
     assert v.ok and v.exit_code == 0 and len(v.comparisons) == 4
     assert v.tier_agrees and v.same_machine and v.only_here == v.only_reference == []
     slower = dict(TIMES)
     slower[("digest", "blake3", False)] *= 1.25
-    v = validate(_record(slower, seed=3), ref)
+    v = validate(_record(slower, seed=3), ref, relative=False)
     assert [c.key for c in v.regressions] == ["digest medium random blake3"]
     assert v.exit_code == 1 and v.regressions[0].ratio == pytest.approx(1.25, rel=0.05)
     faster = dict(TIMES)
     faster[("digest", "blake3", False)] /= 1.5
-    assert [c.backend for c in validate(_record(faster, seed=4), ref).improvements] == ["blake3"]
+    assert [c.backend for c in validate(_record(faster, seed=4), ref, relative=False).improvements] == ["blake3"]
 
 
 def test_a_small_significant_change_is_below_the_minimum_effect():
     ref = _record(TIMES, n=30, cv=0.005, seed=1)
     drift = {k: t * 1.04 for k, t in TIMES.items()}
-    v = validate(_record(drift, n=30, cv=0.005, seed=2), ref)
+    v = validate(_record(drift, n=30, cv=0.005, seed=2), ref, relative=False)
     assert all(c.p_value < 0.002 for c in v.comparisons)  # significant...
     assert v.ok  # ...but a 4% change is under the 10% minimum effect
-    assert not validate(_record(drift, n=30, cv=0.005, seed=2), ref, min_effect=0.02).ok
+    assert not validate(_record(drift, n=30, cv=0.005, seed=2), ref, min_effect=0.02, relative=False).ok
 
 
 def test_few_samples_fall_back_to_confidence_intervals():
     ref = _record(TIMES, n=3, seed=1)
     slower = {k: t * 2 for k, t in TIMES.items()}
-    v = validate(_record(slower, n=3, seed=2), ref)
+    v = validate(_record(slower, n=3, seed=2), ref, relative=False)
     assert all("CIs apart" in c.method and c.p_value is None for c in v.comparisons)
     assert len(v.regressions) == 4
 
@@ -152,21 +152,40 @@ def test_common_operations_are_compared_and_the_rest_listed():
     ref = _record(TIMES, seed=1)
     fewer = {k: t for k, t in TIMES.items() if k[0] == "digest"}
     fewer[("compress", "zstd", False)] = 1e-3
-    v = validate(_record(fewer, seed=2), ref)
+    v = validate(_record(fewer, seed=2), ref, relative=False)
     assert len(v.comparisons) == 2
     assert v.only_reference == ["fingerprint medium random hashlib.blake2b", "fingerprint medium random xxh3_128"]
     assert v.only_here == ["compress medium random zstd"]
+
+
+def test_by_default_a_class_wide_shift_cancels_and_a_slower_machine_fails_on_the_hardware_index():
+    ref = _record(TIMES, seed=1)
+    # The machine's state slows the whole digest class by 15%: baseline and backend alike.
+    state = {k: t * (1.15 if k[0] == "digest" else 1.0) for k, t in TIMES.items()}
+    v = validate(_record(state, seed=2), ref)
+    assert v.ok and v.relative and not v.machine_slower
+    assert not validate(_record(state, seed=2), ref, relative=False).ok  # absolute times call it a regression
+    # A backend that loses ground against its baseline is still caught.
+    lost = {k: t * (1.25 if k[1] == "blake3" else 1.0) for k, t in TIMES.items()}
+    assert [c.backend for c in validate(_record(lost, seed=3), ref).regressions] == ["blake3"]
+    # The same machine 30% slower overall: no speed-up changed, the hardware index fails it.
+    slower = validate(_record({k: t * 1.3 for k, t in TIMES.items()}, seed=4), ref)
+    assert slower.regressions == [] and slower.machine_slower and not slower.ok and slower.exit_code == 1
+    assert "machine slower overall" in str(slower) and slower.to_dict()["machine_slower"]
+    # On another machine the index places it; it does not fail it.
+    other = validate(_record({k: t * 1.3 for k, t in TIMES.items()}, cpu="cpu-b", seed=4), ref)
+    assert other.ok and not other.machine_slower and other.hardware.value == pytest.approx(1 / 1.3, rel=0.05)
 
 
 def test_machine_differences_tier_disagreement_and_relative_mode():
     ref = _record(TIMES, seed=1)
     half_speed = {k: t * 2 for k, t in TIMES.items()}
     other = _record(half_speed, cpu="cpu-b", seed=2, tier="STANDARD")
-    v = validate(other, ref)
+    v = validate(other, ref, relative=False)
     assert ("cpu", "cpu-a", "cpu-b") in v.machine_differences and not v.same_machine
     assert not v.tier_agrees and len(v.regressions) == 4
     assert v.hardware.value == pytest.approx(0.5, rel=0.05)
-    assert any("--relative" in n for n in v.notes)
+    assert any("relative=True" in n for n in v.notes)
     rel = validate(other, ref, relative=True)
     assert rel.ok and len(rel.comparisons) == 2  # baselines are the yardstick, not compared
     d = rel.to_dict()
@@ -185,14 +204,14 @@ def test_a_shift_between_processes_within_the_run_noise_passes():
     ref = _record(MORE, n=9, cv=0.01, runs=5, run_cv=0.06, seed=1)
     shifted = {k: t * (1.12 if k[1] == "blake3" else 1.0) for k, t in MORE.items()}
     new = _record(shifted, n=9, cv=0.01, seed=2)
-    v = validate(new, ref)
+    v = validate(new, ref, relative=False)
     assert v.ok, [(c.key, c.ratio, c.run_p) for c in v.regressions]
     c = next(c for c in v.comparisons if c.backend == "blake3")
     assert c.p_value < 0.002 and c.run_p > 0.002 and c.runs_ref == 5 and c.runs == 1
     assert "run-to-run" in c.method and c.detectable > 0.12
     assert v.run_noise == pytest.approx(0.06, rel=0.6)
     # A one-run reference knows nothing of that noise: the per-call test alone calls the shift a regression.
-    v1 = validate(new, _record(MORE, n=9, cv=0.01, seed=1))
+    v1 = validate(new, _record(MORE, n=9, cv=0.01, seed=1), relative=False)
     assert [c.backend for c in v1.regressions] == ["blake3"]
     assert any("run-to-run noise is unknown" in n for n in v1.notes)
 
@@ -201,7 +220,7 @@ def test_a_shift_between_processes_within_the_run_noise_passes():
 def test_a_25_percent_slowdown_beyond_the_run_noise_fails(seed):
     ref = _record(MORE, n=9, cv=0.01, runs=5, run_cv=0.02, seed=10 + seed)
     slower = {k: t * (1.25 if k[1] == "blake3" else 1.0) for k, t in MORE.items()}
-    v = validate(_record(slower, n=9, cv=0.01, seed=20 + seed), ref)
+    v = validate(_record(slower, n=9, cv=0.01, seed=20 + seed), ref, relative=False)
     assert [c.backend for c in v.regressions] == ["blake3"], [(c.key, c.ratio, c.run_p) for c in v.comparisons]
     assert v.exit_code == 1 and v.regressions[0].detectable < 0.25
 
@@ -210,10 +229,10 @@ def test_only_baselines_and_selected_backends_decide_unless_scope_all():
     ref = _record(MORE, runs=5, run_cv=0.01, seed=1, unselected=("hashlib.sha3_256",))
     slower = {k: t * (1.5 if k[1] == "hashlib.sha3_256" else 1.0) for k, t in MORE.items()}
     new = _record(slower, seed=2, unselected=("hashlib.sha3_256",))
-    v = validate(new, ref)
+    v = validate(new, ref, relative=False)
     assert v.ok and v.regressions == [] and [c.backend for c in v.other_changes] == ["hashlib.sha3_256"]
     assert "other backends (shown, not counted)" in str(v) and v.to_dict()["other_changes"]
-    v_all = validate(new, ref, scope="all")
+    v_all = validate(new, ref, scope="all", relative=False)
     assert not v_all.ok and [c.backend for c in v_all.regressions] == ["hashlib.sha3_256"]
     assert v_all.to_dict()["rule"]["scope"] == "all"
     with pytest.raises(ValueError, match="scope must be one of selected, all, got 'some'"):
@@ -248,10 +267,10 @@ def _three_runs(slowdown: float) -> dict[str, Record]:
     decision rule on real samples, not the machine's quietness. Each round is one run of the
     reference; the slowed and the unchanged records pool their samples of every round as one run,
     measured over the same span of time as the reference (a burst that slows one round slows a
-    fifth of their samples too, and one of the reference's runs). The buffer is 8x the medium class
+    fifth of their samples too, and one of the reference's runs). The buffer is 16x the medium class
     so that the slowdown wrapper's clock reads stay under 1% of a call.
     """
-    data = bytes(payload_bytes(8 * _registry.SIZE_CLASSES[SIZE]))
+    data = bytes(payload_bytes(16 * _registry.SIZE_CLASSES[SIZE]))
     plain = {n: _registry.backend(OP, n).implementation() for n in (BASE, TARGET)}
     with sc.injected_slowdown({f"{OP}:{TARGET}": slowdown}):
         slowed = _registry.backend(OP, TARGET).implementation()
