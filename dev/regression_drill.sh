@@ -18,8 +18,13 @@
 # drill sharing that folder with another asv run would swap the code under it.
 #
 # Usage: bash dev/regression_drill.sh
-#   DRILL_OP, DRILL_BACKEND, DRILL_SIZE, DRILL_KIND  the benchmark (fingerprint, xxh3_128, large, random);
-#                                                   the operation's callable must take a bytes-like input
+#   DRILL_OP, DRILL_BACKEND, DRILL_SIZE, DRILL_KIND  the benchmark (digest, blake3, large, random);
+#                                                   the operation's callable must take a bytes-like input.
+#                                                   blake3 on 8 MiB is compute-bound (~1 ms a call), so
+#                                                   25% more work reads as ~1.23x; xxh3_128 there is
+#                                                   memory-bound (1.17x, and its unchanged commit drifted
+#                                                   past asv's 1.1 factor once in two CI runs), and at
+#                                                   64 KiB the wrapper's own cost dominates (1.78x)
 #   DRILL_ROUNDS, DRILL_REPEAT                      asv's rounds and repeat for the comparison (8, (10,20,10.0))
 #   DRILL_VALIDATE=0                                skip the `kit validate` step
 #   DRILL_MACHINE                                   asv machine name (default: asv's own choice)
@@ -29,7 +34,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 python=${PYTHON:-python3}
-op=${DRILL_OP:-fingerprint} backend=${DRILL_BACKEND:-xxh3_128}
+op=${DRILL_OP:-digest} backend=${DRILL_BACKEND:-blake3}
 size=${DRILL_SIZE:-large} kind=${DRILL_KIND:-random}
 env_dir=${DRILL_ENV_DIR:-$root/.asv/env-drill}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kit-drill.XXXXXX")
@@ -154,8 +159,11 @@ elif ! kit_at "$base" validate --help >/dev/null 2>&1; then
     say "kit validate: not in kit at the base commit; skipped"
 else
     score() { kit_at "$1" score --op "$op" --size "$size" --no-claims --no-reference --no-progress \
-        --results "$tmp/records-$2" >/dev/null; ls -t "$tmp/records-$2"/*.json | head -1; }
-    reference=$(score "$base" base)
+        --results "$tmp/records-$2" "${@:3}" >/dev/null; ls -t "$tmp/records-$2"/*.json | head -1; }
+    # The reference pools 5 runs (fresh processes), as `kit score --as-reference` does, so that
+    # validation knows this operation's run-to-run noise; a kit without --runs scores one.
+    runs=(); kit_at "$base" score --help | grep -q -- '--runs' && runs=(--runs 5)
+    reference=$(score "$base" base "${runs[@]}")
     for label in slow unchanged; do
         commit=$slow; [ "$label" = unchanged ] && commit=$unchanged
         record=$(score "$commit" "$label")
