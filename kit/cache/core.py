@@ -227,18 +227,23 @@ class Cache(MutableMapping):
                 continue
             if found is None:
                 continue
-            blob, remaining = found
-            try:
-                value = self.serializer.loads(blob, tier.checks_rows)
-            except Exception as exc:
-                with self._lock:
-                    tier._damaged(key, exc)
-                continue
-            self._promote(key, value, blob, remaining, i)
-            self._lower_hits += 1
-            return value
+            value = self._hit_below(tier, i, key, *found)
+            if value is not MISSING:
+                return value
         self._misses += 1
         return default
+
+    def _hit_below(self, tier: BlobTier, i: int, key: Any, blob: bytes, remaining: float | None) -> Any:
+        """Decode a frame tier ``i`` returned and promote it; a damaged one is a miss (``MISSING``) and a warning."""
+        try:
+            value = self.serializer.loads(blob, tier.checks_rows)
+        except Exception as exc:
+            with self._lock:
+                tier._damaged(key, exc)
+            return MISSING
+        self._promote(key, value, blob, remaining, i)
+        self._lower_hits += 1
+        return value
 
     def _promote(self, key: Any, value: Any, blob: bytes, remaining: float | None, below: int) -> None:
         with self._lock:
@@ -299,15 +304,9 @@ class Cache(MutableMapping):
                 break
             found = self._lookup_many(tier, rest)
             for key, (blob, remaining) in found.items():
-                try:
-                    value = self.serializer.loads(blob, tier.checks_rows)
-                except Exception as exc:
-                    with self._lock:
-                        tier._damaged(key, exc)
-                    continue
-                self._promote(key, value, blob, remaining, i)
-                self._lower_hits += 1
-                out[key] = (value, tier.name) if with_tier else value
+                value = self._hit_below(tier, i, key, blob, remaining)
+                if value is not MISSING:
+                    out[key] = (value, tier.name) if with_tier else value
             rest = [k for k in rest if k not in out]
         self._misses += len(rest)
         return out
