@@ -121,8 +121,9 @@ def _score(args: argparse.Namespace) -> int:
 
         if not args.as_reference:
             raise KitError("--extend goes with --as-reference (it extends this machine's reference record)")
-        found = records.find_reference(args.results, machine_id=fingerprint_id(fingerprint()), preset=preset)
-        if found is None or found.name != f"reference-{fingerprint_id(fingerprint())}-{preset}.json":
+        name = f"reference-{fingerprint_id(fingerprint())}-{preset}.json"
+        found = records.Path(args.results or records.results_dir()) / name
+        if not found.is_file():
             raise KitError(f"{args.results or records.results_dir()}: no reference of this machine and preset to "
                            "extend; make one with kit score --as-reference")
         kw["extend"] = found

@@ -241,7 +241,7 @@ def record_from_score(result: Any) -> Record:
         d["attempts"] = c.attempts if c else 1
         d["noisy"] = bool(c.noisy) if c else False
         runs = result.run_medians.get((r.operation, r.size, r.kind, r.backend))
-        if runs:
+        if runs and len(runs) > 1:  # one run's median is the record's median already
             d["run_medians_s"] = list(runs)
         measurements.append(d)
     data = {

@@ -529,8 +529,7 @@ def _remeasure(engine: Any, bench: Any, retries: int, preset: str,
     measurements, and the class is reported noisy when every attempt was. Returns
     ``{class: (attempts, noisy)}``.
     """
-    from kit.engine import Row
-    from kit.measure import Measurement, speedup
+    from kit.measure import Measurement
 
     out: dict[tuple[str, str, str], tuple[int, bool]] = {}
     for key in _classes_of(bench):
@@ -556,11 +555,7 @@ def _remeasure(engine: Any, bench: Any, retries: int, preset: str,
                                      [x for a in attempts for x in a[n].measurement.warmup],
                                      _max_load(a[n].measurement.load for a in attempts))
                       for n in names}
-            rows = {n: Row(op_name, size, kind, n, pooled[n], speedup(pooled[op.baseline], pooled[n]),
-                           n == op.baseline) for n in names}
-            for i, r in enumerate(bench.rows):
-                if (r.operation, r.size, r.kind) == key and r.backend in rows:
-                    bench.rows[i] = rows[r.backend]
+            _replace_rows(bench, {(*key, n): m for n, m in pooled.items()})
         out[key] = (len(attempts), noisy)
     return out
 
@@ -613,7 +608,7 @@ def extra_runs(n: int, *, preset: str = "quick", operations: Iterable[str] | Non
     import subprocess
     import tempfile
 
-    from kit.measure import clock_name
+    from kit.measure import CLOCKS, clock_name
 
     argv = [sys.executable, "-c", "import sys; from kit.cli import main; sys.exit(main())", "score", "--json",
             "--no-record", "--no-claims", "--no-reference", "--retries", "0", "--no-progress"]
@@ -625,14 +620,16 @@ def extra_runs(n: int, *, preset: str = "quick", operations: Iterable[str] | Non
         argv += ["--size", size]
     for key, factor in (slowdown or {}).items():
         argv += ["--inject-slowdown", f"{key}={factor!r}"]
+    clock = clock_name()
+    if clock not in CLOCKS:
+        raise KitError(f"runs in fresh processes read a named clock ({', '.join(CLOCKS)}); this process "
+                       "measures with another one, which they could not share")
     out = []
     for i in range(n):
         if progress:
             progress(f"run {i + 2} of {n + 1}, in a fresh process")
         with tempfile.TemporaryDirectory(prefix="kit-run-") as tmp:
-            env = {**os.environ, "KIT_CACHE_DIR": tmp}
-            if clock_name() in ("wall", "thread"):  # the children read the clock this process reads
-                env["KIT_CLOCK"] = clock_name()
+            env = {**os.environ, "KIT_CACHE_DIR": tmp, "KIT_CLOCK": clock}  # the clock this process reads
             done = subprocess.run(argv, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -652,26 +649,40 @@ def _pool_runs(bench: Any, children: list[dict[str, Any]],
     Speed-ups are recomputed from the pooled samples; the selection stays the first run's (the
     engine's). A measurement a child lacks (a backend that failed there) keeps what it has.
     """
-    from kit.engine import Row
-    from kit.measure import Measurement, speedup
+    from kit.measure import Measurement
 
+    by_key: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for child in children:
+        for c in child["measurements"]:
+            if c.get("raw_s"):
+                by_key.setdefault((c["operation"], c["size"], c["kind"], c["backend"]), []).append(c)
     pooled: dict[tuple[str, str, str, str], Measurement] = {}
     for r in bench.rows:
         key = (r.operation, r.size, r.kind, r.backend)
         m = r.measurement
         samples, loads = list(m.samples), [m.load]
-        for child in children:
-            for c in child["measurements"]:
-                if (c["operation"], c["size"], c["kind"], c["backend"]) == key and c.get("raw_s"):
-                    samples += c["raw_s"]
-                    loads.append(c.get("load_per_core"))
-                    medians[key] += c.get("run_medians_s") or [statistics.median(c["raw_s"])]
+        for c in by_key.get(key, ()):
+            samples += c["raw_s"]
+            loads.append(c.get("load_per_core"))
+            medians[key] += c.get("run_medians_s") or [statistics.median(c["raw_s"])]
         pooled[key] = Measurement(m.name, samples, m.loops, m.nbytes, list(m.warmup), _max_load(loads),
                                   m.timed_once)
+    _replace_rows(bench, pooled)
+
+
+def _replace_rows(bench: Any, pooled: Mapping[tuple[str, str, str, str], Any]) -> None:
+    """Put pooled measurements into ``bench``'s rows in place, speed-ups against each class's baseline
+    (pooled too when it is among them). Rows not in ``pooled`` are left as they are."""
+    from kit.engine import Row
+    from kit.measure import speedup
+
+    current = {(r.operation, r.size, r.kind, r.backend): r.measurement for r in bench.rows}
+    current.update(pooled)
     for i, r in enumerate(bench.rows):
-        base = pooled[(r.operation, r.size, r.kind, _registry.operation(r.operation).baseline)]
-        m = pooled[(r.operation, r.size, r.kind, r.backend)]
-        bench.rows[i] = Row(r.operation, r.size, r.kind, r.backend, m, speedup(base, m), r.baseline)
+        key = (r.operation, r.size, r.kind, r.backend)
+        if key in pooled:
+            base = current[(r.operation, r.size, r.kind, _registry.operation(r.operation).baseline)]
+            bench.rows[i] = Row(*key, pooled[key], speedup(base, pooled[key]), r.baseline)
 
 
 def _max_load(loads: Iterable[float | None]) -> float | None:

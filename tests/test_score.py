@@ -193,6 +193,16 @@ def test_runs_pool_fresh_processes_and_keep_each_runs_median(tmp_path):
         assert min(m["run_medians_s"]) <= m["median_s"] <= max(m["run_medians_s"])
 
 
+def test_runs_refuse_a_clock_fresh_processes_cannot_share(monkeypatch):
+    import time
+
+    import kit.measure
+
+    monkeypatch.setattr(kit.measure, "_timer", time.monotonic)
+    with pytest.raises(KitError, match="runs in fresh processes read a named clock .wall, thread."):
+        sc.extra_runs(1, operations=["fingerprint"], sizes=["small"])
+
+
 def test_a_failing_run_says_which_and_why(monkeypatch):
     monkeypatch.setattr(sc.sys, "executable", "/bin/false")
     with pytest.raises(KitError, match=r"run 2 \(a fresh `kit score` process\) failed with exit status 1"):
