@@ -84,7 +84,8 @@ def test_validate_defaults_to_the_newest_record_and_this_machines_reference(resu
     assert out["reference"] == str(reference) and out["record"] != str(reference)
     assert code == (0 if out["ok"] else 1)
     # Relative by default: the backend is compared against its baseline, which is the yardstick.
-    assert out["tier_agrees"] in (True, False) and out["compared"] == 1 and out["rule"]["relative"]
+    assert out["tier_agrees"] == (out["tier"] == out["reference_tier"])
+    assert out["compared"] == 1 and out["rule"]["relative"]
     main(["validate", "--all", "--json"])
     assert json.loads(capsys.readouterr().out)["rule"]["scope"] == "all"
 
