@@ -92,7 +92,7 @@ def _stats(args: argparse.Namespace) -> int:
     life = info["lifetime"]
     notes = [f"path: {info['path']}",
              f"lifetime (closed sessions): {life.get('hits', 0)} hits, {life.get('misses', 0)} misses, "
-             f"{life.get('evictions', 0)} evictions, hit rate {life.get('hit_rate')}",
+             f"{life.get('evictions', 0)} evictions, hit rate {'n/a' if life.get('hit_rate') is None else format(life['hit_rate'], '.1%')}",
              f"memoize lock files: {info['lock_files']}"]
     print(Table("kit cache", ["tier", "entries", "bytes", "on disk", "note"], rows, notes))
     return 0
@@ -132,5 +132,5 @@ def _clear(args: argparse.Namespace) -> int:
         json.dump({"path": str(db), "removed": removed, "freed_bytes": freed}, sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(f"removed {removed} entries ({_size(freed)}) from {db}")
+        print(f"removed {'1 entry' if removed == 1 else f'{removed} entries'} ({_size(freed)}) from {db}")
     return 0

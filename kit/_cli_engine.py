@@ -3,20 +3,52 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from kit.errors import KitError
 
 
+def own_usage(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make a subcommand's parser report unknown arguments itself, with its own usage.
+
+    argparse passes a subcommand's unknown arguments up to the top-level parser, which then prints
+    the usage of ``kit`` instead of the subcommand's (``kit bench --fast``).
+    """
+    parse = p.parse_known_args
+
+    def parse_known_args(args: Any = None, namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
+        ns, extra = parse(args, namespace)
+        if extra:
+            p.error(f"unrecognized arguments: {' '.join(extra)}")
+        return ns, extra
+
+    p.parse_known_args = parse_known_args  # type: ignore[method-assign]
+    return p
+
+
+def plain_warnings(command: str, func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a command's handler with warnings shown as one line each (``kit bench: warning: ...``)."""
+    from kit._display import one_line_warnings
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        with one_line_warnings(f"kit {command}"):
+            return func(args)
+
+    return run
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="operations × backends: available, version, verified, selected")
+    p = own_usage(sub.add_parser("info", help="operations × backends: available, version, verified, selected"))
     p.add_argument("--json", action="store_true", help="print the same as JSON")
     p.add_argument("--no-verify", action="store_true", help="skip verification (detection only)")
-    p.set_defaults(func=_info)
+    p.set_defaults(func=plain_warnings("info", _info))
 
-    p = sub.add_parser("bench", help="measure the backends on this machine and select the fastest")
+    p = own_usage(sub.add_parser("bench", help="measure the backends on this machine and select the fastest "
+                                                "(also what the first use of an operation would measure)"))
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="short samples, small and medium payloads (default)")
     g.add_argument("--full", action="store_true", help="longer samples, every payload class")
@@ -26,11 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--targets", action="store_true", help="also measure dispatch overhead and import time")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_bench)
+    p.set_defaults(func=plain_warnings("bench", _bench))
 
-    p = sub.add_parser("versions", help="versions of Python, kit and the backend libraries")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_versions)
+    p = own_usage(sub.add_parser("versions", help="versions of Python, kit and the backend libraries"))
+    p.add_argument("--json", action="store_true", help="print the same as JSON")
+    p.set_defaults(func=plain_warnings("versions", _versions))
 
 
 def _dump(data: Any) -> None:
@@ -39,13 +71,14 @@ def _dump(data: Any) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from kit._views import info_json, info_table
     from kit.engine import info
 
     res = info(verify=not args.no_verify)
     if args.json:
-        _dump(res.to_dict())
+        _dump(info_json(res))
     else:
-        print(res)
+        print(info_table(res))
     return 0
 
 
@@ -75,7 +108,9 @@ def _bench(args: argparse.Namespace) -> int:
             out["targets"] = targets.records()
         _dump(out)
         return 0
-    print(res)
+    from kit._views import bench_tables
+
+    print("\n\n".join(str(t) for t in bench_tables(res)))
     if targets is not None:
         print()
         print(targets)
@@ -93,4 +128,4 @@ def _versions(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["register", "KitError"]
+__all__ = ["register", "own_usage", "plain_warnings", "KitError"]

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from kit._cli_engine import own_usage, plain_warnings
 from kit.errors import KitError
 
 #: Runs a reference record pools by default: enough for the run-to-run test to see a 25% change.
@@ -14,8 +15,8 @@ REFERENCE_RUNS = 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("score", help="measure this machine: score 0-100 with CI, tier, subscores, hardware "
-                                     "index, claims; writes a result record")
+    p = own_usage(sub.add_parser("score", help="measure this machine: score 0-100 with CI, tier, subscores, "
+                                               "hardware index, claims; writes a result record"))
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="short samples, small and medium payloads (default)")
     g.add_argument("--full", action="store_true", help="longer samples, every payload class")
@@ -46,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "`kit validate` catches it; uses a throw-away engine")
     p.add_argument("--json", action="store_true", help="print the record (or the stability figures) as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_score)
+    p.set_defaults(func=plain_warnings("score", _score))
 
-    p = sub.add_parser("validate", help="compare a record with a reference record; exit 1 on a significant "
-                                        "regression")
+    p = own_usage(sub.add_parser("validate", help="compare a record with a reference record; exit 1 on a "
+                                                  "significant regression"))
     p.add_argument("record", nargs="?", help="the record to check (default: the newest in results/kit)")
     p.add_argument("--against", metavar="REFERENCE",
                    help="reference record (default: results/kit/reference-<this machine>-<preset>.json, else the "
@@ -69,14 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "backends, which the score is made of; the others are shown)")
     p.add_argument("--results", metavar="DIR", help="where to look for records (default results/kit)")
     p.add_argument("--json", action="store_true", help="print the validation as JSON")
-    p.set_defaults(func=_validate)
+    p.set_defaults(func=plain_warnings("validate", _validate))
 
-    p = sub.add_parser("report", help="write an HTML page and a PNG chart for records")
+    p = own_usage(sub.add_parser("report", help="write an HTML page and a PNG chart for records"))
     p.add_argument("records", nargs="*", help="records to show (default: the newest in results/kit)")
     p.add_argument("--against", metavar="REFERENCE", help="also validate the first record against this one")
     p.add_argument("--out", default="kit-report", metavar="DIR", help="output folder (default kit-report)")
     p.add_argument("--results", metavar="DIR", help="where to look for records (default results/kit)")
-    p.set_defaults(func=_report)
+    p.set_defaults(func=plain_warnings("report", _report))
 
 
 def _dump(data: Any) -> None:
@@ -136,9 +137,11 @@ def _score(args: argparse.Namespace) -> int:
         if args.json:
             _dump({k: v for k, v in st.items() if k != "results"} | {"records": [str(p) for p in paths]})
             return 0
+        from kit._display import speedup
+
         for i, r in enumerate(st["results"], 1):
             print(f"run {i}: score {r.score:.2f} [{r.score_ci[0]:.2f}, {r.score_ci[1]:.2f}], speed-up "
-                  f"{r.speedup:.3f}x, tier {r.tier}, noisy classes {len(r.noisy)}, {r.seconds:.0f} s")
+                  f"{speedup(r.speedup)}, tier {r.tier}, noisy classes {len(r.noisy)}, {r.seconds:.0f} s")
         print(f"score over {st['runs']} runs: mean {st['mean']:.2f}, sd {st['stdev']:.3f}, "
               f"CV {st['cv']:.2%} (target <= 3% on a quiet machine)")
         for p in paths:
@@ -152,7 +155,9 @@ def _score(args: argparse.Namespace) -> int:
             out = {**out, "path": str(path)}
         _dump(out)
         return 0
-    print(res)
+    from kit._views import score_tables
+
+    print("\n\n".join(str(t) for t in score_tables(res)))
     if path is not None:
         print(f"\nrecord written: {path}")
     return 0
@@ -190,7 +195,9 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         _dump(v.to_dict())
     else:
-        print(v)
+        from kit._views import validation_tables
+
+        print("\n\n".join(str(t) for t in validation_tables(v)))
     return v.exit_code
 
 
