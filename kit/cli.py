@@ -19,6 +19,7 @@ COMMANDS = (
     "kit._cli_score",
     "kit._cli_cache",
     "kit._cli_workloads",
+    "kit._cli_fleet",
 )
 
 
