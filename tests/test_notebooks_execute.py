@@ -21,9 +21,10 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
-        "01-generation.ipynb", "02-profiling.ipynb", "03-tiers-and-validation.ipynb", "04-cache-explorer.ipynb"]
+        "01-generation.ipynb", "02-profiling.ipynb", "03-tiers-and-validation.ipynb", "04-cache-explorer.ipynb",
+        "05_fleet.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
