@@ -86,7 +86,7 @@ __all__ = [
     "CHECKSUMS", "CODEC_IDS", "DICTIONARY_ID_SIZE", "FLAG_DICTIONARY", "FORMAT_VERSION", "FORMAT_VERSIONS",
     "HEADER_SIZE", "MAGIC", "OBJECTIVES",
     "ChecksumError", "DecompressionBombError", "Dictionary", "FrameError", "FrameInfo", "MissingDictionaryError",
-    "choose_codec", "compress", "decompress", "frame_info",
+    "choose_codec", "compress", "cost_model", "decompress", "frame_info", "set_cost_model",
 ]
 
 MAGIC = b"KITZ"
@@ -1043,6 +1043,65 @@ class _Model:
 
 
 _model = _Model()
+
+
+def cost_model() -> dict[str, list[float]]:
+    """The codec cost model ``codec="auto"`` decides with, as measured (or set) in this process.
+
+    Keys are ``"codec/level/shuffle"`` (shuffle 0 or 1); values are
+    ``[a_c, b_c, a_d, b_d, ratio]``: compression and decompression time as
+    ``a + b * n`` seconds for ``n`` bytes, and the ratio on the calibration
+    payload. Only the (level, shuffle) pairs used so far are present.
+
+    Examples
+    --------
+    >>> set_cost_model({"zlib/balanced/0": [1e-6, 1e-8, 1e-6, 3e-9, 0.25]})
+    >>> cost_model()
+    {'zlib/balanced/0': [1e-06, 1e-08, 1e-06, 3e-09, 0.25]}
+    >>> set_cost_model(None)  # measure again on next use
+    """
+    return {f"{c}/{lvl}/{int(sh)}": list(row) for (c, lvl, sh), row in _model.table.items()}
+
+
+def set_cost_model(table: dict[str, Any] | None) -> None:
+    """Decide with ``table`` (the form :func:`cost_model` returns) instead of measuring; ``None`` resets.
+
+    What ``codec="auto"`` chooses then depends on the input and the table
+    alone, not on how busy the machine was while it calibrated: tests use
+    it, and so can a user who wants one decision on several machines. Rows
+    of codecs not installed here are ignored; a (level, shuffle) pair the
+    table does not cover is measured on first use as usual.
+
+    Examples
+    --------
+    >>> set_cost_model({"zstd/fast/0": [4e-6, 3e-9, 2e-6, 1e-9, 0.27]})
+    >>> choose_codec(b"a line of text that repeats. " * 100, level="fast")
+    'zstd'
+    >>> set_cost_model(None)
+    """
+    with _model._lock:
+        _model.table.clear()
+        _model.calibrated.clear()
+        _model._decisions.clear()
+        if table is None:
+            return
+        available = set(_available_codecs())
+        rows: dict[tuple[str, str, bool], list[float]] = {}
+        for key, row in table.items():
+            try:
+                codec, level, shuffle = key.split("/")
+                values = [float(x) for x in row]
+            except (AttributeError, ValueError, TypeError):
+                raise ValueError(f"a cost model row is 'codec/level/shuffle': [a_c, b_c, a_d, b_d, ratio], "
+                                 f"got {key!r}: {row!r}") from None
+            _check_level(level)
+            if shuffle not in ("0", "1") or len(values) != 5 or not all(math.isfinite(v) and v >= 0 for v in values):
+                raise ValueError(f"a cost model row is 'codec/level/shuffle' (shuffle 0 or 1): five finite "
+                                 f"numbers >= 0, got {key!r}: {row!r}")
+            if codec in available:
+                rows[(codec, level, shuffle == "1")] = values
+        _model.table.update(rows)
+        _model.calibrated.update((lvl, sh) for (_, lvl, sh) in rows)
 
 
 def _entropy_limit(m: int) -> float:

@@ -15,6 +15,18 @@ os.environ.setdefault("KIT_QUICK", "1")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fixed_codec_cost_model():
+    """codec="auto" decides with a stored cost model, not one measured while the tests load the machine."""
+    import json
+
+    from kit import compression
+
+    compression.set_cost_model(json.loads((ROOT / "tests" / "data" / "compress_cost_model.json").read_text())["model"])
+    yield
+    compression.set_cost_model(None)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The shared conformance data, or skip with the reason."""

@@ -3,8 +3,8 @@
 The two small tests run the CI script on a throw-away benchmark folder, to show
 that it fails on a benchmark that raises and passes on one that only skips.
 The run of the whole suite (about 2 minutes on two cores) and the regression
-drill (about 2 minutes once asv's virtualenv exists) are marked ``slow``
-(``pytest -m "not slow"`` leaves them out).
+drill (which builds asv's virtualenv from the package index the first time) are
+drills, in tests/drills/test_asv_drills.py (``bash dev/drills.sh``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -68,24 +67,3 @@ def test_asv_ci_fails_on_a_benchmark_that_errors(tmp_path):
     assert res.returncode != 0
     assert "FAILED bench_sample.time_broken" in res.stdout, res.stdout[-3000:]
     assert "this benchmark is broken" in res.stdout  # asv's stderr is shown
-
-
-@pytest.mark.slow
-def test_asv_ci_runs_the_whole_suite_without_errors():
-    t0 = time.perf_counter()
-    res = subprocess.run(["bash", str(SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    seconds = time.perf_counter() - t0
-    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
-    assert " 0 failed" in res.stdout
-    print(f"dev/asv_ci.sh: {seconds:.0f} s")
-
-
-@pytest.mark.slow
-def test_regression_drill_flags_a_25_percent_slowdown_and_nothing_else():
-    # Builds (once) asv's virtualenv from the lock file under .asv/env-drill: minutes and PyPI the first time.
-    res = subprocess.run(["bash", str(ROOT / "dev" / "regression_drill.sh")], cwd=ROOT, capture_output=True,
-                         text=True, timeout=3600)
-    out = res.stdout + res.stderr
-    assert res.returncode == 0, out[-6000:]
-    assert "OK: asv continuous flags the 25% slower commit" in out
-    assert "OK: asv continuous does not flag the unchanged commit" in out

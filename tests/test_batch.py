@@ -114,29 +114,46 @@ def test_cancel_with_an_event_keeps_what_ran():
 
 def test_cancel_threads_from_another_thread():
     ev = threading.Event()
-    threading.Timer(0.1, ev.set).start()
-    t0 = time.perf_counter()
-    res = run(time.sleep, [0.02] * 200, "threads", workers=2, chunksize=1, cancel=ev, progress=False)
-    assert time.perf_counter() - t0 < 1.0  # not the 2 s the batch would take
-    assert res.cancelled and 100 < len(res.pending) < 200
+
+    def work(x):
+        if x == 10:
+            ev.set()  # from a worker thread, not the one that runs the batch
+        return x
+
+    res = run(work, range(200), "threads", workers=2, chunksize=1, cancel=ev, progress=False)
+    # at most the bounded window of queued items (2 per worker) runs after the cancel
+    ran = [i for i, a in enumerate(res.attempts) if a]
+    assert res.cancelled and 10 in ran and len(res.pending) >= 200 - 11 - 2 * 2 - 2
+    assert res.results[:11] == list(range(11))
 
 
 def test_cancel_through_the_handle():
-    handle = start(time.sleep, [0.02] * 200, "threads", workers=2, progress=False)
-    time.sleep(0.1)
+    started, gate = threading.Event(), threading.Event()
+
+    def work(x):
+        if x == 5:
+            started.set()
+        if x >= 5:
+            gate.wait(30)  # hold the workers until the test has cancelled
+        return x
+
+    handle = start(work, range(200), "threads", workers=2, progress=False)
+    assert started.wait(30)
     handle.cancel()
-    res = handle.result(timeout=5)
+    gate.set()
+    res = handle.result(timeout=30)
     assert handle.done() and handle.cancelled
-    assert res.cancelled and len(res.pending) > 100
+    assert res.cancelled and len(res.pending) > 150
     finished = start(abs, [-1, -2], progress=False).result(timeout=5)
     assert finished.ok and finished.results == [1, 2] and not finished.cancelled
 
 
 def test_adaptive_runs_waiting_work_on_many_threads():
+    # What it gains in time is a drill (tests/drills/test_batch_drill.py); here, what it decides.
     res = run(time.sleep, [0.004] * 80, "adaptive", progress=False)
+    assert res.ok and res.results == [None] * 80
     assert res.plan["chose"] == "threads", res.plan
     assert res.workers > available_cores() and res.plan["cpu_fraction"] < 0.5
-    assert res.elapsed < 80 * 0.004 / 3  # much faster than one after the other
 
 
 def test_adaptive_keeps_tiny_work_sequential():
