@@ -12,6 +12,8 @@ from kit.errors import KitError
 
 #: Runs a reference record pools by default: enough for the run-to-run test to see a 25% change.
 REFERENCE_RUNS = 5
+#: Where records are by default (kit.records.results_dir), in words for the options' help.
+RESULTS = "the results folder: $KIT_RESULTS_DIR, else results/kit in kit's checkout, else the user data dir"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--op", action="append", metavar="OPERATION", help="restrict to an operation (repeatable)")
     p.add_argument("--size", action="append", metavar="CLASS", help="restrict to a size class (repeatable)")
     p.add_argument("--reference", metavar="RECORD",
-                   help="reference record for the hardware index (default: results/kit/reference-*.json)")
+                   help="reference record for the hardware index (default: reference-*.json in the results "
+                        "folder)")
     p.add_argument("--no-reference", action="store_true", help="no hardware index")
     p.add_argument("--no-claims", action="store_true", help="skip the claims check")
     p.add_argument("--retries", type=int, default=2, metavar="N",
                    help="re-measure a noisy payload class up to N times (default 2)")
-    p.add_argument("--results", metavar="DIR", help="where records go (default $KIT_RESULTS_DIR or results/kit)")
+    p.add_argument("--results", metavar="DIR", help=f"where records go (default: {RESULTS})")
     p.add_argument("--no-record", action="store_true", help="write no record")
     p.add_argument("--as-reference", action="store_true",
                    help="write the record as reference-<machine id>-<preset>.json (this machine's reference); "
@@ -51,9 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = own_usage(sub.add_parser("validate", help="compare a record with a reference record; exit 1 on a "
                                                   "significant regression"))
-    p.add_argument("record", nargs="?", help="the record to check (default: the newest in results/kit)")
+    p.add_argument("record", nargs="?", help="the record to check (default: the newest in the results folder)")
     p.add_argument("--against", metavar="REFERENCE",
-                   help="reference record (default: results/kit/reference-<this machine>-<preset>.json, else the "
+                   help="reference record (default: reference-<this machine>-<preset>.json in the results folder, else the "
                         "newest reference)")
     p.add_argument("--alpha", type=float, default=None, help="significance level (default 0.002, as asv)")
     p.add_argument("--min-effect", type=float, default=None,
@@ -68,15 +71,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true",
                    help="let every backend decide the verdict (default: the baselines and the selected "
                         "backends, which the score is made of; the others are shown)")
-    p.add_argument("--results", metavar="DIR", help="where to look for records (default results/kit)")
+    p.add_argument("--results", metavar="DIR", help=f"where to look for records (default: {RESULTS})")
     p.add_argument("--json", action="store_true", help="print the validation as JSON")
     p.set_defaults(func=plain_warnings("validate", _validate))
 
     p = own_usage(sub.add_parser("report", help="write an HTML page and a PNG chart for records"))
-    p.add_argument("records", nargs="*", help="records to show (default: the newest in results/kit)")
+    p.add_argument("records", nargs="*", help="records to show (default: the newest in the results folder)")
     p.add_argument("--against", metavar="REFERENCE", help="also validate the first record against this one")
-    p.add_argument("--out", default="kit-report", metavar="DIR", help="output folder (default kit-report)")
-    p.add_argument("--results", metavar="DIR", help="where to look for records (default results/kit)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: report/ in the results folder, which git "
+                                                "ignores in kit's checkout)")
+    p.add_argument("--results", metavar="DIR", help=f"where to look for records (default: {RESULTS})")
     p.set_defaults(func=plain_warnings("report", _report))
 
 
@@ -206,8 +210,9 @@ def _report(args: argparse.Namespace) -> int:
     from kit.report import write_report
 
     recs = args.records or [records.latest_record(args.results)]
-    paths = write_report(recs, args.out, against=args.against)
-    print(f"report written: {paths['html']} (chart: {paths['png']})")
+    out = args.out or records.Path(args.results or records.results_dir()) / "report"
+    paths = write_report(recs, out, against=args.against)
+    print(f"report written: {paths['html']}\nchart: {paths['png']}")
     return 0
 
 

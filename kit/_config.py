@@ -1,18 +1,27 @@
 """Global configuration: ``get_config`` / ``set_config`` / ``config_context``.
 
-Seeded from environment variables, in the manner of scikit-learn's ``_config``:
+Seeded from environment variables, in the manner of scikit-learn's ``_config``, and checked where
+they are read: a value kit cannot use raises :class:`ConfigError` (a :class:`kit.errors.KitError`)
+with one line naming the variable, the value and what is valid, derived from the registry; the CLI
+prints that line and exits with status 2.
 
 ``KIT_BACKENDS``
-    Forced backends, ``"json.encode=orjson,digest=blake3"``.
+    Forced backends, ``"json.encode=orjson,digest=blake3"``. A forced backend is used even where it
+    failed verification (kit warns once, saying why).
 ``KIT_CACHE_DIR``
-    Where wisdom and the default on-disk cache live (default: the user cache
-    directory from platformdirs).
+    kit's cache folder: the wisdom (``wisdom-<machine>.json``) and the default on-disk cache live in
+    it. Default: the user cache directory (platformdirs). Must be a folder kit can write to, or a
+    path it can create.
 ``KIT_TUNE``
-    What the engine does when an operation has no wisdom yet: ``quick``
-    (measure briefly at first use, the default), ``full``, or ``off`` (use the
-    registry's preference order and say so in ``kit info``).
+    What the engine does when an operation has no wisdom yet: ``quick`` (measure briefly at first
+    use, the default; ``kit bench --quick`` does the same ahead of time), ``full``, or ``off`` (use
+    the registry's preference order and say so in ``kit info``).
+``KIT_CLOCK``
+    The clock measurements read (:data:`kit.measure.CLOCKS`): ``wall`` (the default) or ``thread``.
 ``KIT_QUICK``
-    ``1`` makes notebooks and long demonstrations run in seconds.
+    ``1`` makes notebooks and long demonstrations run in seconds (``0``, the default: full runs).
+``KIT_RESULTS_DIR``
+    Where result records go (read by :func:`kit.records.results_dir`).
 """
 
 from __future__ import annotations
@@ -20,33 +29,107 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from pathlib import Path
 from typing import Any, Iterator
 
+from kit.errors import KitError
+
 _TUNE_MODES = ("quick", "full", "off")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 _local = threading.local()
 
 
-def _parse_backends(text: str) -> dict[str, str]:
+class ConfigError(KitError, ValueError):
+    """A configuration value kit cannot use: an environment variable or a :func:`set_config` value.
+
+    Examples
+    --------
+    >>> str(ConfigError.for_value("KIT_TUNE", "fast", "expected one of quick, full, off"))
+    "KIT_TUNE='fast': expected one of quick, full, off"
+    """
+
+    @classmethod
+    def for_value(cls, name: str, value: Any, problem: str) -> "ConfigError":
+        return cls(f"{name}={value!r}: {problem}")
+
+
+def _parse_backends(text: str, name: str = "KIT_BACKENDS") -> dict[str, str]:
+    """``"op=backend,op=backend"`` checked against the registry (operations and their backends)."""
     out: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
-        op, sep, name = part.partition("=")
-        if not sep or not op.strip() or not name.strip():
-            raise ValueError(
-                f"KIT_BACKENDS entry {part!r} is not of the form 'operation=backend'"
-            )
-        out[op.strip()] = name.strip()
-    return out
+        op, sep, backend = (x.strip() for x in part.partition("="))
+        if not sep or not op or not backend or "=" in backend:
+            raise ConfigError.for_value(name, text, f"{part!r} is not operation=backend "
+                                                    "(e.g. json.encode=orjson,digest=blake3)")
+        out[op] = backend
+    return _check_backends(out, name, text)
+
+
+def _check_backends(backends: dict[str, str], name: str, shown: Any) -> dict[str, str]:
+    from kit import _registry
+
+    for op, backend in backends.items():
+        try:
+            _registry.backend(op, backend)  # the registry lists the valid operations or backends
+        except ValueError as exc:
+            raise ConfigError.for_value(name, shown, str(exc)) from None
+    return backends
+
+
+def folder_problem(path: Any) -> str | None:
+    """Why kit could not keep files in ``path`` (``None`` when it can, or can create it).
+
+    Examples
+    --------
+    >>> folder_problem("/") is None or "not writable" in folder_problem("/")
+    True
+    >>> folder_problem(__file__)
+    'a file, not a folder'
+    """
+    p = Path(path).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            return "a file, not a folder"
+        return None if os.access(p, os.W_OK | os.X_OK) else "a folder this user cannot write to"
+    parent = next((a for a in p.parents if a.exists()), None)
+    if parent is None:
+        return None
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is a file"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"cannot be created: {parent} is not writable"
+
+
+def _check_folder(name: str, value: Any) -> str:
+    problem = folder_problem(value)
+    if problem is not None:
+        raise ConfigError.for_value(name, os.fspath(value), f"{problem}; expected a folder kit can write to "
+                                                            "(or unset it for the default)")
+    return os.fspath(value)
+
+
+def _flag(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigError.for_value(name, text, f"expected one of {', '.join(v for v in _TRUE + _FALSE if v)}")
+    return value in _TRUE
 
 
 def _from_environment() -> dict[str, Any]:
-    tune = os.environ.get("KIT_TUNE", "quick").strip().lower() or "quick"
+    env = os.environ
+    tune = env.get("KIT_TUNE", "quick").strip().lower() or "quick"
     if tune not in _TUNE_MODES:
-        raise ValueError(f"KIT_TUNE={tune!r} is not one of {', '.join(_TUNE_MODES)}")
+        raise ConfigError.for_value("KIT_TUNE", env["KIT_TUNE"], f"expected one of {', '.join(_TUNE_MODES)}")
+    if env.get("KIT_CLOCK"):
+        from kit.measure import CLOCKS
+
+        if env["KIT_CLOCK"] not in CLOCKS:
+            raise ConfigError.for_value("KIT_CLOCK", env["KIT_CLOCK"], f"expected one of {', '.join(CLOCKS)}")
+    cache_dir = env.get("KIT_CACHE_DIR") or None
     return {
-        "backends": _parse_backends(os.environ.get("KIT_BACKENDS", "")),
-        "cache_dir": os.environ.get("KIT_CACHE_DIR") or None,
+        "backends": _parse_backends(env.get("KIT_BACKENDS", "")),
+        "cache_dir": None if cache_dir is None else _check_folder("KIT_CACHE_DIR", cache_dir),
         "tune": tune,
-        "quick": os.environ.get("KIT_QUICK", "").strip() not in ("", "0", "false"),
+        "quick": _flag("KIT_QUICK", env.get("KIT_QUICK", "")),
     }
 
 
@@ -79,17 +162,13 @@ def _validate(key: str, value: Any) -> Any:
     if key == "backends":
         if not isinstance(value, dict):
             raise TypeError(f"backends must be a dict of operation -> backend, got {value!r}")
-        from kit import _registry
-
-        for op, name in value.items():
-            _registry.backend(op, name)  # raises with the valid choices
-        return dict(value)
+        return _check_backends(dict(value), "backends", value)
     if key == "tune":
         if value not in _TUNE_MODES:
-            raise ValueError(f"tune must be one of {', '.join(_TUNE_MODES)}, got {value!r}")
+            raise ConfigError.for_value("tune", value, f"expected one of {', '.join(_TUNE_MODES)}")
         return value
     if key == "cache_dir":
-        return None if value is None else os.fspath(value)
+        return None if value is None else _check_folder("cache_dir", value)
     if key == "quick":
         return bool(value)
     raise TypeError(f"unknown configuration key {key!r}; valid keys: backends, cache_dir, quick, tune")

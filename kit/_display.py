@@ -456,7 +456,7 @@ def one_line_warnings(prefix: str = "kit") -> Iterator[None]:
     original = warnings.showwarning
 
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        text = " ".join(str(message).split())
+        text = " ".join(str(message).split()).removeprefix("kit: ")
         if text in seen:
             return
         seen.add(text)

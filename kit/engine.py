@@ -28,6 +28,7 @@ import collections
 import datetime
 import logging
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -379,10 +380,18 @@ class Engine:
                 mode = _config.get_config()["tune"]
                 if mode == "off":
                     return op.baseline, "baseline"
-                log.info("kit: measuring %s on this machine (once; stored as wisdom)", op_name)
                 # On first use: small and medium classes only, to keep it short;
-                # `kit bench` measures the large class too.
-                self.tune([op_name], preset="quick", sizes=None if mode == "full" else ("small", "medium"))
+                # `kit bench` measures the large class too. Said before and after, and shown as a
+                # progress bar in a notebook, because the call that triggers it stalls meanwhile.
+                first = None if mode == "full" else ("small", "medium")
+                n_classes = sum(len(op.kinds) for s in op.sizes if first is None or s in first)
+                log.info("kit: first use of %s on this machine: timing its %d available backends on %d payload "
+                         "classes, once (`kit bench --quick` does it ahead of time); the choice is kept in %s",
+                         op_name, sum(b.available for b in _registry.backends(op_name)), n_classes,
+                         self.wisdom.path)
+                t0 = time.perf_counter()
+                self.tune([op_name], preset="quick", sizes=first, progress="ipykernel" in sys.modules)
+                log.info("kit: %s measured in %.1f s", op_name, time.perf_counter() - t0)
                 per = self.wisdom.selection(op) or {}
             name = per.get(size) or per.get("medium") or op.baseline
             b = _registry.backend(op_name, name)

@@ -83,15 +83,26 @@ class RecordError(KitError):
 
 
 def results_dir() -> Path:
-    """Where records are written: ``KIT_RESULTS_DIR`` or ``./results/kit``.
+    """Where records are written: ``KIT_RESULTS_DIR``; else, run from inside kit's own checkout, its
+    ``results/kit``; else ``results`` in the user data directory (platformdirs), so that a score run
+    in any other folder leaves nothing there.
 
     Examples
     --------
-    >>> results_dir().name
-    'kit'
+    >>> results_dir().is_absolute()
+    True
     """
     env = os.environ.get("KIT_RESULTS_DIR")
-    return Path(env) if env else Path("results") / "kit"
+    if env:
+        from kit._config import _check_folder
+
+        return Path(_check_folder("KIT_RESULTS_DIR", env)).expanduser().absolute()
+    checkout = _checkout_results()
+    if checkout is not None and Path.cwd().resolve().is_relative_to(checkout.parent.parent):
+        return checkout
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("kit", appauthor=False)) / "results"
 
 
 def _checkout_results() -> Path | None:

@@ -170,3 +170,28 @@ def test_a_damaged_reference_found_on_its_own_does_not_stop_the_score(results, c
     assert main(["score", *SMALL, "--retries", "0", "--no-record"]) == 0
     out = capsys.readouterr().out
     assert "reference not used" in out and str(bad) in out and "truncated" in out
+
+
+def test_records_go_to_the_user_data_dir_unless_run_inside_kits_checkout(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from kit.records import results_dir
+
+    monkeypatch.delenv("KIT_RESULTS_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # platformdirs' user data dir on Linux
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert results_dir() == tmp_path / "data" / "kit" / "results"
+    root = Path(__file__).resolve().parent.parent
+    if (root / "results" / "kit").is_dir():
+        monkeypatch.chdir(root / "docs")
+        assert results_dir() == root / "results" / "kit"
+    monkeypatch.setenv("KIT_RESULTS_DIR", str(tmp_path / "mine"))
+    assert results_dir() == tmp_path / "mine"
+
+
+def test_report_goes_into_the_results_folder_by_default(results, reference, capsys):
+    assert main(["report", str(reference)]) == 0
+    out = capsys.readouterr().out
+    assert (results / "report" / "report.html").is_file() and str(results / "report") in out
