@@ -27,6 +27,8 @@ _LAZY = {
     "json": "kit.json",
     "fingerprint": "kit._handlers:fingerprint",
     "digest": "kit._handlers:digest",
+    "verify_digest": "kit._handlers:verify_digest",
+    "Digest": "kit._handlers:Digest",
     "backend_for": "kit.engine:backend_for",
     "info": "kit.engine:info",
     "tune": "kit.engine:tune",

@@ -8,6 +8,19 @@ no declaration module and no library.
 Every backend of an operation exposes the same callable surface (the
 operation's ``signature``) and declares a ``features`` set; a test checks both.
 
+Each operation also declares its *output contract* (``Operation.output``):
+
+``implementation``
+    Every backend gives the baseline's result (JSON, codecs' decoded bytes,
+    tables, kernels). The engine may run any verified backend, per payload
+    class; a backend that cannot honour the contract for one input *declines*
+    it (:class:`Declined`) and the call falls back to the baseline.
+``algorithm``
+    Backends are different algorithms whose outputs differ by design
+    (hashes). The default call is the baseline's algorithm, the same bytes on
+    every machine and every run; the engine's measured choice is opt-in and
+    its result names its algorithm (``Backend.algorithm``).
+
 Examples
 --------
 >>> from kit import _registry
@@ -22,9 +35,13 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import random
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+
+from kit.errors import KitError
 
 #: Modules in ``kit.backends`` (and elsewhere) that declare operations.
 DECLARATIONS = (
@@ -40,8 +57,65 @@ SIZE_CLASSES: dict[str, int] = {"small": 200, "medium": 64 * 1024, "large": 8 * 
 
 CATEGORIES = ("json", "hashing", "compression", "tables", "kernels")
 
+#: Output contracts (see the module docstring).
+IMPLEMENTATION = "implementation"
+ALGORITHM = "algorithm"
+OUTPUTS = (IMPLEMENTATION, ALGORITHM)
+
+#: Seed of the generated verification corpus: every process checks the same inputs.
+VERIFY_SEED = 20240615
+
+# An algorithm name as in OCI content digests: lower-case components joined by one of "+._-".
+_ALGORITHM_NAME = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*")
+
 #: Marks a corpus case whose reference result is the baseline's.
 FROM_BASELINE = object()
+
+
+class Declined(KitError, ValueError):
+    """A backend declines an input it would not answer as the baseline does.
+
+    Raised by a backend's per-call guard; a dispatched call then falls back to
+    the baseline and the fallback is counted under ``input_class`` (``kit
+    info``). A backend the user named raises it as it is: never swapped.
+
+    Examples
+    --------
+    >>> str(Declined("floats 1e-9 <= |x| < 1e-4", "orjson writes 1e-07 as 1e-7"))
+    'declined (floats 1e-9 <= |x| < 1e-4): orjson writes 1e-07 as 1e-7'
+    """
+
+    def __init__(self, input_class: str, detail: str = "") -> None:
+        super().__init__(f"declined ({input_class})" + (f": {detail}" if detail else ""))
+        self.input_class = input_class
+
+
+def input_class(exc: BaseException) -> str:
+    """The fallback class of a backend's exception: a guard's class, else the exception's type and message.
+
+    Positions and offending characters are cut from the message, so that one
+    kind of input counts as one class.
+
+    Examples
+    --------
+    >>> input_class(Declined("integers beyond 64 bits"))
+    'integers beyond 64 bits'
+    >>> input_class(TypeError("Integer exceeds 64-bit range"))
+    'TypeError: Integer exceeds 64-bit range'
+    >>> input_class(ValueError("number is infinity when parsed as double: line 1 column 2 (char 1)"))
+    'ValueError: number is infinity when parsed as double'
+    """
+    if isinstance(exc, Declined):
+        return exc.input_class
+    if isinstance(exc, UnicodeError) and getattr(exc, "reason", None):
+        return f"{type(exc).__name__}: {exc.reason}"  # type: ignore[attr-defined]
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    text = _POSITION.split(text, 1)[0].rstrip(" :(")
+    return f"{type(exc).__name__}: {text[:50]}" if text else type(exc).__name__
+
+
+# Where messages start to name a position: "line 1 column 2", "(byte 14)", "in position 2", "at `$[0]`".
+_POSITION = re.compile(r":? line \d|\(byte \d| in position| - at `| at \$|\(char \d")
 
 
 @dataclass(frozen=True)
@@ -79,6 +153,14 @@ class Operation:
         vectors, round trips); returns failure messages.
     sizes : tuple of str
         Size classes measured.
+    output : {"implementation", "algorithm"}
+        The output contract: whether backends must give the baseline's result
+        or are different algorithms (see the module docstring).
+    generated : callable or None
+        ``generated(rng) -> iterable of (input class, args)``: a seeded,
+        generated corpus covering input *classes*, checked against the
+        baseline by the engine's verification (the reference is always the
+        baseline's outcome, a result or an error).
     """
 
     name: str
@@ -93,6 +175,13 @@ class Operation:
     corpus: Callable[[str], Iterable[tuple[str, tuple, Any]]]
     check: Callable[[str, Callable], list[str]] | None = None
     sizes: tuple[str, ...] = ("small", "medium", "large")
+    output: str = IMPLEMENTATION
+    generated: Callable[[random.Random], Iterable[tuple[str, tuple]]] | None = None
+
+    @property
+    def interchangeable(self) -> bool:
+        """``True`` when any verified backend may answer a default call (an implementation choice)."""
+        return self.output == IMPLEMENTATION
 
     def backends(self) -> list["Backend"]:
         """The backends of this operation, baseline first."""
@@ -126,6 +215,10 @@ class Backend:
     available_if : callable or None
         Extra availability check returning ``None`` or the reason it is
         unavailable (e.g. no CUDA device).
+    algorithm : str or None
+        For an operation whose output contract is ``algorithm``: the name of
+        the algorithm whose output this backend gives, as in OCI content
+        digests (``sha256``, ``blake3``, ``xxh3_128``); ``None`` otherwise.
     """
 
     operation: str
@@ -137,6 +230,7 @@ class Backend:
     notes: str = ""
     device: str = "cpu"
     available_if: Callable[[], str | None] | None = None
+    algorithm: str | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -203,6 +297,8 @@ def declare_operation(op: Operation) -> Operation:
         raise ValueError(f"operation {op.name!r} declared twice")
     if op.category not in CATEGORIES:
         raise ValueError(f"operation {op.name!r}: category {op.category!r} not in {CATEGORIES}")
+    if op.output not in OUTPUTS:
+        raise ValueError(f"operation {op.name!r}: output {op.output!r} not in {OUTPUTS}")
     _operations[op.name] = op
     _origin[op.name] = sys._getframe(1).f_globals.get("__name__", "")
     _backends.setdefault(op.name, {})
@@ -229,9 +325,18 @@ def _ensure_loaded() -> None:
         ordered = sorted(_operations.values(), key=lambda o: rank.get(_origin[o.name], len(rank)))
         _operations.clear()
         _operations.update((o.name, o) for o in ordered)
+        names: dict[str, str] = {}
         for op in _operations.values():
             if op.baseline not in _backends[op.name]:
                 raise RuntimeError(f"operation {op.name!r} has no baseline backend {op.baseline!r}")
+            for b in _backends[op.name].values():
+                if op.output == IMPLEMENTATION and b.algorithm is not None:
+                    raise RuntimeError(f"{b.key} names an algorithm but {op.name!r} is an implementation choice")
+                if op.output == ALGORITHM:
+                    if b.algorithm is None or not _ALGORITHM_NAME.fullmatch(b.algorithm):
+                        raise RuntimeError(f"{b.key}: algorithm {b.algorithm!r} is not an OCI-style name")
+                    if names.setdefault(b.algorithm, op.name) != op.name:
+                        raise RuntimeError(f"algorithm {b.algorithm!r} is declared by two operations")
 
 
 def operations() -> list[Operation]:
@@ -294,6 +399,38 @@ def libraries() -> dict[str, str | None]:
         if b.distribution and b.distribution not in out:
             out[b.distribution] = b.version
     return out
+
+
+def algorithms(op_name: str | None = None) -> dict[str, list[Backend]]:
+    """Algorithm name -> the backends that compute it (baseline first), for algorithm choices.
+
+    Examples
+    --------
+    >>> from kit import _registry
+    >>> _registry.algorithms("digest")["sha256"][0].name
+    'hashlib.sha256'
+    """
+    out: dict[str, list[Backend]] = {}
+    for op in operations():
+        if op.output == ALGORITHM and op_name in (None, op.name):
+            for b in backends(op.name):
+                out.setdefault(b.algorithm, []).append(b)  # type: ignore[arg-type]
+    return out
+
+
+def default_algorithm(op_name: str) -> str:
+    """The stable default algorithm of an algorithm choice: its baseline's.
+
+    Examples
+    --------
+    >>> from kit import _registry
+    >>> _registry.default_algorithm("digest"), _registry.default_algorithm("fingerprint")
+    ('sha256', 'blake2b_128')
+    """
+    op = operation(op_name)
+    if op.output != ALGORITHM:
+        raise ValueError(f"{op_name!r} is an implementation choice; it has no algorithm")
+    return backend(op_name, op.baseline).algorithm  # type: ignore[return-value]
 
 
 def reset_probes() -> None:

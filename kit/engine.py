@@ -105,25 +105,31 @@ def _outcome(fn: Callable, args: tuple) -> tuple[bool, Any]:
 def verify_backend(op: _registry.Operation, backend: _registry.Backend) -> Verification:
     """Run the operation's corpus through ``backend`` and compare with the baseline.
 
-    A case where the backend raises and the baseline does not is recorded in
-    ``gives_way`` (the call falls back at run time); a different result, or a
-    result where the baseline raises, is a problem.
+    The fixed corpus first, then (for operations that declare one) the seeded
+    generated corpus of input classes. A case where the backend raises or
+    declines and the baseline does not is recorded in ``gives_way`` (the call
+    falls back at run time); a different result, or a result where the
+    baseline raises, is a problem. Generated cases are reported per input
+    class. A case where the baseline runs out of stack (``RecursionError``) is
+    a resource limit, not a reference, and is not compared.
     """
     t0 = time.perf_counter()
     v = Verification(op.name, backend.name)
     try:
         fn = backend.implementation()
         base = _registry.backend(op.name, op.baseline).implementation()
+        is_baseline = backend.name == op.baseline
         for label, args, expected in op.corpus(backend.name):
             v.cases += 1
             ok, result = _outcome(fn, args)
             if expected is _registry.FROM_BASELINE:
-                base_ok, expected = _outcome(base, args)
+                # (the baseline is its own reference: one call, not two)
+                base_ok, expected = (ok, result) if is_baseline else _outcome(base, args)
             else:
                 base_ok = True
             if not ok:
                 if base_ok:
-                    v.gives_way.append(f"{label}: {type(result).__name__}")
+                    v.gives_way.append(f"{label}: {_registry.input_class(result)}")
                 continue
             if not base_ok:
                 v.problems.append(f"{label}: returned a result where the baseline raises {type(expected).__name__}")
@@ -134,12 +140,83 @@ def verify_backend(op: _registry.Operation, backend: _registry.Backend) -> Verif
                 same, result = False, exc
             if not same:
                 v.problems.append(f"{label}: result differs from the baseline ({_short(result)} vs {_short(expected)})")
+        if op.generated is not None and backend.name != op.baseline:
+            _verify_generated(op, fn, v)
         if op.check is not None:
             v.problems += op.check(backend.name, fn)
     except Exception as exc:
         v.problems.append(f"verification crashed: {type(exc).__name__}: {exc}")
     v.seconds = time.perf_counter() - t0
     return v
+
+
+_references: dict[str, list] = {}
+_references_lock = threading.Lock()
+
+
+def generated_reference(op: _registry.Operation) -> list[tuple[str, tuple, bool, Any]]:
+    """The operation's generated corpus with the baseline's outcomes, computed once per process.
+
+    Returns ``(input class, args, baseline ok, baseline result or exception)``
+    for every case; the seed is :data:`kit._registry.VERIFY_SEED`.
+    """
+    import random
+
+    with _references_lock:
+        ref = _references.get(op.name)
+        if ref is None:
+            base = _registry.backend(op.name, op.baseline).implementation()
+            ref = []
+            for cls, args in op.generated(random.Random(_registry.VERIFY_SEED)):  # type: ignore[misc]
+                try:
+                    ref.append((cls, args, True, base(*args)))
+                except RecursionError:
+                    continue  # the baseline's stack ran out: a resource limit, not a reference
+                except Exception as exc:
+                    ref.append((cls, args, False, exc))
+            _references[op.name] = ref
+        return ref
+
+
+def _verify_generated(op: _registry.Operation, fn: Callable, v: Verification) -> None:
+    """Compare ``fn`` with the baseline on the generated corpus; aggregate by input class."""
+    totals: collections.Counter = collections.Counter()
+    differ: dict[str, list] = {}
+    gave_way: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for cls, args, base_ok, expected in generated_reference(op):
+        totals[cls] += 1
+        try:
+            result = fn(*args)
+        except RecursionError:
+            continue
+        except Exception as exc:  # the generated inputs probe failure modes on purpose
+            if base_ok:
+                gave_way[cls][_registry.input_class(exc)] += 1
+            continue
+        if not base_ok:
+            differ.setdefault(cls, []).append((args, result, f"raises {type(expected).__name__}"))
+            continue
+        try:
+            same = op.equal(result, expected)
+        except Exception as exc:
+            same, result = False, exc
+        if not same:
+            differ.setdefault(cls, []).append((args, result, expected))
+    v.cases += sum(totals.values())
+    for cls, cases in differ.items():
+        args, result, expected = cases[0]
+        v.problems.append(f"{cls} (generated): {len(cases)} of {totals[cls]} differ from the baseline, e.g. "
+                          f"{_short(args[0])} gave {_short(result)}, baseline {_short(expected)}")
+    for cls, why in gave_way.items():
+        reasons = ", ".join(f"{r} x{n}" for r, n in why.most_common(2))
+        v.gives_way.append(f"{cls} (generated): {sum(why.values())} of {totals[cls]} fall back ({reasons})")
+
+
+def _declined_then(fn: Callable, base: Callable, args: tuple) -> Any:
+    try:
+        return fn(*args)
+    except _registry.Declined:
+        return base(*args)
 
 
 def _clip(s: str, n: int) -> str:
@@ -250,6 +327,8 @@ class Engine:
         self._lock = threading.RLock()
         self._verified: dict[tuple[str, str], Verification] = {}
         self.fallbacks: collections.Counter = collections.Counter()
+        # (operation, backend, input class) -> calls that fell back (a guard's class, or the error)
+        self.fallback_classes: collections.Counter = collections.Counter()
         self.wisdom = Wisdom(cache_dir)
         self._bindings: dict[str, Any] = {}
         self._context_bindings: dict[tuple[str, int], tuple[int, Any]] = {}
@@ -297,10 +376,16 @@ class Engine:
         data = payload(kind, _registry.SIZE_CLASSES[size], seed=seed)
         nbytes = payload_nbytes(data)
         contenders = {}
+        base_fn = _registry.backend(op_name, op.baseline).implementation()
         for name in names:
             fn = _registry.backend(op_name, name).implementation()
             args = op.prepare(data, name)
             contenders[name] = (lambda fn=fn, args=args: fn(*args))
+            if name != op.baseline:
+                try:
+                    fn(*args)
+                except _registry.Declined:  # measured as kit runs it here: the guard, then the baseline
+                    contenders[name] = (lambda fn=fn, args=args: _declined_then(fn, base_fn, args))
         res = compare(contenders, nbytes=nbytes, preset=preset, reference=op.baseline)
         base = res[op.baseline]
         return [Row(op_name, size, kind, n, res[n], speedup(base, res[n]), n == op.baseline) for n in names]
@@ -445,8 +530,10 @@ class Engine:
         self._context_bindings.clear()
         _config._bump()
 
-    def count_fallback(self, op_name: str, backend: str) -> None:
+    def count_fallback(self, op_name: str, backend: str, input_class: str | None = None) -> None:
         self.fallbacks[(op_name, backend)] += 1
+        if input_class is not None:
+            self.fallback_classes[(op_name, backend, input_class)] += 1
 
     # --- reporting -----------------------------------------------------------------------
 
@@ -463,14 +550,22 @@ class Engine:
                     sel = "all (forced)" if forced == b.name else ""
                 else:
                     sel = ", ".join(s for s in SIZE_NAMES if per.get(s) == b.name)
+                    if not op.interchangeable:  # the default call is the baseline; the measured one is opt-in
+                        sel = ", ".join(filter(None, ["default" if b.name == op.baseline else "",
+                                                      f"fastest: {sel}" if sel else ""]))
                 status = ("unavailable: " + reason) if reason else (
                     "" if ver is None else "verified" if ver.ok else _clip("FAILED: " + ver.problems[0], 90)
                     + (f" (+{len(ver.problems) - 1} more)" if len(ver.problems) > 1 else ""))
+                if ver is not None and ver.ok and ver.gives_way:
+                    status += f"; falls back on {len(ver.gives_way)} kinds of input"
                 rows.append({
                     "operation": op.name, "backend": b.name, "baseline": b.name == op.baseline,
                     "available": reason is None, "version": b.version, "device": b.device,
+                    "output": op.output, "algorithm": b.algorithm,
                     "verified": None if ver is None else ver.ok, "selected": sel,
                     "fallbacks": self.fallbacks.get((op.name, b.name), 0), "status": status,
+                    "fallback_classes": {c: n for (o, n_, c), n in sorted(self.fallback_classes.items())
+                                         if o == op.name and n_ == b.name},
                     "gives_way": [] if ver is None else ver.gives_way,
                     "problems": [] if ver is None else ver.problems,
                 })
@@ -496,7 +591,7 @@ class Binding:
         if self.forced:
             raise exc
         result = self.baseline(*args)  # raises the baseline's own error when it rejects too
-        self.engine.count_fallback(self.operation, name)
+        self.engine.count_fallback(self.operation, name, _registry.input_class(exc))
         return result
 
 
@@ -514,6 +609,10 @@ class Info:
         notes = [f"{n_av}/{len(self.rows)} backends available; "
                  f"GPU: {g['name'] + ' (' + str(g['memory_mib']) + ' MiB)' if g else 'none detected'}; "
                  f"wisdom: {self.wisdom.get('path')} ({self.wisdom.get('state')})"]
+        for r in self.rows:
+            if r.get("fallback_classes"):
+                per = ", ".join(f"{c} x{n}" for c, n in r["fallback_classes"].items())
+                notes.append(_clip(f"fallbacks of {r['backend']} ({r['operation']}): {per}", 100))
         return Table("kit info", ["operation", "backend", "version", "verified", "selected", "fallbacks", "status"],
                      [[r["operation"], r["backend"] + (" (baseline)" if r["baseline"] else ""), r["version"] or "",
                        r["verified"], r["selected"], r["fallbacks"] or "", r["status"]] for r in self.rows], notes)
