@@ -12,6 +12,7 @@ import json
 import math
 import os
 import signal
+import statistics
 import subprocess
 import sys
 
@@ -19,7 +20,7 @@ import pytest
 
 from kit.errors import KitError
 from kit.fleet.faults import expand, parse_slowdowns
-from kit.fleet.outliers import OVERALL, OutlierRule, fleet_outliers, robust_outliers
+from kit.fleet.outliers import MAD_SCALE, OVERALL, OutlierRule, fleet_outliers, robust_outliers
 from kit.fleet.run import machine_labels
 
 OPS = ["fingerprint", "json.encode"]
@@ -59,7 +60,7 @@ def test_a_machine_one_and_a_half_times_slower_is_flagged_and_only_it(n):
         rng = random.Random(seed)
         res = fleet_outliers(_fleet(rng, n, sigma=0.04, odd="n01", factor=1.5))
         assert res.machines == ["n01"], (seed, res.machines)
-        assert {d.direction for d in res.flagged("n01")} == {"slower"}
+        assert res.outlier("n01").direction == "slower"
 
 
 def test_the_minimum_effect_keeps_a_small_difference_unflagged_when_the_others_agree_exactly():
@@ -84,8 +85,23 @@ def test_the_spread_of_a_heterogeneous_fleet_widens_the_limit():
 
 
 def test_the_judged_machine_is_left_out_of_the_spread():
-    # three machines: with the slow one in the MAD, the limit would be 3.5 * 1.4826 * 0.095 = 0.49 > ln 1.5
-    d = robust_outliers({"a": 1.0, "b": 1.1, "slow": 1 / 1.5})
+    import random
+
+    rng = random.Random(3)
+    values = {f"m{i}": math.exp(rng.gauss(0.0, 0.02)) for i in range(6)} | {"slow": 1 / 1.5}
+    d = robust_outliers(values)
+    assert d["slow"].flagged and not any(d[m].flagged for m in values if m != "slow")
+    # the slow machine's own deviation is not in the spread it is judged by
+    med = statistics.median(math.log(v) for v in values.values())
+    with_itself = MAD_SCALE * statistics.median(abs(math.log(v) - med) for v in values.values())
+    assert 0 < d["slow"].robust_sd < with_itself
+
+
+def test_the_spread_of_fewer_than_four_peers_is_not_used():
+    # two peers 13% apart: 3.5 x 1.4826 x half their distance would be a 1.37x limit; the minimum
+    # effect alone (1.25x) sets it, and a 1.5x slower third machine is flagged
+    d = robust_outliers({"a": 1.0, "b": 1.13, "slow": 1 / 1.5})
+    assert d["slow"].robust_sd == 0.0 and d["slow"].threshold == pytest.approx(math.log(1.25))
     assert d["slow"].flagged and not d["a"].flagged and not d["b"].flagged
     assert d["slow"].median == pytest.approx(1.0)
 
@@ -97,17 +113,21 @@ def test_a_category_measured_on_too_few_machines_flags_nothing_and_says_why():
     assert robust_outliers({}) == {}
 
 
-def test_a_machine_slow_in_one_category_only_is_flagged_there():
+def test_a_category_beyond_its_limit_is_named_and_the_overall_index_decides_the_flag():
     fleet = {m: {OVERALL: (1.0, 0.98, 1.02), "json": (1.0, 0.98, 1.02), "hashing": (1.0, 0.98, 1.02)}
              for m in ("a", "b", "c", "d")}
-    fleet["d"]["hashing"] = (0.5, 0.48, 0.52)
+    fleet["d"]["hashing"] = (0.6, 0.58, 0.62)
+    fleet["d"][OVERALL] = (0.77, 0.75, 0.79)  # sqrt(0.6): 23% slower overall, beyond 1/1.25
     res = fleet_outliers(fleet)
-    assert [x.category for x in res.flagged("d")] == ["hashing"]
+    assert [x.category for x in res.beyond("d")] == ["hashing"]
     assert res.machines == ["d"]
+    fleet["d"][OVERALL] = (0.9, 0.88, 0.92)  # one category alone, the overall within the limit
+    res = fleet_outliers(fleet)
+    assert [x.category for x in res.beyond("d")] == ["hashing"] and res.machines == []
 
 
 @pytest.mark.parametrize("kw, what", [({"z": 0}, "z must be"), ({"min_effect": -1}, "min_effect"),
-                                      ({"min_machines": 1}, "min_machines")])
+                                      ({"min_machines": 1}, "min_machines"), ({"spread_peers": 1}, "spread_peers")])
 def test_rule_parameters_are_checked(kw, what):
     with pytest.raises(ValueError, match=what):
         OutlierRule(**kw)
@@ -213,7 +233,7 @@ def test_the_slowed_worker_is_flagged_and_the_others_are_not(slowed):
     rep = fleet_report(run.run_id, directory=root)
     assert rep.flagged == ["worker-1"]
     assert rep.row("worker-1").flag == "slower outlier"
-    assert {d.category for d in rep.row("worker-1").outlier} >= {OVERALL}
+    assert rep.row("worker-1").is_outlier and {d.category for d in rep.row("worker-1").beyond} == {"json", "hashing"}
     assert rep.row("worker-0").flag == rep.row("worker-2").flag == "-"
     assert rep.row("worker-1").index[0] < rep.row("worker-0").index[0] / 2
     text = str(rep)

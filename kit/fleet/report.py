@@ -89,19 +89,24 @@ class MachineRow:
     injected: dict[str, float] = field(default_factory=dict)
 
     @property
-    def outlier(self) -> list[Deviation]:
-        return [d for d in self.deviations.values() if d.flagged]
+    def is_outlier(self) -> bool:
+        """Flagged: the overall index is beyond its limit (:mod:`kit.fleet.outliers`)."""
+        d = self.deviations.get(OVERALL)
+        return d is not None and d.flagged
+
+    @property
+    def beyond(self) -> list[Deviation]:
+        """The categories whose index is beyond its limit (they say where the machine differs)."""
+        return [d for c, d in self.deviations.items() if c != OVERALL and d.flagged]
 
     @property
     def flag(self) -> str:
         """``"slower outlier"``, ``"faster outlier"``, ``"-"``, or the status of a machine without record."""
         if self.status != "ok":
             return self.status
-        out = self.outlier
-        if not out:
+        if not self.is_outlier:
             return "-"
-        dirs = {d.direction for d in out}
-        return "outlier" if len(dirs) > 1 else f"{dirs.pop()} outlier"
+        return f"{self.deviations[OVERALL].direction} outlier"
 
     def to_dict(self) -> dict[str, Any]:
         def tri(t: tuple[float, float, float] | None) -> dict[str, Any] | None:
@@ -110,7 +115,7 @@ class MachineRow:
         return {"machine": self.label, "status": self.status, "reason": self.reason, "score": tri(self.score),
                 "tier": self.tier, "hardware_index": tri(self.index),
                 "categories": {k: tri(v) for k, v in self.categories.items()},
-                "outlier": bool(self.outlier), "outlier_in": [d.category for d in self.outlier],
+                "outlier": self.is_outlier, "flag": self.flag, "beyond_limit_in": [d.category for d in self.beyond],
                 "deviations": {k: d.to_dict() for k, d in self.deviations.items()},
                 "verdict": self.verdict, "verdict_reason": self.verdict_reason,
                 "injected_slowdown": dict(self.injected)}
@@ -130,7 +135,7 @@ class FleetReport:
     @property
     def flagged(self) -> list[str]:
         """Labels of the machines flagged as outliers."""
-        return [r.label for r in self.rows if r.outlier]
+        return [r.label for r in self.rows if r.is_outlier]
 
     def row(self, label: str) -> MachineRow:
         for r in self.rows:
@@ -171,17 +176,27 @@ class FleetReport:
                                _limit(d),
                                "yes" if d is not None and d.flagged else ""])
         t2 = Table("hardware index by category", ["machine", "category", "index (95% CI)", "vs median",
-                                                  "robust z", "limit", "outlier"], detail,
+                                                  "robust z", "limit", "beyond"], detail,
                    _wrap(["vs median: the machine's index over the fleet's median index in that category; robust "
                           "z: |ln deviation| / (1.4826 x the MAD of the other machines); limit: how many times "
-                          "slower or faster than the median flags.",
+                          "slower or faster than the median is beyond the limit; beyond it overall, the machine "
+                          "is an outlier.",
                           self.outliers.rule.describe() + " (docs/fleet.md)."]))
         return [t1, t2]
 
     def all_notes(self) -> list[str]:
-        """The report's notes, then each machine without a record and each verdict, with the reason."""
+        """The report's notes, then each outlier and category beyond its limit, each machine without a
+        record and each verdict, with the reason."""
         notes = list(self.notes)
         for r in self.rows:
+            where = ", ".join(f"{d.category} {math.expm1(d.log_deviation):+.0%}" for d in r.beyond)
+            if r.is_outlier:
+                d = r.deviations[OVERALL]
+                notes.append(f"{r.label}: {r.flag}, overall {math.expm1(d.log_deviation):+.0%} from the fleet "
+                             f"median" + (f"; beyond the limit in {where}" if where else ""))
+            elif where:
+                notes.append(f"{r.label}: beyond the limit in {where} only; its overall index is within the "
+                             "fleet's, so it is not flagged (a lead to follow, or noise: docs/fleet.md)")
             if r.status != "ok":
                 notes.append(f"{r.label} {r.status}: {r.reason}")
             if r.verdict is not None:
@@ -407,7 +422,7 @@ def fleet_chart(report: FleetReport) -> Any:
             ax0.annotate(r.status, (2, y), va="center", fontsize=8, color="gray")
             continue
         v, lo, hi = r.score
-        colour = _FLAG if r.outlier else "#1f77b4"
+        colour = _FLAG if r.is_outlier else "#1f77b4"
         ax0.errorbar([v], [y], xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="o", capsize=3, color=colour)
         ax0.annotate(r.tier or "", (v, y), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=7)
     for tier, threshold in TIERS:
@@ -440,8 +455,8 @@ def fleet_chart(report: FleetReport) -> Any:
                          capsize=2, color=colour[cat], mec=_FLAG if d.flagged else colour[cat],
                          mew=2 if d.flagged else 1, label=cat if y == next((yy for yy, rr in zip(ys, rows)
                                                                            if cat in rr.deviations), None) else None)
-        if r.outlier:
-            ax1.annotate("outlier", (1.0, y), xytext=(0, -12), textcoords="offset points", ha="center",
+        if r.is_outlier:
+            ax1.annotate(r.flag, (1.0, y), xytext=(0, -12), textcoords="offset points", ha="center",
                          fontsize=7, color=_FLAG)
     floor = 1 + report.outliers.rule.min_effect
     ax1.axvspan(1 / floor, floor, color="#dddddd", alpha=0.6, lw=0)
@@ -456,7 +471,7 @@ def fleet_chart(report: FleetReport) -> Any:
     ax1.set_yticks(ys, labels, fontsize=8)
     ax1.set_ylim(n - 0.5, -0.5)
     ax1.set_xlabel("hardware index / fleet median per category (log, 95% CI); grey: within the minimum effect; "
-                   "red edge: outlier", fontsize=8)
+                   "red edge: beyond the limit", fontsize=8)
     ax1.set_title(f"hardware index: {len(report.flagged)} outlier(s)")
     ax1.grid(axis="x", which="major", alpha=0.3)
     if cats:
