@@ -1,8 +1,11 @@
 """JSON through the engine's selected backend: ``dumps`` and ``loads``.
 
 The behaviour is the registry's contract (see ``kit.backends.json``), the
-same whichever backend runs: bytes out, exact integers, non-finite floats as
-``null``, ``NaN``/``Infinity`` literals rejected, RFC 3339 datetimes.
+same whichever backend runs: the baseline's bytes out (stdlib ``json``,
+compact, UTF-8), exact integers, non-finite floats as ``null``,
+``NaN``/``Infinity`` literals rejected, RFC 3339 datetimes. A backend that
+would answer an input differently declines it and the call falls back to the
+baseline, counted per input class in ``kit info``.
 
 ``dumps`` cannot know its output size in advance, so it uses the backend
 selected for the medium class; ``loads`` picks per size class.
@@ -21,8 +24,8 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
-from kit import _config
-from kit.backends.json import find_unserializable
+from kit import _config, _registry
+from kit.backends.json import find_problem
 from kit._handlers import dispatch
 from kit.engine import get_engine
 
@@ -32,11 +35,27 @@ _gen = _config._generation
 _loads = dispatch("json.decode")
 
 
-def _unserializable(obj: Any, default: Callable | None, exc: BaseException) -> TypeError:
-    found = find_unserializable(obj, default)
+def _unserializable(obj: Any, default: Callable | None, exc: BaseException) -> BaseException:
+    """The error for an object the contract cannot encode, naming the real offender and its path."""
+    found = find_problem(obj, default)
     if found is None:
-        return exc if isinstance(exc, TypeError) else TypeError(str(exc))
-    path, bad = found
+        return exc
+    path, bad, kind, detail = found
+    if kind == "cycle":
+        where = "it contains itself" if detail == path else f"it is the object at {detail} again"
+        return ValueError(f"Circular reference detected at {path}: {where}; JSON has no references, so "
+                          "the encoding would never end")
+    if kind == "surrogate":
+        i = next(j for j, c in enumerate(bad) if 0xD800 <= ord(c) <= 0xDFFF)
+        return UnicodeEncodeError("utf-8", bad, i, i + 1, f"surrogates not allowed (a lone surrogate in the str at "
+                                  f"{path}; UTF-8 cannot encode it)")
+    if kind == "int":
+        return ValueError(f"the integer at {path} has more digits than Python converts to str "
+                          f"({len(str(abs(bad).bit_length()))}+ bits; see sys.set_int_max_str_digits)")
+    if kind == "non-finite key":
+        return ValueError(f"Out of range float key {bad!r} at {path}: non-finite floats cannot be keys")
+    if kind == "key":
+        return TypeError(f"keys must be str, int, float, bool or None, not {type(bad).__name__}, at {path}")
     return TypeError(
         f"Object of type {type(bad).__name__} is not JSON serializable at {path}; "
         "kit.json encodes dict, list, tuple, str, int, float, bool, None, datetime, date, time, "
@@ -48,17 +67,17 @@ def _encode_fallback(obj: Any, exc: BaseException) -> bytes:
     b = get_engine().binding("json.encode")
     try:
         return b.fallback((obj,), exc, b.names[1])
+    except _registry.Declined:
+        raise  # a forced backend declined: its own error, never swapped
     except (TypeError, ValueError) as final:
-        if isinstance(final, UnicodeError):
-            raise
         raise _unserializable(obj, None, final) from None
 
 
 _bound: "weakref.WeakSet[Callable]" = weakref.WeakSet()
 
 
-def _bound_encoder(fn: Callable, extra: tuple) -> Callable[..., bytes]:
-    """``dumps`` specialised to one binding: closure cells and a single Python frame.
+def _bound_encoder(fn: Callable) -> Callable[..., bytes]:
+    """``dumps`` specialised to one binding: closure cells and a single Python frame above the backend.
 
     The module attribute ``dumps`` is replaced by this function while the
     binding is current. When the configuration or the selection changes, its
@@ -66,15 +85,15 @@ def _bound_encoder(fn: Callable, extra: tuple) -> Callable[..., bytes]:
     a copy kept by ``from kit.json import dumps`` stays correct. The
     parameters are positional-or-keyword on purpose: CPython specialises calls
     to such functions, not to ones with keyword-only parameters (~10% of a
-    200-byte encode).
+    200-byte encode). The backend's own guard (e.g. orjson's exponent forms)
+    runs inside ``fn``: what it declines falls back here.
     """
-    a, b = extra if extra else (None, None)
-    call = fn if extra else (lambda obj, a, b: fn(obj))
+    call = fn
 
     def dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
         if default is backend is None:
             try:
-                return call(obj, a, b)
+                return call(obj)
             except Exception as exc:
                 return _encode_fallback(obj, exc)
         return _dumps(obj, default=default, backend=backend)
@@ -85,7 +104,7 @@ def _bound_encoder(fn: Callable, extra: tuple) -> Callable[..., bytes]:
     return dumps
 
 
-def _redispatch(obj: Any, a: Any, b: Any) -> bytes:
+def _redispatch(obj: Any) -> bytes:
     return globals()["dumps"](obj)
 
 
@@ -102,10 +121,9 @@ _config._listeners.append(_unbind)
 
 def _rebind() -> Callable[..., bytes]:
     b = get_engine().binding("json.encode")
-    raw = getattr(b.medium, "raw", None)
     if b.gen < 0:  # a config_context is active somewhere: no specialisation
         return _dumps
-    fast = _bound_encoder(raw[0], raw[1:]) if raw else _bound_encoder(b.medium, ())
+    fast = _bound_encoder(b.medium)
     globals()["dumps"] = fast
     return fast
 
@@ -124,6 +142,8 @@ def _dumps(obj: Any, *, default: Callable | None = None, backend: str | None = N
     ------
     TypeError
         For an object that cannot be encoded, naming its type and path.
+    ValueError
+        For a circular reference, naming the path where the cycle closes.
 
     Examples
     --------
@@ -148,14 +168,16 @@ def _dumps(obj: Any, *, default: Callable | None = None, backend: str | None = N
         try:
             return b.medium(obj, default)
         except Exception as exc:
+            if b.forced:
+                raise
             try:
-                if b.forced:
-                    raise
                 out = b.baseline(obj, default)
-                b.engine.count_fallback("json.encode", b.names[1])
-                return out
-            except TypeError as final:
+            except (TypeError, ValueError) as final:
+                if isinstance(final, _registry.Declined):
+                    raise
                 raise _unserializable(obj, default, final) from None
+            b.engine.count_fallback("json.encode", b.names[1], _registry.input_class(exc))
+            return out
     return get_engine().implementation("json.encode", backend)(obj, default)
 
 
