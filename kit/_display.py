@@ -35,8 +35,9 @@ from typing import Any, Iterator, Sequence
 
 #: The widest line kit prints to a terminal.
 WIDTH = 100
-#: Cells longer than this become footnotes in HTML (terminals use the width instead).
-HTML_CELL_LIMIT = 80
+#: Text cells longer than this become footnotes in HTML tables of more than two columns (terminals use
+#: the width instead), so that a row stays on one line and the table within a notebook's width.
+HTML_CELL_LIMIT = 48
 #: Text cells up to this long stay in the table; longer ones may become footnotes (in a column whose
 #: longest cell is twice as long: prose, not names, which wrap instead).
 FOOTNOTE_MIN = 20
@@ -217,21 +218,24 @@ class Table:
     def _repr_html_(self) -> str:
         cells = self._cells()
         right = self._right(cells)
+        n = len(self.columns)
         footnotes: dict[str, int] = {}
+        # a key/value table wraps its values; a wider one keeps each row on one line, long texts as footnotes
+        wrap = n == 2
         head = "".join(f"<th class='{'r' if r else 'l'}'>{html.escape(str(c))}</th>"
                        for c, r in zip(self.columns, right))
         body = []
         for row in cells:
             if isinstance(row, Section):
-                body.append(f"<tr class='kit-section'><td colspan='{len(self.columns)}'>{html.escape(row.text)}</td></tr>")
+                body.append(f"<tr class='kit-section'><td class='l' colspan='{n}'>{html.escape(row.text)}</td></tr>")
                 continue
             tds = []
             for v, r in zip(row, right):
-                if not r and len(v) > HTML_CELL_LIMIT:
+                if not r and not wrap and len(v) > HTML_CELL_LIMIT:
                     number = footnotes.setdefault(v, len(footnotes) + 1)
                     tds.append(f"<td class='l'><sup>[{number}]</sup></td>")
                 else:
-                    tds.append(f"<td class='{'r' if r else 'l'}'>{html.escape(v)}</td>")
+                    tds.append(f"<td class='{'r' if r else 'l w' if wrap else 'l'}'>{html.escape(v)}</td>")
             body.append("<tr>" + "".join(tds) + "</tr>")
         notes = "".join(f"<p class='kit-note'><sup>[{k}]</sup> {html.escape(t)}</p>" for t, k in footnotes.items())
         notes += "".join(f"<p class='kit-note'>{html.escape(n)}</p>" for n in self.notes)
@@ -244,14 +248,18 @@ class Table:
         return [dict(zip(self.columns, row)) for row in self.rows if not isinstance(row, Section)]
 
 
-# Scoped to .kit-table so that a notebook's own styles are left alone; the same in JupyterLab, in
-# a widget's HTML (which gets no notebook styles) and in a page converted by nbconvert.
-_CSS = ("<style>.kit-table table{border-collapse:collapse;margin:0.4em 0;font-size:0.9em}"
-        ".kit-table caption{font-weight:bold;text-align:left;padding:0.2em 0}"
-        ".kit-table th,.kit-table td{border:1px solid #c8c8c8;padding:0.2em 0.6em;white-space:nowrap}"
-        ".kit-table th{background:#f3f3f3}.kit-table .r{text-align:right;font-variant-numeric:tabular-nums}"
-        ".kit-table .l{text-align:left}.kit-table .kit-section td{background:#fafafa;font-weight:bold}"
-        ".kit-table .kit-note{margin:0.2em 0;font-size:0.85em;color:#444;max-width:60em}</style>")
+# Scoped to div.kit-table so that a notebook's own styles are left alone, and specific enough to win over
+# JupyterLab's rules for rendered tables (centred, right-aligned, unbordered): the same look in JupyterLab,
+# in a widget's HTML (which gets no notebook styles) and in a page converted by nbconvert.
+_CSS = ("<style>div.kit-table table{border-collapse:collapse;margin:0.4em 0;font-size:0.9em;table-layout:auto}"
+        "div.kit-table table caption{font-weight:bold;text-align:left;padding:0.2em 0}"
+        "div.kit-table table th,div.kit-table table td{border:1px solid #c8c8c8;padding:0.2em 0.6em;"
+        "white-space:nowrap;vertical-align:top;max-width:none}"
+        "div.kit-table table th{background:#f3f3f3}"
+        "div.kit-table table .r{text-align:right;font-variant-numeric:tabular-nums}"
+        "div.kit-table table .l{text-align:left}div.kit-table table td.w{white-space:normal;min-width:20em}"
+        "div.kit-table table tr.kit-section td{background:#f7f7f7;font-weight:bold}"
+        "div.kit-table .kit-note{margin:0.2em 0;font-size:0.85em;color:#444;max-width:60em}</style>")
 
 
 def _split_number(v: str) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Every notebook runs headless from top to bottom (nbclient, KIT_QUICK=1); any error fails.
+"""Every notebook runs headless from top to bottom (nbclient, KIT_QUICK=1); any error fails; its charts
+and tables are ordinary outputs, which a page converted by nbconvert shows.
 
 The kernel inherits this process's environment: ``KIT_QUICK=1`` (set here)
 and conftest's temporary ``KIT_CACHE_DIR`` apply to it. Each notebook runs in a
@@ -8,6 +9,7 @@ nothing it writes lands in the repository.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -60,3 +62,30 @@ def test_notebook_executes_headless(path, tmp_path, monkeypatch):
         assert not errors, errors
     views = [o for c in code for o in c.outputs if WIDGET_VIEW in o.get("data", {})]
     assert views, f"{path.name} displayed no widget"
+    # Every chart and table of the run is an ordinary output too, so that the saved notebook and a page
+    # converted by nbconvert carry them without any widget state.
+    pngs = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
+    tables = [o for c in code for o in c.outputs if "kit-table" in o.get("data", {}).get("text/html", "")]
+    if path.name in PLOTS:
+        assert len(pngs) >= PLOTS[path.name], f"{path.name}: {len(pngs)} charts as outputs"
+        assert tables, f"{path.name}: no table as an output"
+    from nbconvert import HTMLExporter
+
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    images = re.findall(r"<img [^>]*src=\"data:image/png;base64,", page)
+    assert len(images) >= PLOTS.get(path.name, 0), f"{path.name}: {len(images)} charts in the converted page"
+    for text in EXPECT.get(path.name, ()):
+        assert text in page, f"{path.name}: {text!r} missing from the converted page"
+    for i, n in OWN_OUTPUT.get(path.name, {}).items():
+        assert len([o for o in code[i].outputs if "image/png" in o.get("data", {})]) >= n, \
+            f"{path.name}: code cell {i} shows no chart of its own"
+
+
+#: Charts each notebook's first run shows as outputs (at least).
+PLOTS = {"01-generation.ipynb": 1, "02-profiling.ipynb": 2, "03-tiers-and-validation.ipynb": 2,
+         "04-cache-explorer.ipynb": 3}
+#: Code cells that must show a chart of their own: 01's "Traffic" burst, 03's score and validation.
+OWN_OUTPUT = {"01-generation.ipynb": {1: 1}, "03-tiers-and-validation.ipynb": {0: 1, 1: 1}}
+#: Text the converted page must contain: the quick run labelled as a subset, the answers of 01.
+EXPECT = {"03-tiers-and-validation.ipynb": ("quick run: a subset", "significant changes"),
+          "01-generation.ipynb": ("cache hit: L1", "time spent serving")}

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from kit.notebook._common import Panel, format_bytes, ipywidgets, new_figure, note_html, progress, quick, to_png
+from kit.notebook._common import (Panel, format_bytes, html_output, ipywidgets, new_figure, note_html, png_output,
+                                  progress, quick, to_png)
 
 __all__ = ["CacheExplorer", "HitRates", "MemoizePanel", "TierBreakdown", "compression_savings", "hit_rate_curves",
            "plot_hit_rates", "plot_tiers", "smooth", "tier_breakdown"]
@@ -458,10 +459,11 @@ class CacheExplorer(Panel):
         self.button.on_click(self._guarded(self.run))
         self.distribution.observe(lambda ch: self._sync_skew(), names="value")
         self._sync_skew()
+        self.result_boxes = w.VBox([self.hit_chart, self.tier_chart, self.table])
         self.widget = w.VBox([
             w.HBox([w.VBox([self.distribution, self.skew, self.distinct, self.length]),
                     w.VBox([self.policies, self.sizes, self.ttl, self.value_size])]),
-            self.button, self.status, self.log, self.hit_chart, self.tier_chart, self.table,
+            self.button, self.status, self.log, self.result_boxes,
         ])
         self.widget.add_class("kit-cache-explorer")
         self.status.value = note_html("Set the trace and the caches, then press Simulate.")
@@ -498,6 +500,9 @@ class CacheExplorer(Panel):
         self.hit_chart.value = to_png(plot_hit_rates(self.curves, self.keys))
         self.tier_chart.value = to_png(plot_tiers(self.breakdown, self.savings))
         self.table.value = self.curves.table()._repr_html_() + self.breakdown.table()._repr_html_()
+        self.show("hit_chart", png_output(self.hit_chart.value))
+        self.show("tier_chart", png_output(self.tier_chart.value))
+        self.show("table", html_output(self.table.value))
         self.status.value = note_html(
             f"{self.curves.requests} requests x {len(self.curves.rates)} policies x {len(sizes)} sizes in "
             f"{self.curves.seconds:.1f} s; kit.Cache replay of {self.breakdown.requests} requests in "
@@ -572,14 +577,15 @@ class MemoizePanel(Panel):
         self.window = w.IntSlider(value=window, min=1, max=401, step=10, description="window",
                                   continuous_update=False)
         self.button = w.Button(description="Call smooth(array, window)", button_style="primary",
-                               layout=w.Layout(width="260px"))
-        self.clear_button = w.Button(description="Clear its cache")
+                               layout=w.Layout(width="auto"))
+        self.clear_button = w.Button(description="Clear its cache", layout=w.Layout(width="auto"))
         self.table = w.HTML()
         self.chart = w.Image(format="png", layout=w.Layout(max_width="640px"))
         self.button.on_click(self._guarded(self.call))
         self.clear_button.on_click(self._guarded(self.clear))
+        self.result_boxes = w.VBox([self.chart, self.table])
         self.widget = w.VBox([self.size, self.window, w.HBox([self.button, self.clear_button]), self.status,
-                              self.chart, self.table])
+                              self.result_boxes])
         self.widget.add_class("kit-memoize")
 
     def call(self) -> Any:
@@ -622,5 +628,7 @@ class MemoizePanel(Panel):
         ax.set_ylabel("seconds")
         ax.set_title("memoize: time per call")
         self.chart.value = to_png(fig)
+        self.show("chart", png_output(self.chart.value))
+        self.show("table", html_output(self.table.value))
         last = self.calls[-1]
         self.status.value = note_html(f"call {last['call']}: {last['result']} in {format_time(last['seconds'])}")

@@ -22,9 +22,9 @@ import html
 import tempfile
 from typing import Any
 
-from kit.notebook._common import Panel, ipywidgets, new_figure, note_html, progress, to_png
+from kit.notebook._common import Panel, html_output, ipywidgets, new_figure, note_html, png_output, progress, to_png
 
-__all__ = ["GenerationPanel", "plot_latency", "split_features"]
+__all__ = ["GenerationPanel", "busy_metrics", "plot_latency", "split_features"]
 
 _OUTCOME_COLOURS = {"miss": "#d62728", "l1": "#1f77b4", "l2": "#2ca02c", "l3": "#ff7f0e", "redis": "#9467bd"}
 
@@ -42,6 +42,22 @@ def split_features(text: str) -> list[str]:
     ['fast', 'light', 'quiet']
     """
     return [f.strip() for line in text.splitlines() for f in line.split(";") if f.strip()]
+
+
+def busy_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The service's metrics with throughput over the time spent serving, not the time between requests.
+
+    :meth:`kit.workloads.CopyService.metrics` divides by the wall time from the first request to the
+    last, which in a notebook includes every pause between two clicks.
+
+    Examples
+    --------
+    >>> m = busy_metrics({"requests": 4, "elapsed_s": 60.0, "throughput_rps": 0.07, "latency_s": {"sum": 0.002}})
+    >>> m["throughput_rps"], m["elapsed_s"]
+    (2000.0, 0.002)
+    """
+    busy = (metrics.get("latency_s") or {}).get("sum") or 0.0
+    return {**metrics, "elapsed_s": busy, "throughput_rps": metrics["requests"] / busy if busy > 0 else None}
 
 
 def plot_latency(history: list[dict[str, Any]]) -> Any:
@@ -147,18 +163,24 @@ class GenerationPanel(Panel):
                                    description="language", style=style)
         self.variants = w.IntSlider(value=variants, min=1, max=LIMITS["variants"], description="variants",
                                     style=style)
-        self.button = w.Button(description="Generate", button_style="primary", icon="pencil")
-        self.burst_button = w.Button(description="Send 200 requests (Zipf trace)")
+        # width "auto": a button as wide as its label (a fixed default width cuts it)
+        self.button = w.Button(description="Generate", button_style="primary", icon="pencil",
+                               layout=w.Layout(width="auto"))
+        self.burst_button = w.Button(description="Send 200 requests (Zipf trace)", icon="forward",
+                                     layout=w.Layout(width="auto"))
         self.output = w.HTML()
         self.chart = w.Image(format="png", layout=w.Layout(max_width="760px"))
         self.metrics = w.HTML()
         self.button.on_click(self._guarded(self.generate))
         self.burst_button.on_click(self._guarded(lambda: self.burst(200)))
+        for menu in (self.tone, self.use_case, self.language):  # a new choice is a new request: answer it
+            menu.observe(lambda ch: self._guarded(self.generate)(), names="value")
+        self.result_boxes = w.VBox([self.output, self.chart, self.metrics])
         self.widget = w.VBox([
             w.HBox([w.VBox([self.product, self.audience, self.tone, self.use_case, self.language, self.variants]),
                     w.VBox([self.description, self.features])]),
             w.HBox([self.button, self.burst_button]),
-            self.status, self.log, self.output, self.chart, self.metrics,
+            self.status, self.log, self.result_boxes,
         ])
         self.widget.add_class("kit-generation")
         self.status.value = note_html("Fill in the request and press Generate.")
@@ -189,6 +211,7 @@ class GenerationPanel(Panel):
         self.output.value = (f"<div class='kit-variants'><span style='background:{badge[0]};color:white;"
                              f"padding:1px 6px;border-radius:3px'>{badge[1]}</span> "
                              f"<b>{format_time(resp.latency)}</b><ol>{items}</ol></div>")
+        self.show("answer", html_output(self.output.value))
         self._draw()
         return resp
 
@@ -218,7 +241,7 @@ class GenerationPanel(Panel):
             finally:
                 bar.close()
         self._draw()
-        m = self.service.metrics()
+        m = busy_metrics(self.service.metrics())
         self.status.value = note_html(f"{n} requests sent; session hit rate {m['cache']['hit_rate']:.0%}")
         return m
 
@@ -234,7 +257,11 @@ class GenerationPanel(Panel):
         from kit.workloads import metrics_table
 
         self.chart.value = to_png(plot_latency(self.history))
-        self.metrics.value = metrics_table(self.service.metrics(), "copy service, this session")._repr_html_()
+        table = metrics_table(busy_metrics(self.service.metrics()), "copy service, this session")
+        table.notes.append("Throughput over the time spent serving requests, not the pauses between them.")
+        self.metrics.value = table._repr_html_()
+        self.show("chart", png_output(self.chart.value))
+        self.show("metrics", html_output(self.metrics.value))
 
     def close(self) -> None:
         """Close the service's cache and remove the default temporary folder."""

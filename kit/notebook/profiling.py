@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from kit.measure import format_rate, format_time
-from kit.notebook._common import Panel, format_bytes, ipywidgets, new_figure, note_html, progress, quick, to_png
+from kit.notebook._common import (Panel, format_bytes, html_output, ipywidgets, new_figure, note_html, png_output,
+                                  progress, quick, to_png)
 
 __all__ = ["METRICS", "Point", "ProfilingPanel", "Scaling", "backend_menu", "categories", "default_backends",
            "measure_scaling", "menu", "size_label", "size_steps", "sizes_between"]
@@ -134,8 +135,8 @@ class Scaling:
         return fig
 
     def table(self) -> Any:
-        """Speed-ups over the baseline per size: ``2.31x [2.20, 2.45]``; a :class:`kit._display.Table`."""
-        from kit._display import Table
+        """Speed-ups over the baseline per size: ``2.31× [2.20, 2.45]``; a :class:`kit._display.Table`."""
+        from kit._display import Table, speedup
 
         names = self.backends
         rows = []
@@ -146,10 +147,9 @@ class Scaling:
                 if p is None:
                     row.append("")
                     continue
-                r, lo, hi = p.speedup
-                row.append(f"{r:.2f}x [{lo:.2f}, {hi:.2f}]")
+                row.append("baseline" if b == self.baseline else speedup(*p.speedup))
             rows.append(row)
-        notes = [f"Speed-up = {self.baseline} median time / backend median time, 95% bootstrap CI; "
+        notes = [f"Speed-up = {self.baseline} median time / backend median time (above 1: faster), 95% bootstrap CI; "
                  f"{len(self.points)} measurements in {self.seconds:.1f} s."]
         notes += [f"{b}: left out ({why})" for b, why in self.skipped.items()]
         unstable = sorted({p.backend for p in self.points if p.measurement.warnings})
@@ -452,7 +452,7 @@ class ProfilingPanel(Panel):
         self.kind = w.Dropdown(description="payload")
         self.sizes = w.SelectionRangeSlider(options=steps, index=(all_steps.index(lo), all_steps.index(hi)),
                                             description="sizes", continuous_update=False,
-                                            layout=w.Layout(width="480px"))
+                                            layout=w.Layout(width="520px"))
         from kit import _registry
 
         self.size_classes = w.HTML(note_html("payload classes of the engine: " + ", ".join(
@@ -469,13 +469,15 @@ class ProfilingPanel(Panel):
         self.operation.observe(lambda ch: self._guarded(self._refresh_operation)(), names="value")
         self.metric.observe(lambda ch: self._guarded(self.redraw)(), names="value")
         self.button.on_click(self._guarded(self.run))
+        self.result_boxes = w.VBox([self.chart, self.table])
         self.widget = w.VBox([
             w.HBox([self.category, self.operation, self.kind]),
-            w.HBox([self.sizes, self.size_classes]),
+            # the caption under the slider: beside it, the slider's readout ran into it
+            self.sizes, self.size_classes,
             w.HBox([self.backends, self.unavailable]),
             w.HBox([self.metric, self.preset]),
             self.button,
-            self.status, self.log, self.chart, self.table,
+            self.status, self.log, self.result_boxes,
         ])
         self.widget.add_class("kit-profiling")
 
@@ -535,3 +537,5 @@ class ProfilingPanel(Panel):
         self.figure = self.result.plot(self.metric.value)
         self.chart.value = to_png(self.figure)
         self.table.value = self.result.table()._repr_html_()
+        self.show("chart", png_output(self.chart.value))
+        self.show("table", html_output(self.table.value))

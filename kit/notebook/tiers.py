@@ -4,8 +4,11 @@ The panel calls :func:`kit.score` (measured speed-ups → subscores → score
 with its CI, tier, hardware index, claims check), :func:`kit.validate`
 (operation by operation against a record of ``results/kit``) and
 :func:`kit.records.write_record`; it draws the subscores, the claims
-(claimed vs measured with CIs) and the validation (time ratio per
-measurement, coloured by verdict) with matplotlib.
+(claimed vs measured with CIs) and the validation (speed-up here over the
+reference per measurement, coloured by verdict) with matplotlib. A quick run
+of a few operations is labelled a subset on the headline, the chart and the
+table; validation is relative to each run's baseline by default, as
+``kit validate``.
 
 Examples
 --------
@@ -24,7 +27,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from kit.notebook._common import Panel, ipywidgets, new_figure, note_html, quick, to_png
+from kit.notebook._common import Panel, html_output, ipywidgets, new_figure, note_html, png_output, quick, to_png
 
 __all__ = ["TiersPanel", "headline_html", "plot_score", "plot_validation", "quick_operations", "record_files"]
 
@@ -78,11 +81,16 @@ def plot_score(result: Any) -> Any:
     """
     from kit.scoring import TIERS, score_from_speedup
 
+    from kit._views import subset_note
+
     claims = list(result.claims or [])
     if claims:
-        fig, (ax0, ax1) = new_figure(11.5, max(3.8, 0.32 * len(claims) + 1.4), ncols=2)
+        fig, (ax0, ax1) = new_figure(12.5, max(4.2, 0.42 * len(claims) + 1.6), ncols=2)
     else:
         fig, ax0 = new_figure(5.5, 3.8)
+    subset = subset_note(result.to_record())
+    if subset:  # a figure of a few operations is not the machine's score: say so on the figure itself
+        fig.suptitle(f"Quick run, {subset}", fontsize=9, color="#8a4b00")
     names = list(result.subscores) + ["overall"]
     values = [s.score for s in result.subscores.values()] + [result.score]
     cis = [s.score_ci for s in result.subscores.values()] + [tuple(result.score_ci)]
@@ -92,8 +100,8 @@ def plot_score(result: Any) -> Any:
     for tier, threshold in TIERS:
         y = score_from_speedup(threshold)
         ax0.axhline(y, color="k", lw=0.6, ls=":")
-        ax0.annotate(f"{tier} ({threshold:g}x)", (len(names) - 0.5, y), xytext=(2, 1),
-                     textcoords="offset points", fontsize=7, ha="right", va="bottom")
+        ax0.annotate(f"{tier} ({threshold:g}×)", (len(names) - 0.5, y), xytext=(2, 1),
+                     textcoords="offset points", fontsize=8, ha="right", va="bottom")
     ax0.set_ylim(0, 100)
     ax0.set_ylabel("score (0–100, 95% CI)")
     ax0.set_title(f"score {result.score:.1f}: {result.tier}")
@@ -103,26 +111,26 @@ def plot_score(result: Any) -> Any:
     ys, labels = [], []
     for j, r in enumerate(claims):
         c = r.claim
-        labels.append(f"{c.title} ({c.claimed:g}{c.unit})")
+        labels.append(f"{c.title} ({c.claimed:g}{'×' if c.unit == 'x' else c.unit})")
         ys.append(j)
         if c.unit == "x":
             ax1.plot(c.claimed, j, marker="|", ms=14, mew=2, color="#555555",
                      label="claimed" if j == 0 else None)
         if r.measured is None:
-            ax1.annotate(r.verdict, (1.0, j), xytext=(3, -3), textcoords="offset points", fontsize=7, color="gray")
+            ax1.annotate(r.verdict, (1.0, j), xytext=(3, -3), textcoords="offset points", fontsize=9, color="gray")
             continue
         v, lo, hi = r.measured
         if c.unit != "x":
             ax1.annotate(f"{v:.3g}{c.unit} measured: {r.verdict}", (1.0, j), xytext=(3, -3),
-                         textcoords="offset points", fontsize=7, color=_CLAIM_COLOURS.get(r.verdict, "gray"))
+                         textcoords="offset points", fontsize=9, color=_CLAIM_COLOURS.get(r.verdict, "gray"))
             continue
         ax1.errorbar(v, j, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], fmt="o", capsize=3,
                      color=_CLAIM_COLOURS.get(r.verdict, "#1f77b4"))
     ax1.set_xscale("log")
     ax1.axvline(1.0, color="k", lw=0.6)
-    ax1.set_yticks(ys, labels, fontsize=7)
+    ax1.set_yticks(ys, labels, fontsize=10)
     ax1.set_ylim(len(claims) - 0.5, -0.5)
-    ax1.set_xlabel("speed-up (log); measured: 95% CI, green holds, red does not")
+    ax1.set_xlabel("speed-up (log scale); measured, 95% CI: green holds, red does not")
     ax1.set_title("claims: claimed vs measured")
     ax1.grid(axis="x", which="both", alpha=0.3)
     ax1.legend(fontsize="small", loc="lower right")
@@ -130,7 +138,8 @@ def plot_score(result: Any) -> Any:
 
 
 def plot_validation(validation: Any) -> Any:
-    """Time ratio (here / reference) of every measurement in common, by operation, coloured by verdict.
+    """Speed-up here over the reference (reference time / time here: above 1 is faster here) of every
+    measurement in common, by operation, coloured by verdict.
 
     Examples
     --------
@@ -139,20 +148,22 @@ def plot_validation(validation: Any) -> Any:
     """
     comps = sorted(validation.comparisons, key=lambda c: (c.operation, c.size, c.kind, c.backend))
     ops = list(dict.fromkeys(c.operation for c in comps))
-    fig, ax = new_figure(8.0, max(2.6, 0.38 * len(ops) + 1.3))
+    fig, ax = new_figure(9.5, max(2.8, 0.38 * len(ops) + 1.5))
+    # one convention for ratios: a speed-up, above 1 faster (c.ratio is time here / time in the reference)
+    speed = {id(c): 1 / c.ratio if c.ratio > 0 and math.isfinite(c.ratio) else math.nan for c in comps}
     counts: dict[str, int] = {}
     for c in comps:
         y = ops.index(c.operation)
         # spread the measurements of one operation vertically so that they do not hide each other
         k = counts[c.operation] = counts.get(c.operation, 0) + 1
         offset = ((k * 0.618) % 1 - 0.5) * 0.6
-        ax.plot(c.ratio, y + offset, "o", ms=4, color=_VERDICT_COLOURS.get(c.verdict, "#1f77b4"),
+        ax.plot(speed[id(c)], y + offset, "o", ms=4, color=_VERDICT_COLOURS.get(c.verdict, "#1f77b4"),
                 mec="k" if c.selected else "none", alpha=1.0 if getattr(c, "counted", True) else 0.3)
     lo, hi = 1 / (1 + validation.min_effect), 1 + validation.min_effect
     ax.axvspan(lo, hi, color="#dddddd", alpha=0.6, lw=0)
     ax.axvline(1.0, color="k", lw=0.6)
     ax.set_xscale("log")
-    ratios = [c.ratio for c in comps if c.ratio > 0 and math.isfinite(c.ratio)] or [1.0]
+    ratios = [v for v in speed.values() if math.isfinite(v)] or [1.0]
     left, right = min(0.5, min(ratios) / 1.15), max(2.0, max(ratios) * 1.15)
     ax.set_xlim(left, right)
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
@@ -163,8 +174,8 @@ def plot_validation(validation: Any) -> Any:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.set_yticks(range(len(ops)), ops, fontsize=8)
     ax.set_ylim(len(ops) - 0.5, -0.5)
-    ax.set_xlabel("median time here / in the reference (log; grey band: within the minimum effect; "
-                  "faded: not counted)")
+    ax.set_xlabel("speed-up here over the reference (log; below 1: slower here)\n"
+                  "grey band: within the minimum effect; faded: not counted; black edge: selected backend")
     verdict = "PASS" if validation.ok else f"FAIL ({len(validation.regressions)} regressions)"
     ax.set_title(f"validation against {Path(str(validation.reference)).name}: {verdict}")
     for verdict_name, colour in _VERDICT_COLOURS.items():
@@ -183,12 +194,19 @@ def headline_html(result: Any) -> str:
     >>> "/ 100" in headline_html(score(operations=["digest"], sizes=["small"], claims=False))  # doctest: +SKIP
     True
     """
+    from kit._display import speedup
+    from kit._views import subset_note
+
     lo, hi = result.score_ci
-    s_lo, s_hi = result.speedup_ci
+    subset = subset_note(result.to_record())
     parts = [f"<span style='font-size:2em;font-weight:bold'>{result.score:.1f}</span> / 100 "
              f"<span style='color:#555'>[{lo:.1f}, {hi:.1f}]</span> &nbsp; "
-             f"<span style='font-size:1.4em;font-weight:bold'>{html.escape(result.tier)}</span>",
-             f"geometric-mean speed-up {result.speedup:.2f}x [{s_lo:.2f}, {s_hi:.2f}]"]
+             f"<span style='font-size:1.4em;font-weight:bold'>{html.escape(result.tier)}</span>"
+             + (" &nbsp; <span style='background:#fff3cd;color:#8a4b00;padding:1px 6px;border-radius:3px'>"
+                "quick run: a subset</span>" if subset else ""),
+             f"geometric-mean speed-up {speedup(result.speedup, *result.speedup_ci)}"]
+    if subset:
+        parts.append(html.escape(f"Measured: {subset}; this figure is not comparable with a full kit score."))
     if result.tier_note:
         parts.append(html.escape(result.tier_note))
     parts.append(f"{html.escape(result.availability_text)} (shown beside the score, never in it)")
@@ -281,7 +299,8 @@ class TiersPanel(Panel):
         self.tables = w.HTML()
         self.reference = w.Dropdown(description="compare with", style={"description_width": "100px"},
                                     layout=w.Layout(width="520px"))
-        self.relative = w.Checkbox(value=False, description="relative to each run's baseline", indent=False)
+        # relative by default, as kit validate: a machine-state shift that slows a whole class cancels
+        self.relative = w.Checkbox(value=True, description="relative to each run's baseline", indent=False)
         self.validate_button = w.Button(description="Validate", icon="check")
         self.save_button = w.Button(description="Save record", icon="save")
         self.validation_chart = w.Image(format="png", layout=w.Layout(max_width="900px"))
@@ -291,13 +310,15 @@ class TiersPanel(Panel):
         self.save_button.on_click(self._guarded(self.save))
         self.relative.observe(lambda ch: self._guarded(self._revalidate)(), names="value")
         self.refresh_records()
+        self.result_boxes = [w.VBox([self.headline, self.chart, self.tables]),
+                             w.VBox([self.validation_chart, self.validation_tables])]
         self.widget = w.VBox([
             w.HBox([w.VBox([self.preset, self.claims, self.button]), self.operations, self.sizes]),
-            self.status, self.log, self.headline, self.chart, self.tables,
+            self.status, self.log, self.result_boxes[0],
             w.HTML("<h4>Validation against a record</h4>"),
             w.HBox([self.reference, self.relative]),
             w.HBox([self.validate_button, self.save_button]),
-            self.validation_chart, self.validation_tables,
+            self.result_boxes[1],
         ])
         self.widget.add_class("kit-tiers")
         self.status.value = note_html("Press Score this machine.")
@@ -326,6 +347,7 @@ class TiersPanel(Panel):
         Returns the :class:`kit.scoring.ScoreResult`.
         """
         # not kit.score(...): once the submodule kit.score is imported it shadows the function there
+        from kit._views import score_tables
         from kit.scoring import score
 
         if not self.operations.value or not self.sizes.value:
@@ -342,7 +364,10 @@ class TiersPanel(Panel):
         r = self.result
         self.headline.value = headline_html(r)
         self.chart.value = to_png(plot_score(r))
-        self.tables.value = r._repr_html_()
+        self.tables.value = "".join(t._repr_html_() for t in score_tables(r))
+        self.show("headline", html_output(self.headline.value))
+        self.show("chart", png_output(self.chart.value))
+        self.show("tables", html_output(self.tables.value))
         self.status.value = note_html(f"scored in {r.seconds:.0f} s ({self.preset.value} preset, "
                                       f"{len(self.operations.value)} operations)")
         return r
@@ -359,9 +384,13 @@ class TiersPanel(Panel):
         against = self.reference.value
         if against is None:
             raise ValueError(f"no record to compare with in {self.results} (expected reference-*.json there)")
+        from kit._views import validation_tables
+
         self.validation = v = validate(self.result.to_record(), against=against, relative=self.relative.value)
         self.validation_chart.value = to_png(plot_validation(v))
-        self.validation_tables.value = v._repr_html_()
+        self.validation_tables.value = "".join(t._repr_html_() for t in validation_tables(v))
+        self.show("validation_chart", png_output(self.validation_chart.value))
+        self.show("validation_tables", html_output(self.validation_tables.value))
         verdict = "PASS: no significant regression" if v.ok else f"FAIL: {len(v.regressions)} regression(s)"
         self.status.value = note_html(f"validated against {Path(str(against)).name}: {verdict}; "
                                       f"{len(v.comparisons)} measurements compared")
