@@ -68,7 +68,11 @@ class Latency:
         return {"samples": self._n, "p50_us": q(0.5), "p90_us": q(0.9), "p99_us": q(0.99)}
 
 
-def sizeof(value: Any, _budget: int = 2000) -> int:
+#: Containers deeper than this are counted by their own size only (no recursion limit is reached).
+_SIZEOF_DEPTH = 64
+
+
+def sizeof(value: Any, _budget: int = 2000, _depth: int = 0) -> int:
     """Approximate memory held by a value, in bytes (the default ``getsizeof``).
 
     Arrays and tables report their buffers (``nbytes``, polars'
@@ -96,6 +100,8 @@ def sizeof(value: Any, _budget: int = 2000) -> int:
             pass
     if isinstance(value, (list, tuple, set, frozenset, dict)):
         total = sys.getsizeof(value)
+        if _depth >= _SIZEOF_DEPTH:
+            return total
         items = value.items() if isinstance(value, dict) else value
         n = len(value)
         if n == 0:
@@ -107,9 +113,9 @@ def sizeof(value: Any, _budget: int = 2000) -> int:
             if seen >= _budget:
                 break
             if isinstance(value, dict):
-                part += sizeof(item[0], per) + sizeof(item[1], per)
+                part += sizeof(item[0], per, _depth + 1) + sizeof(item[1], per, _depth + 1)
             else:
-                part += sizeof(item, per)
+                part += sizeof(item, per, _depth + 1)
             seen += 1
         return total + (part * n // seen if seen else 0)
     return sys.getsizeof(value)

@@ -13,9 +13,24 @@ Concurrent callers of one key compute once: threads wait on a per-key lock,
 and processes sharing the on-disk tier wait on a file lock (one of 256
 stripes under ``<cache>/locks``), then read the result the first one stored.
 
-Results are shared, as with ``functools.lru_cache``: the object returned on
-a hit is the one stored. numpy arrays are returned read-only (a read-only
-view of the result), so a caller cannot change what later callers get.
+The key also holds what the function *holds*: its closure cells, defaults
+and, for a bound method, its object, by content (``make_scaler(2)`` and
+``make_scaler(3)`` are two functions); functions, closures and bound methods
+passed as arguments are fingerprinted the same way.
+
+Results and aliasing: a numpy array in a result (also inside a tuple, list or
+dict) is stored as a private copy and returned **read-only**, on the first call
+as on every hit, so neither a caller mutating the array it passed in nor one
+writing into a result can change what later callers get (``a[0] = 1`` on a
+result raises ``ValueError: assignment destination is read-only``; take
+``.copy()`` to modify it). polars frames are returned as clones (cheap: the
+buffers are shared copy-on-write); Arrow tables are immutable. Other containers
+(lists, dicts) are shared, as with ``functools.lru_cache``: do not mutate them.
+
+Persistence: results live in the cache's tiers; with the default cache that is
+the on-disk store under the user cache directory (``kit cache stats``), kept
+across sessions until evicted, ``.clear()``-ed or invalidated by an edit of the
+function or ``version=``.
 
 Examples
 --------
@@ -36,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import os
 import sys
 import threading
@@ -45,7 +61,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from kit.cache._tier import MISSING
-from kit.cache.fingerprint import ALGORITHM, _update, function_identity, new_hasher
+from kit.cache.fingerprint import (ALGORITHM, _update, free_variables, function_identity, function_state, has_state,
+                                   new_hasher)
 from kit.cache.values import UnsupportedValue
 from kit.errors import KitWarning
 
@@ -140,13 +157,54 @@ class _KeyLocks:
 _locks = _KeyLocks()
 
 
-def _freeze(value: Any) -> Any:
+#: Containers deeper than this are not searched for arrays to freeze (they are returned as they are).
+_FREEZE_DEPTH = 32
+
+
+def _freeze(value: Any, depth: int = 0) -> Any:
+    """A result no caller can change: arrays copied and read-only, inside tuples, lists and dicts too.
+
+    The copy matters: ``lambda a: a[:3]`` returns a view of the caller's array, and
+    ``lambda a: a`` the array itself; a read-only view of either still changes when the
+    caller writes into their array.
+    """
     np = sys.modules.get("numpy")
-    if np is not None and type(value) is np.ndarray and value.flags.writeable:
-        view = value.view()
-        view.flags.writeable = False
-        return view
+    t = type(value)
+    if np is not None and isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            return value  # elements are objects the copy would share anyway
+        private = value.copy()
+        private.flags.writeable = False
+        mask = getattr(private, "_mask", None)
+        if isinstance(mask, np.ndarray):
+            mask.flags.writeable = False
+        # A view of the read-only copy: its flag cannot be set back to writeable.
+        return private.view()
+    if depth >= _FREEZE_DEPTH:
+        return value
+    if t is tuple:
+        return tuple(_freeze(x, depth + 1) for x in value)
+    if t is list:
+        return [_freeze(x, depth + 1) for x in value]
+    if t is dict:
+        return {k: _freeze(x, depth + 1) for k, x in value.items()}
+    return _for_caller(value)
+
+
+def _for_caller(value: Any) -> Any:
+    """What a caller gets from a stored result: polars frames cloned (copy-on-write), the rest as stored."""
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(value, (pl.DataFrame, pl.Series)):
+        return value.clone()
     return value
+
+
+def _check_ttl(ttl: Any) -> float | None:
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) or ttl <= 0:
+        raise ValueError(f"ttl must be None or a finite positive number of seconds, got {ttl!r}")
+    return ttl
 
 
 class Memoized:
@@ -161,7 +219,9 @@ class Memoized:
         Part of every key: change it to invalidate results when something the
         source hash cannot see changed (data files, globals, libraries).
     ignore : iterable of str
-        Parameter names left out of the key (e.g. ``verbose``, ``self``).
+        Parameter names left out of the key (e.g. ``verbose``, ``self``), and
+        closure variables that do not change the result (a call counter, a
+        logger): every other closure variable is part of the key, by content.
     ttl : float, optional
         Seconds a result lives.
     """
@@ -174,20 +234,26 @@ class Memoized:
         self.func = func
         self._cache = cache
         self.version = version
-        self.ttl = ttl
+        self.ttl = _check_ttl(ttl)
         try:
             self._sig: inspect.Signature | None = inspect.signature(func)
         except (TypeError, ValueError):
             self._sig = None
+        if isinstance(ignore, str):
+            ignore = [ignore]
         self.ignore = frozenset(ignore)
+        self._free = free_variables(func)
         if self.ignore and self._sig is not None:
-            unknown = self.ignore - set(self._sig.parameters)
+            unknown = self.ignore - set(self._sig.parameters) - self._free
             if unknown:
-                raise ValueError(f"ignore names {sorted(unknown)!r} are not parameters of "
-                                 f"{func.__qualname__}{self._sig}")
+                raise ValueError(f"ignore names {sorted(unknown)!r} are neither parameters of "
+                                 f"{func.__qualname__}{self._sig} nor variables it closes over "
+                                 f"({', '.join(sorted(self._free)) or 'none'})")
         self._var_kw = self._sig is not None and any(
             p.kind is p.VAR_KEYWORD for p in self._sig.parameters.values())
         ident = function_identity(func)
+        # Closure cells, defaults and a bound object can change after this: hashed at each call.
+        self._stateful = has_state(func)
         name = ident.split(b"\0")[0].decode()
         self.prefix = f"kit.memoize:{name}:"
         h = new_hasher()
@@ -216,6 +282,8 @@ class Memoized:
         """
         h = new_hasher()
         h.update(self._seed)
+        if self._stateful:
+            function_state(h, self.func, ignore=self.ignore)
         if self._sig is not None:
             try:
                 bound = self._sig.bind(*args, **kwargs)
@@ -240,7 +308,7 @@ class Memoized:
         value = cache.get(key, MISSING)
         if value is not MISSING:
             self.hits += 1
-            return value
+            return _for_caller(value)
         l3 = getattr(cache, "l3", None)
         lock_dir = l3.path.parent / "locks" if l3 is not None else None
         stripe = int(key[-2:], 16) % _STRIPES
@@ -249,7 +317,7 @@ class Memoized:
             if value is not MISSING:  # another caller computed it while we waited
                 self.waits += 1
                 self.hits += 1
-                return value
+                return _for_caller(value)
             self.misses += 1
             t0 = time.perf_counter()
             result = self.func(*args, **kwargs)
@@ -258,13 +326,28 @@ class Memoized:
             result = _freeze(result)
             try:
                 cache.set(key, result, self.ttl)
-            except UnsupportedValue as exc:
-                if not self._warned:
-                    self._warned = True
-                    warnings.warn(KitWarning(f"kit.memoize: results of {self.func.__qualname__} are kept in memory "
-                                             f"only: {exc}"), stacklevel=2)
-                cache.set_memory(key, result, self.ttl)
-            return result
+            except Exception as exc:  # never lose a computed result to the cache
+                self._keep_in_memory(cache, key, result, exc)
+            return _for_caller(result)
+
+    def _keep_in_memory(self, cache: Any, key: str, result: Any, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            why = str(exc) if isinstance(exc, UnsupportedValue) else f"{type(exc).__name__}: {exc}"
+            warnings.warn(KitWarning(f"kit.memoize: results of {self.func.__qualname__} are kept in memory "
+                                     f"only: {why}"), stacklevel=3)
+        try:
+            cache.set_memory(key, result, self.ttl)
+        except Exception:  # not even L1 can hold it (e.g. larger than its bound): computed again next time
+            pass
+
+    def __kit_fingerprint__(self) -> bytes:
+        """A memoized function as an argument (or a closure cell): its identity, version and state."""
+        h = new_hasher()
+        h.update(self._seed)
+        if self._stateful:
+            function_state(h, self.func, ignore=self.ignore)
+        return h.digest()
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         if obj is None:

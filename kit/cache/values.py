@@ -553,7 +553,7 @@ def encode(value: Any, *, signer: Signer | None = None) -> bytes:
         if _json_exact(value):
             try:
                 return b"J" + _json()[0](value)
-            except (TypeError, ValueError):  # e.g. lone surrogates some encoders refuse
+            except (TypeError, ValueError, RecursionError):  # lone surrogates, deep nesting: the tree decides
                 pass
     elif _is_ndarray(value):
         return b"N" + _encode_array(value)
