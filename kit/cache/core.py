@@ -6,6 +6,12 @@ the default) or stay in L1 until L1 evicts them, :meth:`Cache.flush` or
 :meth:`Cache.close` (``write="back"``). A value is encoded and compressed once
 and the same frame is stored in L2, L3 and Redis.
 
+Keys follow one rule in every tier: keys a ``dict`` holds equal are one key
+(``1``, ``1.0``, ``True`` and ``Decimal(1)``; ``0.0`` and ``-0.0``; equal
+frozensets; one instant in two UTC offsets), in memory as on disk and in Redis
+(:func:`kit.cache.values.encode_key`); a key read back from disk comes in its
+canonical form (``1`` for ``1.0``).
+
 A tier that fails (the disk is full, Redis is down) is reported as a warning
 and in :meth:`Cache.stats`, and the cache keeps serving from the others. A
 damaged entry is a miss and a warning, never wrong data.

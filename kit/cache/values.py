@@ -668,8 +668,101 @@ class Serializer:
 # --- keys ----------------------------------------------------------------------------------------
 
 
+def _canonical_number(x: Any) -> Any:
+    """The one form of a number among those Python holds equal (``1 == 1.0 == True``, ``0.0 == -0.0``)."""
+    t = type(x)
+    if t is bool:
+        return int(x)
+    if t is int:
+        return x
+    if t is float:
+        if x != x or x in (math.inf, -math.inf):
+            return x
+        return int(x) if x.is_integer() else x
+    if t is complex:
+        if x.imag == 0:
+            return _canonical_number(x.real)
+        return complex(x.real + 0.0, x.imag + 0.0)  # + 0.0 turns -0.0 into 0.0
+    if t is decimal.Decimal:
+        if x.is_nan():
+            return x
+        if x.is_infinite():
+            return float(x)
+        if x == x.to_integral_value():
+            return int(x)
+        f = float(x)
+        return f if decimal.Decimal(f) == x else x.normalize()
+    return x
+
+
+def _canonical_key(key: Any, depth: int = 0) -> Any:
+    """``key`` with every part in the form Python's equality makes it one key with.
+
+    A dict (L1, L2) finds ``1.0`` and ``True`` under the key ``1``; the
+    persistent tiers compare encoded bytes, so the parts that are equal but
+    encode differently are made one form first: numbers (and numpy numbers,
+    strings, bytes, bools) as the simplest exact Python number or type, aware
+    datetimes in UTC, ``fold`` dropped where equality ignores it.
+    """
+    if depth > _MAX_DEPTH:
+        raise TypeError(f"cannot use a key nested deeper than {_MAX_DEPTH} levels in a persistent tier")
+    t = type(key)
+    if t is str or t is bytes or key is None:
+        return key
+    if t is tuple:
+        return tuple(_canonical_key(x, depth + 1) for x in key)
+    if t is frozenset:
+        return frozenset(_canonical_key(x, depth + 1) for x in key)
+    if t in (bool, int, float, complex, decimal.Decimal):
+        return _canonical_number(key)
+    if t is datetime.datetime:
+        if key.utcoffset() is not None:  # equal instants in two offsets are equal keys
+            return key.astimezone(datetime.timezone.utc).replace(fold=0)
+        return key.replace(fold=0)
+    if t is datetime.time and key.tzinfo is None:
+        return key.replace(fold=0)
+    if _module_type(key, "numpy", "generic"):
+        import numpy as np
+
+        if isinstance(key, (np.str_, np.bytes_, np.bool_)):
+            return _canonical_key(key.item(), depth + 1)
+        if isinstance(key, (np.integer, np.floating, np.complexfloating)):
+            item = key.item()
+            if item == key:  # exact (not a longdouble that a float cannot hold)
+                return _canonical_number(item)
+    return key
+
+
+def _encode_key_tree(out: bytearray, key: Any, depth: int) -> None:
+    """:func:`_encode_tree` for a canonical key, with a frozenset's elements in one order (sorted encodings)."""
+    t = type(key)
+    if t is tuple:
+        out += b"u"
+        _uvarint(out, len(key))
+        for x in key:
+            _encode_key_tree(out, x, depth + 1)
+    elif t is frozenset:
+        parts = []
+        for x in key:
+            part = bytearray()
+            _encode_key_tree(part, x, depth + 1)
+            parts.append(bytes(part))
+        out += b"z"
+        _uvarint(out, len(parts))
+        for part in sorted(parts):
+            out += part
+    else:
+        _encode_tree(out, key, depth, set())
+
+
 def encode_key(key: Any) -> bytes:
     """Bytes that stand for a key in the on-disk and Redis tiers (and decode back).
+
+    One rule for every tier: keys are equal as in a ``dict``. ``1``, ``1.0``,
+    ``True`` and ``Decimal(1)`` are one key in L1 and L2, so they are one key
+    on disk and in Redis too (``0.0`` and ``-0.0`` likewise, equal frozensets
+    whatever their order, an aware datetime in any offset). A key read back
+    from a persistent tier comes in that canonical form (``1`` for ``1.0``).
 
     ``str`` keys become ``b"s" + UTF-8`` so that a prefix of a key is a
     prefix of its bytes (``Cache.clear(prefix=...)`` is a range scan).
@@ -680,6 +773,8 @@ def encode_key(key: Any) -> bytes:
     b'suser:1'
     >>> decode_key(encode_key(("a", 1)))
     ('a', 1)
+    >>> encode_key(1.0) == encode_key(True) == encode_key(1), encode_key(-0.0) == encode_key(0)
+    (True, True)
     """
     t = type(key)
     if t is str:
@@ -690,11 +785,18 @@ def encode_key(key: Any) -> bytes:
         hash(key)
     except TypeError:
         raise TypeError(f"cache keys must be hashable, got {t.__name__!r}") from None
+    key = _canonical_key(key)
+    if type(key) is str:
+        return b"s" + key.encode("utf-8", "surrogatepass")
+    if type(key) is bytes:
+        return b"b" + key
     out = bytearray(b"v")
     try:
-        _encode_tree(out, key, 0, set())
+        _encode_key_tree(out, key, 0)
     except UnsupportedValue as exc:
         raise TypeError(f"cannot use a key of type {t.__name__!r} in a persistent tier: {exc}") from None
+    except RecursionError:
+        raise TypeError(f"cannot use a key of type {t.__name__!r} in a persistent tier: nested too deeply") from None
     return bytes(out)
 
 
