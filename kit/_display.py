@@ -133,7 +133,7 @@ class Table:
         for i in range(len(self.columns)):
             vals = [r[i] for r in cells if not isinstance(r, Section) and r[i] not in ("", DASH)]
             # numeric when most cells are numbers (a word such as "baseline" may stand among them)
-            out.append(sum(1 for v in vals if _NUMBER.match(v)) * 2 > len(vals))
+            out.append(sum(1 for v in vals if _quantity(v)) * 2 > len(vals))
         return out
 
     # --- text --------------------------------------------------------------------------------------
@@ -260,6 +260,16 @@ _CSS = ("<style>div.kit-table table{border-collapse:collapse;margin:0.4em 0;font
         "div.kit-table table .l{text-align:left}div.kit-table table td.w{white-space:normal;min-width:20em}"
         "div.kit-table table tr.kit-section td{background:#f7f7f7;font-weight:bold}"
         "div.kit-table .kit-note{margin:0.2em 0;font-size:0.85em;color:#444;max-width:60em}</style>")
+
+
+def _quantity(v: str) -> bool:
+    """A number with at most one unit or word after it (``12.3 µs [12.1, 12.6]``, ``1.34× slower``), not a
+    phrase that starts with a number (``2736 hits, 264 misses``)."""
+    m = _NUMBER.match(v)
+    return bool(m) and len(set(_WORD.findall(v[m.end():]))) <= 1
+
+
+_WORD = re.compile(r"[^\W\d_][\w/]*")
 
 
 def _split_number(v: str) -> tuple[str, str]:

@@ -145,7 +145,7 @@ def test_spanish_contractions_and_conjunctions():
     assert g.join(["rápido", "intuitivo"]) == "rápido e intuitivo"
     assert g.join(["agua", "hielo"]) == "agua y hielo"  # /je/ is not /i/
     assert g.join(["ligero", "higiénico"]) == "ligero e higiénico"
-    assert g.finish("siete o ocho") == "siete u ocho"
+    assert g.orthography("siete o ocho") == "siete u ocho"
     text = _joined(product="Nimbus", language="es", tone="creative", use_case="product_launch")
     assert not re.search(r"\b(a|de) el\b", text)
 
@@ -177,7 +177,7 @@ def test_french_elision_liaison_forms_and_agreement():
     assert g.your_np("Nimbus", "feminine", "singular", "informal") == "ta Nimbus"
     assert g.finish("Dis bonjour à le Nimbus, à les Nimbus et à le Aurora !") == \
         "Dis bonjour au Nimbus, aux Nimbus et à l'Aurora\u00a0!"
-    assert g.finish("le héros") == "le héros"  # h aspiré: no elision
+    assert g.orthography("le héros") == "le héros"  # h aspiré: no elision
     assert g.finish("Essaie-la et raconte-nous.") == "Essaie-la et raconte-nous."
     fem = _joined(product="Aurora", language="fr", tone="casual", use_case="social_media_post", gender="feminine")
     assert "L'Aurora\u00a0? Géniale" in fem or "Géniale" in fem
@@ -202,7 +202,7 @@ def test_english_articles_and_number():
                                    use_case="product_introduction")
     plural = _joined(product="Nimbus Buds", language="en", tone="urgent", use_case="promotion", number="plural")
     assert "they're" in plural.lower() and "it's" not in plural.lower()
-    assert GRAMMARS["en"].finish("a unique offer, a hour, a honest price") == "a unique offer, an hour, an honest price"
+    assert GRAMMARS["en"].orthography("a unique offer, a hour, a honest price") == "a unique offer, an hour, an honest price"
 
 
 # --- determinism, variants, length -----------------------------------------------------------
@@ -322,3 +322,85 @@ def test_normalisation_and_round_trip():
     res = generate_copy(req)
     assert CopyResult.from_dict(json.loads(json.dumps(res.to_dict()))) == res
     assert json.loads(req.canonical()) == req.to_dict()
+
+
+# --- grammar over every tone × use case × language ---------------------------------------------------
+
+#: Products per language, with the gender and number their names take; some begin with an article.
+PRODUCTS = {
+    "en": [("Aurora", "masculine", "singular"), ("iPhone Case", "masculine", "singular"),
+           ("Echo Buds", "masculine", "plural")],
+    "es": [("Aurora", "feminine", "singular"), ("Las Gafas", "feminine", "plural"), ("El Libro", "masculine", "singular")],
+    "pt": [("Aurora", "feminine", "singular"), ("O Boticário", "masculine", "singular"),
+           ("As Sandálias", "feminine", "plural")],
+    "fr": [("Aurora", "masculine", "singular"), ("Le Creuset", "masculine", "singular"),
+           ("Étoile", "feminine", "singular")],
+}
+#: Without optional fields, and with a description written in lower case (a user's), features and an audience.
+FIELDS = [{}, {"description": "a noise-cancelling headset for long flights", "features": ["light", "quiet"],
+               "audience": "travellers"}]
+_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s+|\n\s*)[«\"“¡¿✨\s]*(\w)")
+_WORDS = re.compile(r"[\w'’-]+")
+_ARTICLES = {"es": ("el", "la", "los", "las"), "pt": ("o", "a", "os", "as"), "fr": ("le", "la", "les", "l'")}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_sentence_starts_with_a_capital_and_no_word_is_said_twice(lang):
+    checked = 0
+    for (product, gender, number), fields, tone, use_case in itertools.product(PRODUCTS[lang], FIELDS, TONES,
+                                                                            USE_CASES):
+        req = dict(product=product, gender=gender, number=number, tone=tone, use_case=use_case, language=lang,
+                   variants=LIMITS["variants"], **fields)
+        for v in generate_copy(req).variants:
+            where = f"{lang}/{tone}/{use_case}/{product}: {v!r}"
+            for m in _SENTENCE.finditer(v):
+                start = v[m.start(1):]
+                assert not m.group(1).islower() or start.startswith(product), where  # iPhone stays iPhone
+            words = _WORDS.findall(v)
+            doubled = [a for a, b in zip(words, words[1:]) if a.lower() == b.lower()]
+            assert not doubled, f"{doubled} twice in {where}"
+            # a product named with its article takes no second one ("las Las Gafas")
+            for art in _ARTICLES.get(lang, ()):
+                assert not re.search(rf"\b{art}\s*{re.escape(product)}", v, re.IGNORECASE) or \
+                    product.lower().split()[0] != art, where
+            checked += 1
+    assert checked >= len(TONES) * len(USE_CASES) * len(PRODUCTS[lang]) * len(FIELDS)
+
+
+def test_french_typography_puts_a_no_break_space_before_high_marks():
+    for tone, use_case, (product, gender, number) in itertools.product(TONES, USE_CASES, PRODUCTS["fr"]):
+        for v in generate_copy(dict(product=product, gender=gender, number=number, tone=tone, use_case=use_case,
+                                    language="fr", variants=LIMITS["variants"], **FIELDS[1])).variants:
+            for m in re.finditer(r"(.)([!?:;»])", v):
+                assert m.group(1) in "\u00a0!?", f"{m.group(0)!r} in {v!r}"
+    g = GRAMMARS["fr"]
+    assert g.orthography("Salut!Ça va?! Prix: 20 € à 10:30, voir https://kit.example") == \
+        "Salut\u00a0!Ça va\u00a0?! Prix\u00a0: 20 € à 10:30, voir https://kit.example"
+    assert g.orthography("«Bonjour»") == "«\u00a0Bonjour\u00a0»"
+
+
+def test_the_examples_of_the_issue_now_read_right():
+    es = generate_copy(dict(product="Las Gafas", gender="feminine", number="plural", language="es", tone="casual",
+                            use_case="social_media_post", variants=10)).variants
+    assert "¿Ya conoces Las Gafas?" in " ".join(es) and not any("las Las" in v or "Las Las" in v for v in es)
+    assert any("las nuevas Gafas" in v for v in es)
+    fr = generate_copy(dict(product="Aurora", language="fr", tone="luxury", use_case="product_launch",
+                            variants=10)).variants
+    assert any("Le nouvel Aurora est arrivé\u00a0: il est raffiné." in v for v in fr)
+    en = generate_copy(dict(product="Aurora", language="en", tone="casual", use_case="email", variants=10,
+                            description="a noise-cancelling headset for long flights")).variants
+    assert any("now. A noise-cancelling headset" in v for v in en)
+    assert not any(". a noise" in v for v in en)
+    # a name written in lower case keeps its casing at the start of a sentence
+    assert GRAMMARS["en"].finish("Meet it. iPhone Case is here. it glows.", keep=["iPhone Case"]) == \
+        "Meet it. iPhone Case is here. It glows."
+
+
+def test_own_article_is_read_from_the_name():
+    assert GRAMMARS["es"].new_np("Las Gafas", "feminine", "plural") == "las nuevas Gafas"
+    assert GRAMMARS["es"].the_np("Las Gafas", "feminine", "plural") == "Las Gafas"
+    assert GRAMMARS["es"].this_np("El Libro", "masculine", "singular") == "este Libro"
+    assert GRAMMARS["pt"].our_np("O Boticário", "masculine", "singular") == "o nosso Boticário"
+    assert GRAMMARS["fr"].new_np("Le Creuset", "masculine", "singular") == "le nouveau Creuset"
+    assert GRAMMARS["fr"].the_np("L'Atelier", "masculine", "singular") == "L'Atelier"
+    assert GRAMMARS["es"].the_np("Lampara", "feminine", "singular") == "la Lampara"  # "La" must be a word

@@ -6,8 +6,10 @@ product's gender and number, which adjective comes before a vowel
 (*nouvel*, *cet*), how a list is joined (Spanish *y* becomes *e* before an
 /i/ sound), and the orthographic rules applied to a finished sentence
 (Spanish *de el* → *del*, Portuguese *por o* → *pelo*, French *de le* → *du*
-and *le* → *l'* before a vowel, English *a* → *an*, French spacing before
-``! ? : ;``).
+and *le* → *l'* before a vowel, English *a* → *an*, French no-break spaces
+before ``! ? : ;`` and inside ``« »``), and in every language a capital
+letter at the start of each sentence. A product whose name begins with an
+article (*Las Gafas*, *O Boticário*, *Le Creuset*) takes no second one.
 
 Forms are given as tuples in a fixed order: ``(masculine singular, feminine
 singular, masculine plural, feminine plural)``; a pair is ``(singular,
@@ -61,6 +63,36 @@ def capitalize(text: str) -> str:
     return text
 
 
+# A sentence starts at the start of the text or of a line, or after . ! ? and a space (not after "…",
+# which may continue the sentence, nor after ":"); opening marks may come first (¿Ya..., «Le...).
+_SENTENCE_START = re.compile(r"(?:^|(?<=[.!?])[ \u00a0]+|\n[ \u00a0]*)([«“\"'(¡¿\u00a0 ]*)([^\W\d_])")
+# Abbreviations after which a period does not end the sentence.
+_ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "approx", "p.ej", "aprox", "ex", "cf", "no", "nº", "n.º", "sr", "sra",
+                  "dr", "dra", "m", "mme", "mlle")
+
+
+def sentence_case(text: str, keep: Sequence[str] = ()) -> str:
+    """Upper-case the first letter of every sentence, leaving the names in ``keep`` as written.
+
+    Examples
+    --------
+    >>> sentence_case("It is here. a lamp for you! ¿ya lo conoces? iPhone. good for e.g. runners", keep=["iPhone"])
+    'It is here. A lamp for you! ¿Ya lo conoces? iPhone. Good for e.g. runners'
+    """
+    def upper(m: re.Match) -> str:
+        start = m.start(2)
+        if any(text.startswith(k, start) for k in keep if k):
+            return m.group(0)
+        before = text[:m.start()].rstrip(" \u00a0\n")
+        if before.endswith("."):
+            word = before[:-1].rsplit(None, 1)[-1] if before[:-1].strip() else ""
+            if word.lower().lstrip("(«\"") in _ABBREVIATIONS:
+                return m.group(0)
+        return m.group(0)[: start - m.start()] + m.group(2).upper()
+
+    return _SENTENCE_START.sub(upper, text)
+
+
 class Grammar:
     """Rules of one language; subclasses override what differs.
 
@@ -75,6 +107,27 @@ class Grammar:
     numbers: tuple = ()
     conjunction = "and"
     list_separator = ", "
+    #: definite articles a product's name may begin with (Spanish *Las Gafas*): then it takes none
+    articles: tuple[str, ...] = ()
+
+    def own_article(self, product: str) -> tuple[str, str] | None:
+        """``(article, rest)`` when the product's name begins with an article of the language.
+
+        Examples
+        --------
+        >>> GRAMMARS["es"].own_article("Las Gafas"), GRAMMARS["es"].own_article("Lamp")
+        (('Las', 'Gafas'), None)
+        >>> GRAMMARS["fr"].own_article("L'Atelier")
+        ("L'", 'Atelier')
+        """
+        for a in self.articles:
+            n = len(a)
+            if product[:n].lower() == a and len(product) > n:
+                if a.endswith("'") and product[n:].strip():
+                    return product[:n], product[n:].strip()
+                if product[n] == " " and product[n + 1:].strip():
+                    return product[:n], product[n + 1:].strip()
+        return None
 
     def the_np(self, product: str, gender: str, number: str) -> str:
         """Definite noun phrase of the product ("el Aurora")."""
@@ -118,8 +171,13 @@ class Grammar:
     def conjunction_before(self, word: str) -> str:
         return self.conjunction
 
-    def finish(self, text: str) -> str:
-        """Orthographic rules on a rendered text (contractions, elision, spacing)."""
+    def finish(self, text: str, keep: Sequence[str] = ()) -> str:
+        """Orthographic rules on a rendered text (contractions, elision, spacing), then a capital letter
+        at the start of each sentence (``keep``: names written as they are, such as *iPhone*)."""
+        return sentence_case(self.orthography(text), keep)
+
+    def orthography(self, text: str) -> str:
+        """The language's orthographic rules on a rendered text."""
         return text
 
 
@@ -142,7 +200,7 @@ class English(Grammar):
     code = "en"
     numbers = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
-    def finish(self, text: str) -> str:
+    def orthography(self, text: str) -> str:
         # "a" before a vowel sound is "an" (a/an depends on the next word, which
         # is often a slot: the tone's adjective or the product)
         return _EN_AN.sub(_en_article, text)
@@ -161,27 +219,33 @@ class Spanish(Grammar):
     # "o" -> "u" before an /o/ sound (o-, ho-)
     _Y_E = re.compile(r"\by (?=[hH]?[iíIÍ](?![aeouáéóúAEOU]))")
     _O_U = re.compile(r"\bo (?=[hH]?[oóOÓ])")
+    articles = _THE
 
     def the_np(self, product, gender, number):
+        if self.own_article(product):
+            return product
         return f"{agree(self._THE, gender, number)} {product}"
 
     def new_np(self, product, gender, number):
+        own = self.own_article(product)
+        if own:  # "las nuevas Gafas", not "las nuevas Las Gafas"
+            return f"{own[0].lower()} {agree(self._NEW, gender, number)} {own[1]}"
         return f"{agree(self._THE, gender, number)} {agree(self._NEW, gender, number)} {product}"
 
     def this_np(self, product, gender, number):
-        return f"{agree(self._THIS, gender, number)} {product}"
+        return f"{agree(self._THIS, gender, number)} {_bare(self, product)}"
 
     def our_np(self, product, gender, number):
-        return f"{agree(self._OUR, gender, number)} {product}"
+        return f"{agree(self._OUR, gender, number)} {_bare(self, product)}"
 
     def your_np(self, product, gender, number, register):
         base = "su" if register == "formal" else "tu"
-        return f"{base}{'s' if number == 'plural' else ''} {product}"
+        return f"{base}{'s' if number == 'plural' else ''} {_bare(self, product)}"
 
     def conjunction_before(self, word):
         return "e" if self._Y_E.match("y " + word) else "y"
 
-    def finish(self, text):
+    def orthography(self, text):
         text = self._CONTRACT.sub(lambda m: "del" if m.group(1) == "de" else "al", text)
         text = self._Y_E.sub("e ", text)
         return self._O_U.sub("u ", text)
@@ -207,23 +271,29 @@ class Portuguese(Grammar):
         "a": {"o": "ao", "a": "à", "os": "aos", "as": "às"},
     }
     _CONTRACT = re.compile(r"\b(de|em|por|a) (o|a|os|as|este|esta|estes|estas)\b")
+    articles = _THE
 
     def the_np(self, product, gender, number):
+        if self.own_article(product):
+            return product
         return f"{agree(self._THE, gender, number)} {product}"
 
     def new_np(self, product, gender, number):
+        own = self.own_article(product)
+        if own:  # "o novo Boticário", not "o novo O Boticário"
+            return f"{own[0].lower()} {agree(self._NEW, gender, number)} {own[1]}"
         return f"{agree(self._THE, gender, number)} {agree(self._NEW, gender, number)} {product}"
 
     def this_np(self, product, gender, number):
-        return f"{agree(self._THIS, gender, number)} {product}"
+        return f"{agree(self._THIS, gender, number)} {_bare(self, product)}"
 
     def our_np(self, product, gender, number):
-        return f"{agree(self._THE, gender, number)} {agree(self._OUR, gender, number)} {product}"
+        return f"{agree(self._THE, gender, number)} {agree(self._OUR, gender, number)} {_bare(self, product)}"
 
     def your_np(self, product, gender, number, register):
-        return f"{agree(self._THE, gender, number)} {agree(self._YOUR, gender, number)} {product}"
+        return f"{agree(self._THE, gender, number)} {agree(self._YOUR, gender, number)} {_bare(self, product)}"
 
-    def finish(self, text):
+    def orthography(self, text):
         def contract(m: re.Match) -> str:
             return self._CONTRACTIONS[m.group(1)].get(m.group(2), m.group(0))
 
@@ -248,14 +318,23 @@ class French(Grammar):
     _CONTRACT = re.compile(r"\b(de|à) (le|les)\b")
     # not after a hyphen: the pronoun of an imperative does not elide (essaie-la et...)
     _ELIDE = re.compile(r"(?<![\w'-])(le|la|de|que|ne|je|me|te|se|Le|La|De|Que|Ne|Je|Me|Te|Se) (?=(\w+))")
-    _SPACE = re.compile(r" ([!?:;»])")
+    # French typography: a no-break space before ! ? : ; and », after «; a space already there becomes one
+    _SPACE = re.compile(r"[ \u00a0]*([!?:;»])")
+    _SCHEME = re.compile(r"(?:https?|ftp|mailto)$")
+    _GUILLEMET = re.compile(r"«[ \u00a0]*")
+    articles = ("les", "le", "la", "l'", "l’")
 
     def the_np(self, product, gender, number):
+        if self.own_article(product):
+            return product
         if number == "plural":
             return f"les {product}"
         return f"{'la' if gender == 'feminine' else 'le'} {product}"  # elided by finish()
 
     def new_np(self, product, gender, number):
+        own = self.own_article(product)
+        if own:  # "le nouveau Creuset", not "le nouveau Le Creuset"
+            product = own[1]
         if number == "plural":
             return f"les {'nouvelles' if gender == 'feminine' else 'nouveaux'} {product}"
         if gender == "feminine":
@@ -264,6 +343,7 @@ class French(Grammar):
         return f"le {'nouvel' if _fr_vowel_initial(product) else 'nouveau'} {product}"
 
     def this_np(self, product, gender, number):
+        product = _bare(self, product)
         if number == "plural":
             return f"ces {product}"
         if gender == "feminine":
@@ -271,9 +351,10 @@ class French(Grammar):
         return f"{'cet' if _fr_vowel_initial(product) else 'ce'} {product}"
 
     def our_np(self, product, gender, number):
-        return f"{'nos' if number == 'plural' else 'notre'} {product}"
+        return f"{'nos' if number == 'plural' else 'notre'} {_bare(self, product)}"
 
     def your_np(self, product, gender, number, register):
+        product = _bare(self, product)
         if register == "formal":
             return f"{'vos' if number == 'plural' else 'votre'} {product}"
         if number == "plural":
@@ -283,7 +364,7 @@ class French(Grammar):
             return f"ta {product}"
         return f"ton {product}"
 
-    def finish(self, text):
+    def orthography(self, text):
         def elide(m: re.Match) -> str:
             if _fr_vowel_initial(m.group(2)):
                 return m.group(1)[:-1] + "'"
@@ -293,8 +374,25 @@ class French(Grammar):
         text = self._ELIDE.sub(elide, text)
         text = self._CONTRACT.sub(
             lambda m: {"dele": "du", "deles": "des", "àle": "au", "àles": "aux"}[m.group(1) + m.group(2)], text)
-        # French typography: a no-break space before ! ? : ; and inside « »
-        return self._SPACE.sub("\u00a0\\1", text)
+
+        def space(m: re.Match) -> str:
+            mark, before = m.group(1), text[:m.start()]
+            if not before or before.endswith("\n"):
+                return m.group(0)
+            if m.group(0) == mark:  # none written: add one, except after another mark (?!), in https:// or 10:30
+                tail = before[-1]
+                if tail in "\u00a0!?:;«" or (mark == ":" and (tail.isdigit() or self._SCHEME.search(before))):
+                    return mark
+            return "\u00a0" + mark
+
+        text = self._SPACE.sub(space, text)
+        return self._GUILLEMET.sub("«\u00a0", text)
+
+
+def _bare(grammar: Grammar, product: str) -> str:
+    """The product's name without its own article, before a word that replaces it (*estas Gafas*)."""
+    own = grammar.own_article(product)
+    return own[1] if own else product
 
 
 GRAMMARS: dict[str, Grammar] = {g.code: g for g in (English(), Spanish(), Portuguese(), French())}

@@ -744,7 +744,8 @@ FR = {
     "frames": {
         "product_launch": (
             ("{Intro} {new_product} !", "{description}", "[{N_reasons} de craquer : {features}.]", "{close}"),
-            ("{hook}", "{New_product} {is_here} : {adj}[, {designed} {for_audience}].", "{close}"),
+            # a sentence, not "est arrivé : raffiné": the adjective gets its subject and verb
+            ("{hook}", "{New_product} {is_here} : {pron_is} {adj}[ et {designed} {for_audience}].", "{close}"),
             ("C'est officiel : {new_product} {is} là.", "{description}",
              "[{Features} : tout ce dont {you_need}, au même endroit.]", "{close}"),
         ),

@@ -322,6 +322,9 @@ _SPACES = re.compile(r"[ \t]+")
 _NEWLINE_SPACES = re.compile(r" *\n *")
 _PARAGRAPHS = re.compile(r"\n{3,}")
 _SENTENCE_END = ".!?…"
+# the same word twice in a row, across punctuation and space ("desde hoy. Hoy"), case aside; not a
+# hyphenated word ("bye-bye")
+_DOUBLED = re.compile(r"\b(\w{2,})(?=\W*\s)\W+\1\b", re.IGNORECASE)
 
 
 class _Slots(dict):
@@ -423,7 +426,7 @@ def _render(req: CopyRequest, frame: tuple, offsets: dict[str, int]) -> str:
     text = " ".join(parts)
     text = _NEWLINE_SPACES.sub("\n", _SPACES.sub(" ", text))
     text = _PARAGRAPHS.sub("\n\n", text).strip()
-    return slots.grammar.finish(text)
+    return slots.grammar.finish(text, keep=(req.product,))
 
 
 def _has_value(req: CopyRequest, slot: str) -> bool:
@@ -519,16 +522,26 @@ def generate_copy(request: CopyRequest | Mapping[str, Any]) -> CopyResult:
     c = 0
     for _ in range(req.variants):
         # walk the combinations in order and skip one that reads like a variant already
-        # written (a frame without a hook does not change with the hook)
+        # written (a frame without a hook does not change with the hook), or that says a word twice
+        # in a row where two phrases meet ("Hurry! Hurry: ...")
         while True:
             off = _combination(c, base, radix)
             text = truncate(_render(req, frames[off["frame"]], off), req.max_length)
             c += 1
-            if text not in seen or c >= total:
+            if (text not in seen and not _says_twice(text, req)) or c >= total:
                 break
         seen.add(text)
         out.append(text)
     return CopyResult(req, out)
+
+
+def _says_twice(text: str, req: CopyRequest) -> bool:
+    """Whether two phrases of the templates meet on the same word (the request's own words aside)."""
+    for m in _DOUBLED.finditer(text):
+        said = m.group(0).lower()
+        if not any(said in f.lower() for f in (req.product, req.description, req.audience, *req.features)):
+            return True
+    return False
 
 
 def _copy_fields() -> tuple[str, ...]:
