@@ -12,17 +12,19 @@ from kit.errors import KitError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from kit._cli_engine import plain_warnings
+
     p = sub.add_parser("cache", help="the on-disk cache: sizes per tier, clear")
     csub = p.add_subparsers(dest="cache_command", metavar="ACTION")
     s = csub.add_parser("stats", help="entries and bytes per tier, files on disk, lifetime hit rate")
     s.add_argument("--path", help="cache directory (default: KIT_CACHE_DIR or the user cache dir, /cache)")
     s.add_argument("--json", action="store_true", help="print the same as JSON")
-    s.set_defaults(func=_stats)
+    s.set_defaults(func=plain_warnings("cache stats", _stats))
     c = csub.add_parser("clear", help="remove every entry (or those whose key starts with --prefix)")
     c.add_argument("--path", help="cache directory (default: KIT_CACHE_DIR or the user cache dir, /cache)")
     c.add_argument("--prefix", help="only keys starting with this, e.g. 'kit.memoize:mymodule.'")
     c.add_argument("--json", action="store_true", help="print what was removed as JSON")
-    c.set_defaults(func=_clear)
+    c.set_defaults(func=plain_warnings("cache clear", _clear))
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -56,6 +58,7 @@ def collect(db: Path) -> dict[str, Any]:
     tier = _open(db)
     try:
         s = tier.stats()
+        quarantined = tier.quarantined
     finally:
         tier.close()
     files = s.get("files", {})
@@ -72,6 +75,7 @@ def collect(db: Path) -> dict[str, Any]:
         },
         "lifetime": {**life, "hit_rate": round(life.get("hits", 0) / looked, 4) if looked else None},
         "lock_files": len(list(locks.glob("*.lock"))) if locks.is_dir() else 0,
+        "quarantined": quarantined,
     }
 
 
@@ -94,6 +98,8 @@ def _stats(args: argparse.Namespace) -> int:
              f"lifetime (closed sessions): {life.get('hits', 0)} hits, {life.get('misses', 0)} misses, "
              f"{life.get('evictions', 0)} evictions, hit rate {'n/a' if life.get('hit_rate') is None else format(life['hit_rate'], '.1%')}",
              f"memoize lock files: {info['lock_files']}"]
+    if info.get("quarantined"):
+        notes.append(f"the database could not be used and was moved aside: {info['quarantined']}")
     print(Table("kit cache", ["tier", "entries", "bytes", "on disk", "note"], rows, notes))
     return 0
 

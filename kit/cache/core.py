@@ -131,12 +131,20 @@ class Cache(MutableMapping):
             self.l2 = CompressedTier(compressed_bytes, serializer=self.serializer, timer=timer)
             self.lower.append(self.l2)
         self.l3 = None
+        self._l3_error: str | None = None
         if disk:
-            from kit.cache.disk import DiskTier
+            from kit.cache.disk import CacheBusyError, DiskTier
 
             self.path = Path(path).expanduser() if path is not None else default_path()
-            self.l3 = DiskTier(self.path, disk_bytes, serializer=self.serializer)
-            self.lower.append(self.l3)
+            try:
+                self.l3 = DiskTier(self.path, disk_bytes, serializer=self.serializer)
+                self.lower.append(self.l3)
+            except (CacheBusyError, ValueError):
+                raise
+            except Exception as exc:  # the file system refuses the store: serve from the other tiers
+                self._l3_error = f"{type(exc).__name__}: {exc}"
+                warnings.warn(KitWarning(f"kit cache l3: on-disk tier unavailable at {str(self.path)!r} "
+                                         f"({self._l3_error}); serving from memory"), stacklevel=2)
         else:
             self.path = Path(path).expanduser() if path is not None else None
         self.redis = None
@@ -663,7 +671,7 @@ class Cache(MutableMapping):
                 tiers[tier.name] = {"tier": tier.name, "error": f"{type(exc).__name__}: {exc}"}
         hits = self.l1.hits + self._lower_hits
         total = hits + self._misses
-        degraded = []
+        degraded = [] if self._l3_error is None else [f"l3: unavailable ({self._l3_error})"]
         for name, s in tiers.items():
             if s.get("available") is False:
                 degraded.append(f"{name}: unavailable (circuit {s['breaker']['state']}; {s['breaker']['last_error']})")

@@ -147,6 +147,20 @@ def _is_busy(exc: BaseException) -> bool:
     return "locked" in msg or "busy" in msg
 
 
+# SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_AUTH: the file
+# system refuses the file; moving it aside would not help (and may be refused as well).
+_REFUSED_CODES = {3, 8, 10, 13, 14, 23}
+
+
+def _file_refused(exc: BaseException) -> bool:
+    code = _code(exc)
+    if code is not None:
+        return code in _REFUSED_CODES
+    msg = str(exc).lower()
+    return isinstance(exc, sqlite3.Error) and ("unable to open" in msg or "readonly" in msg
+                                               or "disk i/o" in msg or "disk is full" in msg)
+
+
 def _is_corrupt(exc: BaseException) -> bool:
     code = _code(exc)
     if code is not None:
@@ -196,6 +210,11 @@ class DiskTier(BlobTier):
             self.path = p / FILENAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._maxbytes = maxbytes
+        # The write-ahead log is part of the footprint: bounded by an eighth of the store
+        # (SQLite's journal_size_limit truncates it at each checkpoint, and the automatic
+        # checkpoint runs once the log holds half of that), at most 64 MiB, at least 256 KiB.
+        self.wal_bytes = max(256 << 10, min(maxbytes // 8, 64 << 20))
+        self._checkpoint_pages = max(16, min(1000, self.wal_bytes // 2 // 4096))
         self.max_entry_bytes = min(maxbytes // 2, 900_000_000) if max_entry_bytes is None else max_entry_bytes
         self.timeout = float(timeout)
         self.touch_interval = float(touch_interval)
@@ -208,8 +227,10 @@ class DiskTier(BlobTier):
         self._touch: dict[int, float] = {}
         self._closed = False
         self._pid = os.getpid()
-        con = self._connection()
-        self._check = _check_fn(con.execute("SELECT value FROM kit_meta WHERE name = 'check'").fetchone()[0])
+        self.quarantined: str | None = None
+        self._check_name = "-"
+        self._connection()
+        self._check = _check_fn(self._check_name)
         self._finalizer = weakref.finalize(self, DiskTier._close_all, self._conns)
 
     # -- connections -----------------------------------------------------------------------------
@@ -232,6 +253,15 @@ class DiskTier(BlobTier):
         return con
 
     def _open(self) -> sqlite3.Connection:
+        """A connection to a database that passed :meth:`_check_db`; a damaged one is moved aside once.
+
+        Any error at open that is not contention (busy) or the file system refusing the
+        file itself (permissions, a full disk) means the file is not a kit cache this kit
+        can use: a damaged header, a missing or garbled ``kit_meta`` row, another format.
+        It is quarantined (moved aside, kept for inspection) with one warning, and the
+        tier starts empty, so that ``kit.Cache()``, ``kit cache stats`` and ``kit cache
+        clear`` keep working.
+        """
         deadline = time.monotonic() + self.timeout
         quarantined = False
         while True:
@@ -241,67 +271,86 @@ class DiskTier(BlobTier):
                                       check_same_thread=False, cached_statements=64)
                 con.execute("PRAGMA journal_mode = WAL")
                 con.execute("PRAGMA synchronous = NORMAL")
-                con.execute("PRAGMA journal_size_limit = 67108864")
+                con.execute(f"PRAGMA journal_size_limit = {self.wal_bytes}")
+                con.execute(f"PRAGMA wal_autocheckpoint = {self._checkpoint_pages}")
                 con.execute("PRAGMA cache_size = -8192")
-                row = None
-                try:
-                    row = con.execute("SELECT value FROM kit_meta WHERE name = 'format'").fetchone()
-                except sqlite3.OperationalError as exc:
-                    if "no such table" not in str(exc):
-                        raise
-                if row is None:
-                    self._create_schema(con)
-                    row = con.execute("SELECT value FROM kit_meta WHERE name = 'format'").fetchone()
-                if row[0] != FORMAT:
-                    raise KitError(f"the cache at {str(self.path)!r} has format {row[0]!r}; this kit reads format "
-                                   f"{FORMAT} (clear it with `kit cache clear`)")
+                self._check_name = self._check_db(con, create=True)
                 return con
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.Error, KitError, TypeError, ValueError, UnicodeDecodeError) as exc:
                 if con is not None:
                     con.close()
-                if _is_busy(exc) and time.monotonic() < deadline:
-                    self.busy_retries += 1
-                    time.sleep(random.uniform(0.001, 0.02))
-                    continue
-                if _is_corrupt(exc) and not quarantined:
-                    self._quarantine(exc)
-                    quarantined = True
-                    continue
-                if _is_busy(exc):
+                if isinstance(exc, sqlite3.Error) and _is_busy(exc):
+                    if time.monotonic() < deadline:
+                        self.busy_retries += 1
+                        time.sleep(random.uniform(0.001, 0.02))
+                        continue
                     raise CacheBusyError(f"the on-disk cache at {str(self.path)!r} stayed locked for "
                                          f"{self.timeout:.0f} s") from exc
-                raise
+                if _file_refused(exc) or quarantined:
+                    raise
+                self._quarantine(exc)
+                quarantined = True
+
+    def _check_db(self, con: sqlite3.Connection, create: bool) -> str:
+        """Check the schema, format and row-check name; create the schema in an empty database.
+
+        Returns the row check's name. Raises (``sqlite3.Error``, ``KitError``,
+        ``TypeError``) on anything a kit cache of this format would not hold.
+        """
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        if "kit_meta" not in tables:
+            if tables - {"sqlite_sequence"}:
+                raise KitError(f"not a kit cache (tables {', '.join(sorted(tables))}, no kit_meta)")
+            if not create:
+                return "-"
+            self._create_schema(con)
+        row = con.execute("SELECT value FROM kit_meta WHERE name = 'format'").fetchone()
+        if row is None:
+            raise KitError("the kit_meta table has no 'format' row")
+        if row[0] != FORMAT:
+            raise KitError(f"format {row[0]!r}; this kit reads format {FORMAT}")
+        meta = dict(con.execute("SELECT name, value FROM kit_meta").fetchall())
+        for name in ("size", "count", "hits", "misses", "evictions"):
+            if isinstance(meta.get(name), bool) or not isinstance(meta.get(name), int):
+                raise KitError(f"the kit_meta row {name!r} is {meta.get(name)!r}, expected an integer")
+        check = meta.get("check")
+        if not isinstance(check, str):
+            raise KitError(f"the kit_meta row 'check' is {check!r}, expected the name of a row check")
+        _check_fn(check)  # an unknown name raises here
+        con.execute("SELECT id, key, size, expires, accessed, chk, value FROM kit_entries LIMIT 0").fetchall()
+        return check
 
     def _create_schema(self, con: sqlite3.Connection) -> None:
         sql = _SCHEMA.format(format=FORMAT, check=_default_check())
         self._retry(lambda: con.executescript("BEGIN IMMEDIATE;" + sql + "COMMIT;"), con)
 
     def _quarantine(self, exc: BaseException) -> None:
-        """Move a database SQLite cannot read aside (kept for inspection) and start afresh."""
+        """Move a database this kit cannot use aside (kept for inspection) and start afresh."""
         lock = self._flock()
         try:
-            # Another process may have done it already: only move a file that is still unreadable.
+            # Another process may have done it already: only move a file that still fails the checks.
             try:
-                probe = sqlite3.connect(self.path, timeout=1.0)
+                probe = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
                 try:
-                    probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                    probe.execute("SELECT value FROM kit_meta WHERE name = 'format'").fetchone()
+                    self._check_db(probe, create=False)
                     return
                 finally:
                     probe.close()
-            except sqlite3.DatabaseError as again:
-                if not _is_corrupt(again) and "no such table" not in str(again):
-                    return
+            except (sqlite3.Error, KitError, TypeError, ValueError, UnicodeDecodeError) as again:
+                if isinstance(again, sqlite3.Error) and (_is_busy(again) or _file_refused(again)):
+                    return  # the caller's next attempt reports it
             stamp = time.strftime("%Y%m%d-%H%M%S")
             target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
-            os.replace(self.path, target)
-            for suffix in ("-wal", "-shm"):
+            if self.path.exists():
+                os.replace(self.path, target)
+            for suffix in ("-wal", "-shm", "-journal"):
                 side = self.path.with_name(self.path.name + suffix)
                 if side.exists():
                     os.replace(side, target.with_name(target.name + suffix))
+            self.quarantined = str(target)
             warnings.warn(KitWarning(
-                f"kit cache l3: {str(self.path)!r} could not be read ({exc}); moved to {target.name!r} "
-                "and started empty"), stacklevel=4)
+                f"kit cache l3: {str(self.path)!r} could not be used ({type(exc).__name__}: {exc}); moved to "
+                f"{target.name!r} and started empty"), stacklevel=5)
         finally:
             self._funlock(lock)
 
