@@ -69,3 +69,81 @@ def test_import_kit_is_light():
 def test_libraries_report_versions_without_import():
     libs = _registry.libraries()
     assert "orjson" in libs and "polars" in libs
+
+
+def test_every_operation_declares_its_output_contract():
+    for op in _registry.operations():
+        assert op.output in _registry.OUTPUTS
+        if op.output == _registry.ALGORITHM:
+            # Different algorithms: each backend names its own, once in the whole registry, OCI-style.
+            names = [b.algorithm for b in op.backends()]
+            assert all(n and n == n.lower() for n in names) and len(set(names)) == len(names)
+            assert _registry.default_algorithm(op.name) == op.backends()[0].algorithm
+        else:
+            assert all(b.algorithm is None for b in op.backends())
+            with pytest.raises(ValueError, match="implementation choice"):
+                _registry.default_algorithm(op.name)
+    assert {op.name for op in _registry.operations() if not op.interchangeable} == {"fingerprint", "digest"}
+    with pytest.raises(ValueError, match="output 'bytes' not in"):
+        _registry.declare_operation(_registry.Operation(
+            "x.bad", "json", "", "json", "", (), lambda d, b: (d,), lambda a, b: True, "", lambda b: [],
+            output="bytes"))
+
+
+def test_fallback_classes_name_the_input_not_its_position():
+    assert _registry.input_class(_registry.Declined("floats 1e-9 <= |x| < 1e-4", "why")) == "floats 1e-9 <= |x| < 1e-4"
+    assert _registry.input_class(ValueError("Expecting value: line 1 column 5 (char 4)")) == "ValueError: Expecting value"
+    assert _registry.input_class(RuntimeError("BIGINT_ERROR")) == "RuntimeError: BIGINT_ERROR"
+    try:
+        "\ud800".encode("utf-8")
+    except UnicodeEncodeError as exc:
+        assert _registry.input_class(exc) == "UnicodeEncodeError: surrogates not allowed"
+    assert isinstance(_registry.Declined("c"), ValueError)  # callers that catch ValueError see it
+
+
+def _fake(op: str, name: str, fn) -> _registry.Backend:
+    return _registry.Backend(op, name, (), None, lambda: fn, frozenset({"bytes-output"}))
+
+
+def test_verification_reports_differences_and_fallbacks_by_generated_input_class():
+    import datetime
+
+    from kit.backends.json import stdlib_encode
+    from kit.engine import verify_backend
+
+    op = _registry.operation("json.encode")
+
+    def drops_leading_zeros(obj, default=None):  # the orjson 3.x bug the issue found, as a backend
+        out = stdlib_encode(obj, default)
+        if isinstance(obj, datetime.time) and 10_000 <= obj.microsecond < 100_000:
+            out = out.replace(f".{obj.microsecond:06d}".encode(), f".{obj.microsecond}".encode())
+        return out
+
+    v = verify_backend(op, _fake("json.encode", "buggy", drops_leading_zeros))
+    assert not v.ok
+    assert any(p.startswith("times (microseconds, offsets) (generated): ") and "differ from the baseline" in p
+               for p in v.problems), v.problems
+    assert v.cases > 400  # the fixed corpus and the generated one
+
+    def declines_small_floats(obj, default=None):
+        out = stdlib_encode(obj, default)
+        if b"e-0" in out:
+            raise _registry.Declined("floats 1e-9 <= |x| < 1e-4")
+        return out
+
+    v = verify_backend(op, _fake("json.encode", "careful", declines_small_floats))
+    assert v.ok, v.problems
+    assert any(g.startswith("floats 1e-9 <= |x| < 1e-4 (generated): 25 of 25 fall back") for g in v.gives_way)
+
+
+def test_decode_verification_catches_a_backend_that_accepts_what_the_baseline_rejects():
+    from kit.backends.json import stdlib_decode
+    from kit.engine import verify_backend
+
+    def skips_bom(data):
+        if isinstance(data, str):
+            data = data.lstrip("\ufeff")
+        return stdlib_decode(data)
+
+    v = verify_backend(_registry.operation("json.decode"), _fake("json.decode", "lenient", skips_bom))
+    assert any("U+FEFF" in p and "returned a result where the baseline raises" in p for p in v.problems), v.problems
