@@ -296,10 +296,82 @@ def test_garbage_is_an_error_not_a_value(data):
 
 
 def test_serializer_frames_are_bounded():
-    s = Serializer(max_size=100)
-    blob = s.dumps(b"x" * 1000)
+    from kit.cache.values import ValueTooLarge
     from kit.compression import DecompressionBombError
 
+    s = Serializer(max_size=100)
+    with pytest.raises(ValueTooLarge, match="over this cache's limit of 100 bytes"):
+        s.dumps(b"x" * 1000)
+    blob = Serializer().dumps(b"x" * 1000)
     with pytest.raises(DecompressionBombError):
         s.loads(blob)
     assert len(Serializer().dumps(b"")) == HEADER_SIZE + 1
+
+
+def _declaring(codec: str, size: int, payload: bytes) -> bytes:
+    """A frame whose header and checksums are all valid, declaring ``size`` bytes (anyone can write one)."""
+    from kit.compression import _checksum_fn, _default_checksum, _frame
+
+    alg = _default_checksum()
+    return _frame(codec, "balanced", 1, size, _checksum_fn(alg)(b"?"), alg, payload)
+
+
+@pytest.mark.parametrize("codec", ["blosc2", "zstd", "zlib", "lzma", "bz2"])
+def test_an_unbounded_serializer_still_refuses_a_frame_declaring_gigabytes(codec):
+    import tracemalloc
+
+    from kit.cache.values import DEFAULT_MAX_SIZE
+    from kit.compression import DecompressionBombError
+
+    s = Serializer()  # max_size=None: the default cap, not "no bound"
+    assert s.max_size == DEFAULT_MAX_SIZE
+    frame = _declaring(codec, 2**31 - 64, b"\x00" * 32)  # 70 bytes declaring 2 GiB
+    assert len(frame) == 70
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecompressionBombError, match="over the limit"):
+            s.loads(frame)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+def test_the_memory_check_counts_what_a_codec_needs_at_peak(monkeypatch):
+    from kit import compression
+    from kit.compression import DecompressionBombError, decompress
+
+    monkeypatch.setattr(compression, "_memory_available", lambda: 300 << 20)
+    frame = _declaring("zlib", 200 << 20, b"\x00" * (200 << 10))  # fits in 300 MiB once, not twice
+    with pytest.raises(DecompressionBombError, match="needs about 419430400 bytes at peak"):
+        decompress(frame, max_size=1 << 40)
+    frame = _declaring("zstd", 200 << 20, b"\x00" * 32)  # zstd writes in place: the size once
+    with pytest.raises(Exception) as info:
+        decompress(frame, max_size=1 << 40)
+    assert "at peak" not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [{"max_ratio": math.nan}, {"max_ratio": 0}, {"max_ratio": -1.0},
+                                 {"max_ratio": "2"}, {"max_size": math.nan}, {"max_size": -1},
+                                 {"max_size": 1.5}, {"max_size": True}])
+def test_decompress_refuses_bounds_that_are_no_bounds(bad):
+    from kit.compression import compress, decompress
+
+    with pytest.raises(ValueError, match="max_ratio must be|max_size must be"):
+        decompress(compress(b"abc" * 100, codec="zlib"), **bad)
+
+
+@pytest.mark.parametrize("ttl", [math.nan, math.inf, -math.inf, "1", True])
+def test_cache_writes_refuse_a_ttl_that_is_not_a_finite_number(tmp_path, ttl):
+    from kit.cache import Cache, LRUTier
+
+    with Cache(tmp_path) as c:
+        for write in (lambda: c.set("k", 1, ttl=ttl), lambda: c.set_many({"k": 1}, ttl=ttl),
+                      lambda: c.set_memory("k", 1, ttl=ttl), lambda: c.l3.store_blob("k", b"x", ttl)):
+            with pytest.raises(ValueError, match="ttl must be None or a finite"):
+                write()
+        assert "k" not in c
+    with pytest.raises(ValueError, match="finite positive"):
+        LRUTier(ttl=math.nan)
+    with pytest.raises(ValueError, match="finite positive"):
+        Cache(disk=False, ttl=math.nan)

@@ -29,6 +29,24 @@ from typing import Any, Callable
 
 MISSING: Any = object()
 
+
+def check_ttl(ttl: Any) -> Any:
+    """A ``ttl`` given to a write: ``None`` or a finite number of seconds (zero or less: expired at once).
+
+    NaN would compare false with everything and live forever in one tier and
+    not at all in another; infinity cannot be a Redis expiry.
+
+    Examples
+    --------
+    >>> check_ttl(1.5), check_ttl(None)
+    (1.5, None)
+    """
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl != ttl or ttl in (float("inf"), float("-inf")):
+        raise ValueError(f"ttl must be None or a finite number of seconds, got {ttl!r}")
+    return ttl
+
 #: One operation in this many is timed for the latency percentiles.
 SAMPLE_EVERY = 32
 _RESERVOIR = 512

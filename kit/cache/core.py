@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import threading
 import time
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from kit.cache._blob import BlobTier
-from kit.cache._tier import MISSING, Latency
+from kit.cache._tier import MISSING, Latency, check_ttl
 from kit.cache.compressed import CompressedTier
 from kit.cache.memory import LRUTier, MemoryTier, memory_tier
 from kit.cache.values import Serializer, UnsupportedValue
@@ -101,6 +102,12 @@ class Cache(MutableMapping):
         Compression of L2/L3/Redis entries (``kit.compress``).
     timer : callable
         Clock of the memory tiers' expiry (``time.monotonic``).
+    max_value_bytes : int, optional
+        Largest value (encoded) stored below L1 and decoded from there
+        (default :data:`kit.cache.values.DEFAULT_MAX_SIZE`, 1 GiB): frames read
+        from disk or Redis are not authenticated, so a frame declaring more
+        is refused before anything is allocated; storing a larger value raises
+        :class:`~kit.cache.values.ValueTooLarge`.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, memory: str | MemoryTier = "lru",
@@ -108,15 +115,17 @@ class Cache(MutableMapping):
                  compressed_bytes: int | None = 64 << 20, disk: bool = True, disk_bytes: int = 1 << 30,
                  redis: Any = None, write: str = "through", ttl: float | None = None, pickle: bool = False,
                  pickle_key: bytes | str | None = None, codec: str = "auto", level: str = "balanced",
-                 objective: Any = "balanced", timer: Callable[[], float] = time.monotonic) -> None:
+                 objective: Any = "balanced", timer: Callable[[], float] = time.monotonic,
+                 max_value_bytes: int | None = None) -> None:
         if write not in WRITE_POLICIES:
             raise ValueError(f"write must be one of {', '.join(WRITE_POLICIES)}, got {write!r}")
-        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0):
-            raise ValueError(f"ttl must be None or a positive number of seconds, got {ttl!r}")
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl)
+                                or ttl <= 0):
+            raise ValueError(f"ttl must be None or a finite positive number of seconds, got {ttl!r}")
         self.write = write
         self.ttl = ttl
         self.serializer = Serializer(pickle=pickle, pickle_key=pickle_key, codec=codec, level=level,
-                                     objective=objective)
+                                     objective=objective, max_size=max_value_bytes)
         self._lock = threading.RLock()
         self._dirty: dict[Any, float | None] = {}  # write-back: key -> absolute expiry on `timer`
         self.timer = timer
@@ -390,7 +399,7 @@ class Cache(MutableMapping):
         >>> c["k"]
         [1, 2]
         """
-        ttl = self.ttl if ttl is None else ttl
+        ttl = self.ttl if ttl is None else check_ttl(ttl)
         self._ops += 1
         sample = not self._ops & 31
         t0 = time.perf_counter() if sample else 0.0
@@ -435,6 +444,8 @@ class Cache(MutableMapping):
         >>> c.close()
         """
         items = list(mapping.items()) if hasattr(mapping, "items") else list(mapping)
+        if ttl is not None:
+            check_ttl(ttl)
         if self.write == "back" or not self.lower:
             for key, value in items:
                 self.set(key, value, ttl)
@@ -462,7 +473,7 @@ class Cache(MutableMapping):
 
     def set_memory(self, key: Any, value: Any, ttl: float | None = None) -> None:
         """Store in L1 only (values the persistent tiers cannot hold, e.g. without pickle)."""
-        ttl = self.ttl if ttl is None else ttl
+        ttl = self.ttl if ttl is None else check_ttl(ttl)
         with self._lock:
             self._store_l1(key, value, ttl)
         for tier in self.lower:  # an older value must not outlive this one below

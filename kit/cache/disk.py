@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from kit.cache._blob import BlobTier
-from kit.cache._tier import SAMPLE_EVERY
+from kit.cache._tier import SAMPLE_EVERY, check_ttl
 from kit.cache.values import Serializer, decode, decode_key, encode_key
 from kit.compression import HEADER_SIZE
 from kit.errors import KitError, KitWarning
@@ -559,8 +559,8 @@ class DiskTier(BlobTier):
                 self._flush_touches()
         try:
             ser = self.serializer
-            if value[5] == 0 and ser.max_size is None and len(value) - HEADER_SIZE == int.from_bytes(
-                    value[10:18], "little") and value[:5] == b"KITZ\x01":
+            if value[5] == 0 and len(value) - HEADER_SIZE <= ser.max_size and len(value) - HEADER_SIZE == \
+                    int.from_bytes(value[10:18], "little") and value[:5] == b"KITZ\x01":
                 # A raw frame whose row check just passed: its payload is the encoded value.
                 out = decode(memoryview(value)[HEADER_SIZE:], signer=ser.signer)
             else:
@@ -586,6 +586,7 @@ class DiskTier(BlobTier):
             self._touch.clear()
 
     def store_blob(self, key: Any, blob: bytes, ttl: float | None = None) -> bool:
+        check_ttl(ttl)
         if len(blob) > self.max_entry_bytes:
             self.declined += 1
             return False
@@ -627,6 +628,7 @@ class DiskTier(BlobTier):
         (1, 2)
         """
         items = list(items)
+        check_ttl(ttl)
         if ttl is not None and ttl <= 0:
             kbs = [(encode_key(k),) for k, _ in items]
             self._write(lambda con: con.executemany("DELETE FROM kit_entries WHERE key = ?", kbs))

@@ -38,7 +38,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from kit.cache._tier import Tier, sizeof
+from kit.cache._tier import Tier, check_ttl, sizeof
 
 __all__ = ["LFUTier", "LRUTier", "MemoryTier", "TTLTier", "POLICIES", "memory_tier"]
 
@@ -46,8 +46,9 @@ __all__ = ["LFUTier", "LRUTier", "MemoryTier", "TTLTier", "POLICIES", "memory_ti
 def _positive(name: str, value: Any, kind: type = int) -> Any:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int) or value <= 0:
-        raise ValueError(f"{name} must be None or a positive {kind.__name__}, got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int) or value <= 0
+            or value != value or value == float("inf")):  # NaN would pass `<= 0`; inf never expires
+        raise ValueError(f"{name} must be None or a finite positive {kind.__name__}, got {value!r}")
     return value
 
 
@@ -161,6 +162,7 @@ class MemoryTier(Tier):
         self._timed_set(key, value, ttl, self._store)
 
     def _store(self, key: Any, value: Any, ttl: float | None) -> None:
+        check_ttl(ttl)
         if ttl is None:
             ttl = self.ttl
         if ttl is not None and ttl <= 0:

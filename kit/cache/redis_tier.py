@@ -27,6 +27,7 @@ import warnings
 from typing import Any, Callable, Iterator
 
 from kit.cache._blob import BlobTier
+from kit.cache._tier import check_ttl
 from kit.cache.breaker import OPEN, CircuitBreaker
 from kit.cache.values import Serializer, decode_key, encode_key
 from kit.errors import BackendUnavailable, KitWarning
@@ -153,6 +154,7 @@ class RedisTier(BlobTier):
         return blob, (pttl / 1000.0 if pttl is not None and pttl >= 0 else None)
 
     def store_blob(self, key: Any, blob: bytes, ttl: float | None = None) -> bool:
+        check_ttl(ttl)
         rkey = self._rkey(key)
         if ttl is not None and ttl <= 0:
             self.discard(key)

@@ -52,7 +52,8 @@ from typing import Any, Callable
 from kit.compression import _decompress_checked, compress, decompress
 from kit.errors import KitError
 
-__all__ = ["Serializer", "SignatureError", "UnsupportedValue", "decode", "encode", "Signer"]
+__all__ = ["Serializer", "SignatureError", "UnsupportedValue", "DecodeError", "ValueTooLarge", "decode",
+           "encode", "Signer", "DEFAULT_MAX_SIZE"]
 
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_DEPTH = 500
@@ -387,9 +388,19 @@ def _decode_array(data: memoryview) -> Any:
 
     _, loads = _json()
     hlen = int.from_bytes(data[:4], "little")
+    if 4 + hlen > len(data):
+        raise ValueError("array header is longer than the data")
     header = loads(bytes(data[4: 4 + hlen]))
+    if not isinstance(header, dict) or set(header) != {"descr", "shape", "fortran"}:
+        raise ValueError("array header is not {descr, shape, fortran}")
+    shape = header["shape"]
+    if not isinstance(shape, list) or len(shape) > 64 or not all(
+            type(n) is int and 0 <= n < 2**62 for n in shape) or type(header["fortran"]) is not bool:
+        raise ValueError(f"array header has an invalid shape or order: {str(header)[:100]}")
     dtype = descr_to_dtype(_tuplify(header["descr"]))
-    shape = tuple(header["shape"])
+    if dtype.hasobject:
+        raise ValueError("an array of Python objects is never decoded from bytes")
+    shape = tuple(shape)
     body = data[4 + hlen:]
     count = math.prod(shape)
     if count * dtype.itemsize != body.nbytes:
@@ -429,13 +440,20 @@ def _encode_table(v: Any, kind: str) -> bytes:
 def _decode_table(data: memoryview, kind: str) -> Any:
     import io
 
-    if kind == "A":
-        import pyarrow as pa
+    import pyarrow as pa
 
-        return pa.ipc.open_stream(pa.py_buffer(bytes(data))).read_all()
+    raw = bytes(data)
+    # Validated in full before anything uses it: a stream whose offsets, lengths, UTF-8 or
+    # dictionary indices are wrong reads without error but crashes the process later.
+    table = pa.ipc.open_stream(pa.py_buffer(raw)).read_all()
+    table.validate(full=True)
+    if kind == "A":
+        return table
     import polars as pl
 
-    df = pl.read_ipc_stream(io.BytesIO(bytes(data)))
+    if kind == "S" and table.num_columns != 1:
+        raise ValueError(f"a stored polars Series has one column, this one has {table.num_columns}")
+    df = pl.read_ipc_stream(io.BytesIO(raw))
     return df.to_series(0) if kind == "S" else df
 
 
@@ -587,11 +605,32 @@ def decode(data: Any, *, signer: Signer | None = None) -> Any:
     ValueError
         The data is not a valid encoding.
 
+    A decoder's failure of any kind (a library's own exception, polars'
+    ``PanicException``, which is a ``BaseException``, a ``MemoryError``) is a
+    :class:`DecodeError`; only ``KeyboardInterrupt`` and ``SystemExit`` pass
+    through. Tables are validated in full (offsets, UTF-8, dictionary indices)
+    before they are returned.
+
     Examples
     --------
     >>> decode(encode([1, "two", None]))
     [1, 'two', None]
     """
+    try:
+        return _decode(data, signer)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except (ValueError, SignatureError):
+        raise
+    except BaseException as exc:  # noqa: B036 - a decoder's panic is a damaged entry, not a crash
+        raise DecodeError(f"decoding failed: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+class DecodeError(KitError, ValueError):
+    """An encoded value could not be decoded (damaged, crafted, or a decoder failed on it)."""
+
+
+def _decode(data: Any, signer: Signer | None) -> Any:
     buf = memoryview(data)
     if buf.nbytes == 0:
         raise ValueError("empty encoded value")
@@ -627,6 +666,16 @@ def decode(data: Any, *, signer: Signer | None = None) -> Any:
     raise ValueError(f"unknown value kind {bytes([kind])!r}")
 
 
+#: Largest decoded entry a :class:`Serializer` accepts unless told otherwise (1 GiB). Frames read
+#: from disk or Redis are not authenticated: without a bound, a 70-byte blosc2 frame that declares
+#: 2 GiB would make the decoder allocate them.
+DEFAULT_MAX_SIZE = 1 << 30
+
+
+class ValueTooLarge(UnsupportedValue):
+    """A value encodes to more bytes than the serializer's ``max_size``: it could not be read back."""
+
+
 class Serializer:
     """Values to frames: :func:`encode` then :func:`kit.compress`, and back.
 
@@ -639,7 +688,10 @@ class Serializer:
     codec, level, objective
         Passed to :func:`kit.compress` (default: ``codec="auto"``).
     max_size : int, optional
-        Largest decoded entry accepted (decompression bound).
+        Largest encoded value, in bytes, stored and decoded (the decompression
+        bound); ``None`` is :data:`DEFAULT_MAX_SIZE`. A larger value raises
+        :class:`ValueTooLarge` when stored; a frame declaring more is refused
+        before anything is allocated.
 
     Examples
     --------
@@ -650,19 +702,39 @@ class Serializer:
 
     def __init__(self, *, pickle: bool = False, pickle_key: bytes | str | None = None, codec: str = "auto",
                  level: str = "balanced", objective: Any = "balanced", max_size: int | None = None) -> None:
+        if max_size is None:
+            max_size = DEFAULT_MAX_SIZE
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size <= 0:
+            raise ValueError(f"max_size must be None or a positive int (bytes), got {max_size!r}")
         self.pickle = bool(pickle)
         self.signer = Signer(pickle_key if pickle_key is not None else default_pickle_key()) if pickle else None
         self.codec, self.level, self.objective, self.max_size = codec, level, objective, max_size
 
     def dumps(self, value: Any) -> bytes:
         """Encode and compress ``value`` into a frame."""
-        return compress(encode(value, signer=self.signer), self.codec, self.level, objective=self.objective)
+        data = encode(value, signer=self.signer)
+        if len(data) > self.max_size:
+            raise ValueTooLarge(f"value encodes to {len(data)} bytes, over this cache's limit of {self.max_size} "
+                                "bytes per value (max_value_bytes)")
+        return compress(data, self.codec, self.level, objective=self.objective)
 
     def loads(self, blob: Any, checked: bool = False) -> Any:
-        """Decode a frame; ``checked=True`` when an outer hash has just verified its bytes."""
-        if checked:
-            return decode(_decompress_checked(blob, self.max_size), signer=self.signer)
-        return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
+        """Decode a frame; ``checked=True`` when an outer hash has just verified its bytes.
+
+        Any failure is an exception (never a crash, never a ``BaseException``
+        other than ``KeyboardInterrupt``/``SystemExit``): the tiers turn it
+        into a miss and a warning.
+        """
+        try:
+            if checked:
+                return decode(_decompress_checked(blob, self.max_size), signer=self.signer)
+            return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:
+            raise
+        except BaseException as exc:  # noqa: B036 - e.g. a codec library's panic
+            raise DecodeError(f"decoding failed: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 # --- keys ----------------------------------------------------------------------------------------
