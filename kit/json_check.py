@@ -84,6 +84,7 @@ def check(op_name: str, n: int, seed: int = 0, examples: int = 3) -> dict[str, A
     _outcome(dispatched, inputs[0][1])  # the first call selects (measures once, without wisdom): timed apart
     first_call_s = time.perf_counter() - t0
     fallbacks_before = sum(v for k, v in eng.fallbacks.items() if k[0] == op_name)
+    classes_before = collections.Counter({k: v for k, v in eng.fallback_classes.items() if k[0] == op_name})
     out: dict[str, Any] = {"inputs": n, "seed": seed, "classes": len(_jsongen.classes(op_name)),
                            "generate_s": generate_s, "baseline_s": baseline_s, "first_call_s": first_call_s,
                            "resource_limited": sum(1 for o in reference if o[0] == "resource")}
@@ -111,6 +112,8 @@ def check(op_name: str, n: int, seed: int = 0, examples: int = 3) -> dict[str, A
         if name == "default selection":
             row["backends"] = list(eng.binding(op_name).names)
             row["fallbacks"] = sum(v for k, v in eng.fallbacks.items() if k[0] == op_name) - fallbacks_before
+            after = collections.Counter({k: v for k, v in eng.fallback_classes.items() if k[0] == op_name})
+            row["fallback_classes"] = {f"{b}: {c}": n for (_, b, c), n in (after - classes_before).most_common()}
         else:
             v = eng.verification(op_name, name)
             row["verified"] = v.ok
@@ -177,6 +180,8 @@ def format_report(report: dict[str, Any]) -> str:
                     if name == "default selection" else
                     f"{name} as if selected ({'verified' if row['verified'] else 'fails verification'})")
             lines.append(f"  {what:<62} {row['differences']:>7,} differences  {row['seconds']:6.1f} s")
+            for cls, count in row.get("fallback_classes", {}).items():
+                lines.append(f"      {count:>7,}  fell back: {cls}"[:100])
             for cls, count in sorted(row["by_class"].items(), key=lambda kv: -kv[1]):
                 lines.append(f"      {count:>7,}  {cls}"[:100])
             for e in row["examples"]:
