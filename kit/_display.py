@@ -6,12 +6,13 @@ long text moved to numbered footnotes under the table, and numbers aligned on th
 
 Text rendering (``str(table)``), in this order until the table fits :func:`width` columns:
 
-1. every column is as wide as its widest cell; columns whose cells all start with a number are
-   right-aligned *on the end of the number*, so that units and intervals line up
-   (``12.3 µs [12.1, 12.6]`` over ``980 ns [975, 990]``);
+1. every column is as wide as its widest cell; in a column of numbers (most cells a number with at
+   most one unit or word after it) the numbers are right-aligned and their units follow in one
+   column (``12.3 µs [12.1, 12.6]`` over `` 980 ns [975, 990]``);
 2. long cells of a text column (the longest first) become numbered footnotes ``[1]`` listed under
    the table; equal texts share a number;
-3. the widest text columns wrap within their cells.
+3. the widest text columns wrap within their cells;
+4. last, a number's interval wraps under it.
 
 Titles, section lines and notes wrap to the same width. ``_repr_html_`` gives a bordered table with
 numeric columns right-aligned, cells that do not wrap, and long texts as footnotes too.
@@ -146,11 +147,15 @@ class Table:
         n = len(self.columns)
         footnotes: dict[str, int] = {}
 
-        def cells_width(i: int) -> int:
-            if right[i]:
-                split = [_split_number(r[i]) for r in body]
-                return max((len(h) for h, _ in split), default=0) + max((len(t) for _, t in split), default=0)
+        def plain(i: int) -> int:
             return max((len(line) for r in body for line in r[i].split("\n")), default=0)
+
+        # a numeric column aligns on the end of its numbers (units and intervals line up), unless that
+        # would make it wider by more than two characters (5× over 60% smaller): then it aligns right
+        split = [right[i] and _aligned_width(body, i) <= plain(i) + 2 for i in range(n)]
+
+        def cells_width(i: int) -> int:
+            return _aligned_width(body, i) if split[i] else plain(i)
 
         def header_min(i: int) -> int:
             return max((len(w) for w in self.columns[i].split()), default=0)
@@ -185,22 +190,36 @@ class Table:
                 break
             i = max(text_cols, key=lambda j: widths[j])
             widths[i] = max(widths[i] - excess(), header_min(i), 8)
+        # 4. last, numbers wrap at their spaces (an interval under its value), right-aligned
+        while excess() > 0:
+            def token(j: int) -> int:
+                return max((len(t) for r in body for t in r[j].split()), default=0)
+
+            num_cols = [i for i in range(n) if right[i] and widths[i] > max(header_min(i), token(i))]
+            if not num_cols:
+                break
+            i = max(num_cols, key=lambda j: widths[j])
+            split[i] = False
+            widths[i] = max(widths[i] - excess(), header_min(i), token(i))
         out: list[str] = _wrap(self.title, limit) if self.title else []
         header = [textwrap.wrap(c, w) or [""] for c, w in zip(self.columns, widths)]
         for k in range(max(len(h) for h in header)):
             line = [h[k] if k < len(h) else "" for h in header]
             out.append(SEP.join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(line, widths, right)).rstrip())
         out.append(SEP.join("-" * w for w in widths))
-        heads = [max((len(_split_number(r[i])[0]) for r in body), default=0) if right[i] else 0 for i in range(n)]
+        heads = [max((len(_split_number(r[i])[0]) for r in body), default=0) if split[i] else 0 for i in range(n)]
+        aligned = [_aligned_width(body, i) if split[i] else 0 for i in range(n)]
         for row in cells:
             if isinstance(row, Section):
                 out += _wrap(row.text, limit)
                 continue
             parts = []
             for i, v in enumerate(row):
-                if right[i]:
+                if split[i]:  # the number right-aligned, its unit and interval after it
                     h, t = _split_number(v)
-                    parts.append([(h.rjust(heads[i]) + t).rjust(widths[i]) if v else ""])
+                    parts.append([(h.rjust(heads[i]) + t).ljust(aligned[i]).rjust(widths[i]) if v else ""])
+                elif right[i]:
+                    parts.append(_wrap_cell(v, widths[i]) if len(v) > widths[i] else [v])
                 else:
                     parts.append(_wrap_cell(v, widths[i]) if len(v) > widths[i] or "\n" in v else [v])
             for k in range(max(len(p) for p in parts)):
@@ -272,6 +291,11 @@ def _quantity(v: str) -> bool:
 _WORD = re.compile(r"[^\W\d_][\w/]*")
 
 
+def _aligned_width(body: list[Any], i: int) -> int:
+    parts = [_split_number(r[i]) for r in body]
+    return max((len(h) for h, _ in parts), default=0) + max((len(t) for _, t in parts), default=0)
+
+
 def _split_number(v: str) -> tuple[str, str]:
     m = _NUMBER.match(v)
     return (v[: m.end()], v[m.end():]) if m else ("", v)
@@ -291,16 +315,25 @@ def _wrap(text: str, limit: int, first: str = "") -> list[str]:
 
 
 def _wrap_cell(text: str, w: int) -> list[str]:
+    """Lines of at most ``w`` characters; a word too long breaks after a dot, an underscore or a slash
+    (``kernel.`` / ``batch_fingerprint``), and only then anywhere."""
     out = []
     for para in text.split("\n"):
-        # long names break after a dot, an underscore or a slash before they break anywhere
-        words = " ".join(re.sub(r"([._/])(?=\w)", lambda m: m.group(1) + _ZW, word) if len(word) > w else word
-                         for word in para.split(" "))
-        out += textwrap.wrap(words, w + 1, break_on_hyphens=False) or [""]
-    return [line.replace(_ZW, "").replace("\u200b", "").rstrip() for line in out]
-
-
-_ZW = "\u200b "
+        pieces: list[tuple[str, str]] = []  # (text, what joins it to the piece before)
+        for k, word in enumerate(para.split(" ")):
+            parts = [p for p in re.findall(r"[^._/]*[._/]?", word) if p] if len(word) > w else [word]
+            for j, part in enumerate(parts or [""]):
+                for c in range(0, max(len(part), 1), w):
+                    pieces.append((part[c:c + w], " " if (k and not j and not c) else ""))
+        line = ""
+        for piece, glue in pieces:
+            if line and len(line) + len(glue) + len(piece) > w:
+                out.append(line)
+                line = piece
+            else:
+                line = line + glue + piece if line else piece
+        out.append(line)
+    return [line.rstrip() for line in out]
 
 
 def _is_num(v: Any) -> bool:

@@ -115,17 +115,27 @@ def choices_table(res: Any) -> Table:
 
 
 def _selected(row: Mapping[str, Any]) -> list[str]:
-    sel = row.get("selected") or []
-    if isinstance(sel, str):  # "small, medium" or "all (forced)" from kit.engine.Engine.info
-        from kit._registry import SIZE_CLASSES
+    """The size classes a backend is selected for, from :meth:`kit.engine.Engine.info`'s wording
+    ("small, medium", "all (forced)", "default, fastest: small")."""
+    from kit._registry import SIZE_CLASSES
 
-        sel = list(SIZE_CLASSES) if sel.startswith("all") else [s for s in sel.split(", ") if s]
+    sel = row.get("selected") or []
+    if isinstance(sel, str):
+        if sel.startswith("all"):
+            return list(SIZE_CLASSES)
+        sel = [s.strip() for s in sel.replace("fastest:", ",").split(",") if s.strip() in SIZE_CLASSES]
     return list(sel)
 
 
 def _forced(row: Mapping[str, Any]) -> bool:
     sel = row.get("selected")
     return bool(row.get("forced")) or (isinstance(sel, str) and "forced" in sel)
+
+
+def _default(row: Mapping[str, Any]) -> bool:
+    """Whether the backend is what a call uses by default where the choice is opt-in (hashes)."""
+    sel = row.get("selected")
+    return bool(row.get("default")) or (isinstance(sel, str) and sel.startswith("default"))
 
 
 def info_table(info: Any) -> Table:
@@ -145,7 +155,7 @@ def info_table(info: Any) -> Table:
         if forced:
             shown = "all (forced)" + (", FAILED verification" if r.get("verified") is False else "")
         else:
-            shown = ", ".join(sel)
+            shown = r["selected"] if isinstance(r.get("selected"), str) else ", ".join(sel)
         verified = DASH if r.get("verified") is None else ("yes" if r["verified"] else "no")
         status = "" if r["status"] == "verified" else r["status"].removeprefix("FAILED: ")
         rows.append((r["operation"], [r["backend"] + (" (baseline)" if r["baseline"] else ""), r["version"] or "",
@@ -161,7 +171,8 @@ def info_table(info: Any) -> Table:
 
 
 def info_json(info: Any) -> dict[str, Any]:
-    """``kit info --json``: the engine's info with ``selected`` as a list of size classes and ``forced``.
+    """``kit info --json``: the engine's info with ``selected`` as a list of size classes, ``forced`` and
+    ``default`` (the backend a call uses where the measured choice is opt-in) as booleans.
 
     Examples
     --------
@@ -171,7 +182,8 @@ def info_json(info: Any) -> dict[str, Any]:
     True
     """
     data = info.to_dict()
-    data["backends"] = [{**r, "selected": _selected(r), "forced": _forced(r)} for r in data["backends"]]
+    data["backends"] = [{**r, "selected": _selected(r), "forced": _forced(r), "default": _default(r)}
+                        for r in data["backends"]]
     return data
 
 

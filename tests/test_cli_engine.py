@@ -71,7 +71,7 @@ def test_info_json_selected_is_a_list_of_size_classes():
     data = json.loads(kit("info", "--json", "--no-verify").stdout)
     for row in data["backends"]:
         assert isinstance(row["selected"], list) and set(row["selected"]) <= {"small", "medium", "large"}
-        assert row["forced"] is False
+        assert row["forced"] is False and isinstance(row["default"], bool)
 
 
 def test_a_forced_backend_that_failed_verification_says_so_in_info():
