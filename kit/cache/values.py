@@ -407,9 +407,27 @@ def _decode_array(data: memoryview) -> Any:
         raise ValueError(f"array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, "
                          f"got {body.nbytes}")
     arr = np.frombuffer(body, dtype=dtype, count=count) if count else np.empty(0, dtype)
+    _check_code_points(arr)
     if header["fortran"]:
         return arr.reshape(shape[::-1]).T
     return arr.reshape(shape)
+
+
+def _check_code_points(arr: Any) -> None:
+    """Refuse text (``U``) data holding code points over U+10FFFF: numpy fails on them later, on use."""
+    import numpy as np
+
+    dt = arr.dtype
+    if dt.fields:
+        for name in dt.names:
+            _check_code_points(arr[name])
+        return
+    base = dt.subdtype[0] if dt.subdtype else dt
+    if base.kind != "U" or not arr.size:
+        return
+    codes = np.ascontiguousarray(arr).view(np.dtype(base.str[0] + "u4"))
+    if codes.size and int(codes.max()) > 0x10FFFF:
+        raise ValueError("text array holds code points beyond U+10FFFF")
 
 
 def _table_kind(v: Any) -> str | None:
