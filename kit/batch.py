@@ -43,11 +43,11 @@ import pickle
 import threading
 import time
 import traceback
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from kit.errors import KitError
+from kit.machine import runqueue_clock as _runqueue_clock  # shared with kit.measure
 
 __all__ = ["STRATEGIES", "Batch", "BatchError", "BatchResult", "ItemError", "run", "start"]
 
@@ -99,35 +99,6 @@ def free_cores(cores: int, busy: float) -> int:
     (8, 4, 1)
     """
     return max(1, min(cores, int(cores * (1.0 - min(max(busy, 0.0), 1.0)) + 0.5)))
-
-
-def _runqueue_clock() -> Callable[[], float]:
-    """A clock of the seconds the calling thread has waited for a CPU while runnable.
-
-    Read from Linux's ``/proc/thread-self/schedstat`` (opened once, read with
-    ``pread``: a few microseconds); a clock that stays at 0 elsewhere. On a
-    busy machine CPU-bound work also spends wall time waiting for a core;
-    subtracting that wait keeps it from looking like I/O.
-
-    Examples
-    --------
-    >>> clock = _runqueue_clock()
-    >>> clock() >= 0.0
-    True
-    """
-    try:
-        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-    except (OSError, AttributeError):
-        return lambda: 0.0
-
-    def read() -> float:
-        try:
-            return int(os.pread(fd, 128, 0).split()[1]) / 1e9
-        except (OSError, ValueError, IndexError):
-            return 0.0
-
-    weakref.finalize(read, os.close, fd)  # the descriptor lives as long as the clock
-    return read
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The machine a figure was measured on: fingerprint, load, GPU presence.
+"""The machine a figure was measured on: fingerprint, load, contention probes, GPU presence.
 
 Everything here reads files and metadata; nothing imports a heavy library.
 """
@@ -12,8 +12,10 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
+import weakref
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 
 @lru_cache(maxsize=None)
@@ -41,6 +43,137 @@ def load_per_core() -> float | None:
         return os.getloadavg()[0] / (os.cpu_count() or 1)
     except (OSError, AttributeError):
         return None
+
+
+# --- contention probes: how much CPU the measuring thread gets -------------------------------------
+
+
+def _schedstat_reader() -> Callable[[], tuple[float, float] | None]:
+    """A reader of this thread's ``(seconds on a CPU, seconds runnable but waiting)`` since it started.
+
+    Linux's ``/proc/thread-self/schedstat`` (opened once per thread that asks, read with ``pread``:
+    a few microseconds). Elsewhere, or where the scheduler keeps no statistics, the reader returns
+    ``None``.
+    """
+    try:
+        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except (OSError, AttributeError):
+        return lambda: None
+
+    def read() -> tuple[float, float] | None:
+        try:
+            on_cpu, waiting = os.pread(fd, 128, 0).split()[:2]
+            return int(on_cpu) / 1e9, int(waiting) / 1e9
+        except (OSError, ValueError):
+            return None
+
+    weakref.finalize(read, os.close, fd)  # the descriptor lives as long as the reader
+    return read
+
+
+def runqueue_clock() -> Callable[[], float]:
+    """A clock of the seconds the calling thread has waited for a CPU while runnable.
+
+    Read from Linux's ``/proc/thread-self/schedstat``; a clock that stays at 0 elsewhere. On a
+    busy machine CPU-bound work also spends wall time waiting for a core; subtracting that wait
+    keeps it from looking like I/O (:mod:`kit.batch`), and dividing it by the wall time says how
+    much of a sample the measuring thread lost (:mod:`kit.measure`).
+
+    Examples
+    --------
+    >>> clock = runqueue_clock()
+    >>> clock() >= 0.0
+    True
+    """
+    read = _schedstat_reader()
+
+    def clock() -> float:
+        got = read()
+        return 0.0 if got is None else got[1]
+
+    return clock
+
+
+_local = threading.local()
+
+
+def thread_schedstat() -> tuple[float, float] | None:
+    """This thread's ``(seconds on a CPU, seconds waiting in the run queue)``, or ``None`` where unknown.
+
+    Examples
+    --------
+    >>> s = thread_schedstat()
+    >>> s is None or (s[0] > 0 and s[1] >= 0)
+    True
+    """
+    read = getattr(_local, "schedstat", None)
+    if read is None:
+        read = _local.schedstat = _schedstat_reader()
+    return read()
+
+
+def psi_cpu_some() -> float | None:
+    """CPU pressure: the share of the last 10 s in which some runnable task waited for a CPU, in %.
+
+    ``some avg10`` of Linux's ``/proc/pressure/cpu`` (PSI, kernel 4.20 and later); ``None`` where
+    the file is absent or unreadable.
+
+    Examples
+    --------
+    >>> p = psi_cpu_some()
+    >>> p is None or 0.0 <= p <= 100.0
+    True
+    """
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("some"):
+                    fields = dict(kv.split("=", 1) for kv in line.split()[1:])
+                    return float(fields["avg10"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return None
+
+
+def cpu_times() -> tuple[float, float] | None:
+    """Machine-wide ``(total, steal)`` CPU time in clock ticks since boot (``/proc/stat``), or ``None``.
+
+    Two readings give the share of the CPUs that the hypervisor gave to other guests meanwhile
+    (:func:`steal_share`).
+
+    Examples
+    --------
+    >>> t = cpu_times()
+    >>> t is None or t[0] >= t[1] >= 0
+    True
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    try:
+        ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    except ValueError:
+        return None
+    return float(sum(ticks)), float(ticks[7] if len(ticks) > 7 else 0)
+
+
+def steal_share(before: tuple[float, float] | None, after: tuple[float, float] | None) -> float | None:
+    """The share of CPU time stolen by the hypervisor between two :func:`cpu_times` readings.
+
+    Examples
+    --------
+    >>> steal_share((1000.0, 10.0), (1100.0, 15.0))
+    0.05
+    >>> steal_share(None, (1.0, 0.0)) is None
+    True
+    """
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    return max(0.0, (after[1] - before[1]) / (after[0] - before[0]))
 
 
 @lru_cache(maxsize=None)
