@@ -52,8 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=plain_warnings("score", _score))
 
-    p = own_usage(sub.add_parser("validate", help="compare a record with a reference record; exit 1 on a "
-                                                  "significant regression"))
+    from kit.records import EXIT_CODES, QUESTIONS, TOLERANCE
+
+    codes = ", ".join(f"{code} {verdict}" for verdict, code in EXIT_CODES.items())
+    p = own_usage(sub.add_parser(
+        "validate", help=f"compare a record with a reference record: PASS, FAIL or INCONCLUSIVE (exit {codes})",
+        description="Compare a record with a reference and answer PASS, FAIL or INCONCLUSIVE, with the reason. "
+                    "On the same machine: did its software regress? (per measurement, against the run-to-run "
+                    "noise; INCONCLUSIVE when that noise is unknown or a record was contended). On another "
+                    "machine: does it perform like the reference? (the hardware index against --tolerance; "
+                    f"per-operation differences are information). Exit status: {codes}; 2 for a usage "
+                    "error or an unusable record."))
     p.add_argument("record", nargs="?", help="the record to check (default: the newest in the results folder)")
     p.add_argument("--against", metavar="REFERENCE",
                    help="reference record (default: reference-<this machine>-<preset>.json in the results folder, else the "
@@ -71,6 +80,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true",
                    help="let every backend decide the verdict (default: the baselines and the selected "
                         "backends, which the score is made of; the others are shown)")
+    p.add_argument("--question", choices=list(QUESTIONS),
+                   help="software: did this machine's software regress?; hardware: does this machine perform "
+                        "like the reference? (default: from the two records' machine fingerprints)")
+    p.add_argument("--tolerance", type=float, default=None, metavar="FRACTION",
+                   help="hardware question: how much slower than the reference the hardware index may be "
+                        f"(default {TOLERANCE:g}: an index of at least {1 - TOLERANCE:g})")
     p.add_argument("--results", metavar="DIR", help=f"where to look for records (default: {RESULTS})")
     p.add_argument("--json", action="store_true", help="print the validation as JSON")
     p.set_defaults(func=plain_warnings("validate", _validate))
@@ -195,7 +210,10 @@ def _validate(args: argparse.Namespace) -> int:
         kw["alpha"] = args.alpha
     if args.min_effect is not None:
         kw["min_effect"] = args.min_effect
-    v = records.validate(record, against, relative=not args.absolute, scope="all" if args.all else "selected", **kw)
+    if args.tolerance is not None:
+        kw["tolerance"] = args.tolerance
+    v = records.validate(record, against, relative=not args.absolute, scope="all" if args.all else "selected",
+                         question=args.question, **kw)
     if args.json:
         _dump(v.to_dict())
     else:

@@ -195,3 +195,37 @@ def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[
             p = 0.0 if shift else 1.0
         out[k] = RunTest(shift, se, df, p, math.expm1(crit * se))
     return out, math.sqrt(s0sq)
+
+def run_shift_test(reference: Sequence[float], here: Sequence[float], alpha: float) -> RunTest | None:
+    """t test of one series of per-run figures against another, on logs (the unit is a run).
+
+    For a figure made of many measurements at once, such as the machine's overall speed in each run
+    (the geometric mean of its run medians): the measurements of one run move together, so their
+    own tests cannot be pooled, and the runs themselves are the sample. The spread is the pooled
+    robust variance of each series around its median (as in :func:`moderated_run_tests`, without
+    the shrinkage: there is one series, not many to borrow from). ``None`` when neither series has
+    two runs, so that the run-to-run noise is unknown.
+
+    Examples
+    --------
+    >>> t = run_shift_test([1.00, 1.02, 0.98, 1.01, 0.99], [1.30], alpha=0.01)
+    >>> t.p < 0.01, round(t.shift, 3)
+    (True, 0.262)
+    >>> run_shift_test([1.0], [1.3], alpha=0.01) is None
+    True
+    """
+    a = [math.log(x) for x in reference]
+    b = [math.log(x) for x in here]
+    if not a or not b:
+        return None
+    var, df = _median_spread([a, b])
+    if df == 0:
+        return None
+    se = math.sqrt(var * (_median_factor(len(a)) / len(a) + _median_factor(len(b)) / len(b)))
+    shift = statistics.median(b) - statistics.median(a)
+    crit = t_quantile(1.0 - alpha / 2.0, df)
+    if se > 0:
+        p = min(1.0, 2.0 * t_sf(abs(shift) / se, df))
+    else:
+        p = 0.0 if shift else 1.0
+    return RunTest(shift, se, df, p, math.expm1(crit * se))

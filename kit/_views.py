@@ -343,12 +343,10 @@ def validation_tables(v: Any) -> list[Table]:
     import math
 
     hw = v.hardware
-    verdict = ("PASS: no significant regression" if v.ok else
-               f"FAIL: {plural(len(v.regressions), 'significant regression')}"
-               + (", machine slower overall (hardware index)" if v.machine_slower else ""))
     runs = sorted({(c.runs_ref, c.runs) for c in v.comparisons})
     rows: list[list[Any]] = [
-        ["verdict", verdict],
+        ["verdict", v.summary],
+        ["question", v.question_text + ("" if v.question_given else " (from the machine fingerprints)")],
         ["record", str(v.record)],
         ["reference", str(v.reference)],
         ["compared", f"{plural(len(v.comparisons), 'measurement')} in common: {len(v.regressions)} slower, "
@@ -382,7 +380,8 @@ def validation_tables(v: Any) -> list[Table]:
         legend = "reference, here: median time per call in each run"
     per_run = len(runs) > 1
     for title, changed in (("significant changes", v.regressions + v.improvements),
-                           ("other backends (shown, not counted)", v.other_changes)):
+                           ("other backends (shown, not counted)" if v.question == "software" else
+                            "other machine: differences in speed-up (information, not counted)", v.other_changes)):
         if not changed and title.startswith("other"):
             continue
         rows = []

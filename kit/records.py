@@ -6,10 +6,13 @@ per-machine folders under ``results/`` are left alone (asv skips a folder withou
 ``machine.json``). Records can also be appended to a Parquet table (``results/kit/records.parquet``,
 one row per measurement) that polars reads.
 
-:func:`validate` compares a run with a reference record operation by operation: a two-sided
-Mann–Whitney U test on the raw per-call times (p below ``alpha``, 0.002 as in asv) *and* a minimum
-effect size (median time ratio beyond ``1 + min_effect``); where the samples are too few for the test
-to reach ``alpha`` at all, non-overlapping 95% CIs of the medians replace it.
+:func:`validate` compares a run with a reference record and answers PASS, FAIL or INCONCLUSIVE
+(exit status 0, 1, 3), with the reason, to one of two questions: on the same machine, *did its
+software regress?* (operation by operation: a two-sided Mann–Whitney U test on the raw per-call
+times, p below ``alpha``, 0.002 as in asv, a run-to-run test where a record pooled several runs, and a
+minimum effect size, median time ratio beyond ``1 + min_effect``; where the samples are too few for
+the U test to reach ``alpha`` at all, non-overlapping 95% CIs of the medians replace it); on another
+machine, *does it perform like the reference?* (the hardware index against a tolerance).
 
 Examples
 --------
@@ -38,12 +41,17 @@ from kit.errors import KitError
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "TOLERANCE",
+    "VERDICTS",
     "Comparison",
+    "EXIT_CODES",
+    "QUESTIONS",
     "Record",
     "RecordError",
     "Validation",
     "append_parquet",
     "as_record",
+    "contention_of",
     "find_reference",
     "latest_record",
     "load_record",
@@ -705,13 +713,80 @@ class Comparison:
 
 
 REGRESSION, IMPROVEMENT, SAME = "regression", "improvement", "no change"
+#: Per-measurement differences between two machines (the hardware question): information, not verdicts.
+SLOWER_HERE, FASTER_HERE = "slower here", "faster here"
+
+PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+#: The verdicts of a validation.
+VERDICTS = (PASS, FAIL, INCONCLUSIVE)
+#: The exit status of ``kit validate`` for each verdict; 2 stays a usage error or an unusable record,
+#: as for every kit command.
+EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
+#: The two questions a validation answers, in words: the same machine's software, or another machine.
+QUESTIONS = {"software": "did this machine's software regress?",
+             "hardware": "does this machine perform like the reference?"}
+#: How much slower than the reference another machine may be and still perform like it: its hardware
+#: index must not lie wholly below ``1 - TOLERANCE``, nor any category's. Identical machines under
+#: ordinary load differ by up to 13% overall (the fleet drill), so 20% leaves that room and still
+#: fails a machine a quarter slower.
+TOLERANCE = 0.20
+#: The contention levels a record states (``record["contention"]["level"]``).
+CONTENTION_LEVELS = ("quiet", "light", "contended", "unknown")
+#: Fingerprint fields that make two records two machines. The OS and Python are software: a new
+#: kernel or interpreter on the same hardware is a question about software.
+HARDWARE_FIELDS = ("cpu", "cores", "machine", "gpu")
+#: One-minute load per core (kit's own process included) above which a record that did not measure
+#: its contention reads as lightly loaded; above :data:`kit.measure.BUSY_LOAD` (0.8) as contended.
+LIGHT_LOAD = 0.5
+
+
+def contention_of(record: Any) -> dict[str, Any]:
+    """How contended the machine was while a record was measured: ``{"level", "summary", "source"}``.
+
+    A record that measured it carries ``"contention"`` (the share of CPU the measuring thread got,
+    CPU pressure, load): its ``level`` and ``summary`` are taken as they are. An older record has only
+    the one-minute load average of each measurement (``load_per_core``): their median decides
+    (above :data:`kit.measure.BUSY_LOAD` per core contended, above :data:`LIGHT_LOAD` light, else
+    quiet; kit's own process counts in it), or the "machine busy" warnings of still older ones.
+    Without either the level is ``"unknown"``.
+
+    Examples
+    --------
+    >>> contention_of({"schema": "kit.record", "schema_version": 1, "machine": {}, "machine_id": "x",
+    ...                "measurements": [], "score": {}, "preset": "quick",
+    ...                "contention": {"level": "contended", "summary": "CPU share 0.55"}})["level"]
+    'contended'
+    """
+    from kit.measure import BUSY_LOAD
+
+    rec = as_record(record)
+    c = rec.data.get("contention")
+    if isinstance(c, Mapping) and c.get("level") in CONTENTION_LEVELS:
+        return {"level": c["level"], "summary": str(c.get("summary") or f"contention {c['level']}"),
+                "source": "measured"}
+    loads = [float(x) for m in rec.measurements if isinstance(x := m.get("load_per_core"), (int, float))
+             and not isinstance(x, bool) and math.isfinite(x)]
+    if loads:
+        med = statistics.median(loads)
+        busy = sum(x > BUSY_LOAD for x in loads)
+        level = "contended" if med > BUSY_LOAD else "light" if med > LIGHT_LOAD or busy else "quiet"
+        return {"level": level, "source": "load average",
+                "summary": f"load {med:.2f} per core (1-minute average, kit included)"
+                           + (f", {busy}/{len(loads)} measurements above {BUSY_LOAD:g}" if busy else "")}
+    busy = sum(1 for m in rec.measurements if any("machine busy" in w for w in m.get("warnings") or ()))
+    if busy:
+        return {"level": "contended" if 2 * busy > len(rec.measurements) else "light", "source": "warnings",
+                "summary": f"{busy}/{len(rec.measurements)} measurements taken on a busy machine"}
+    return {"level": "unknown", "summary": "contention not recorded", "source": None}
 
 
 @dataclass
 class Validation:
-    """A run compared with a reference record.
+    """A run compared with a reference record, and the verdict: PASS, FAIL or INCONCLUSIVE, with why.
 
-    ``exit_code`` is 1 when there is a significant regression, else 0, for CI.
+    ``question`` is what the verdict answers: ``"software"`` (the same machine: did its software
+    regress?) or ``"hardware"`` (another machine: does it perform like the reference?).
+    ``exit_code`` is :data:`EXIT_CODES` of the verdict (0, 1, 3), for CI; ``ok`` is True on PASS.
     """
 
     record: str
@@ -733,11 +808,31 @@ class Validation:
     scope: str = "selected"
     run_noise: float | None = None  # typical run-to-run sd of log medians (the moderated test's s0)
     run_alpha: float = RUN_ALPHA
-    machine_slower: bool = False  # same machine, hardware index significantly below 1 / (1 + min_effect)
+    machine_slower: bool = False  # same machine, hardware index's CI wholly below 1 / (1 + min_effect)
+    question: str = "software"
+    question_given: bool = False  # named by the caller, not read from the fingerprints
+    tolerance: float = TOLERANCE
+    #: ``{"record": contention_of(record), "reference": contention_of(reference)}``
+    contention: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The machine's overall speed compared run by run (:func:`kit._stats.run_shift_test`), or None
+    #: when neither record pooled several runs.
+    machine_runs: Any = None
+    score_ci: tuple[float, float] | None = None
+    reference_score_ci: tuple[float, float] | None = None
+    verdict: str | None = None  # decided from the fields above unless given
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.question not in QUESTIONS:
+            raise ValueError(f"question must be one of {', '.join(QUESTIONS)}, got {self.question!r}")
+        if self.verdict is None:
+            self.verdict, self.reason = self._judge()
 
     @property
     def regressions(self) -> list[Comparison]:
-        """Significant regressions that count (in scope); these fail the validation."""
+        """Significant regressions that count (in scope). They fail a validation of the software question
+        when the run-to-run noise is known and neither record was contended; otherwise they make it
+        INCONCLUSIVE."""
         return [c for c in self.comparisons if c.verdict == REGRESSION and c.counted]
 
     @property
@@ -746,8 +841,14 @@ class Validation:
 
     @property
     def other_changes(self) -> list[Comparison]:
-        """Significant changes of measurements outside the scope: shown, not counted."""
+        """Significant changes that do not count: measurements outside the scope and, between two
+        machines, every difference in relative speed (shown as information)."""
         return [c for c in self.comparisons if c.verdict != SAME and not c.counted]
+
+    @property
+    def differences(self) -> list[Comparison]:
+        """Between two machines: the measurements whose speed relative to the baseline differs."""
+        return [c for c in self.comparisons if c.verdict in (SLOWER_HERE, FASTER_HERE)]
 
     @property
     def tier_agrees(self) -> bool:
@@ -759,25 +860,160 @@ class Validation:
 
     @property
     def ok(self) -> bool:
-        return not self.regressions and not self.machine_slower
+        return self.verdict == PASS
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.ok else 1
+        return EXIT_CODES[self.verdict]
+
+    @property
+    def summary(self) -> str:
+        """The verdict and why, in one line."""
+        return f"{self.verdict}: {self.reason}"
+
+    @property
+    def question_text(self) -> str:
+        return QUESTIONS[self.question]
+
+    # --- the verdict ---
+
+    def _contended(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(label, c) for label, c in (("this record", self.contention.get("record")),
+                                            ("the reference", self.contention.get("reference")))
+                if c and c.get("level") == "contended"]
+
+    @staticmethod
+    def _load_words(contended: list[tuple[str, dict[str, Any]]]) -> str:
+        """``measured under contention (this record: <summary>)``, once for both records where they agree."""
+        if len(contended) == 2 and contended[0][1]["summary"] == contended[1][1]["summary"]:
+            return f"measured under contention (both records: {contended[0][1]['summary']})"
+        return "measured under contention (" + "; ".join(f"{label}: {c['summary']}" for label, c in contended) + ")"
+
+    def _light(self) -> str:
+        light = [f"{label} under light load ({c['summary']})" for label, c in
+                 (("this record", self.contention.get("record")), ("the reference", self.contention.get("reference")))
+                 if c and c.get("level") == "light"]
+        return "; " + "; ".join(light) if light else ""
+
+    def _judge(self) -> tuple[str, str]:
+        if self.question == "hardware":
+            return self._judge_hardware()
+        return self._judge_software()
+
+    def _judge_software(self) -> tuple[str, str]:
+        from kit._display import change, num, plural
+
+        if not self.comparisons:
+            return INCONCLUSIVE, "no measurement in common with the reference"
+        regs = self.regressions
+        worst = max(regs, key=lambda c: c.ratio) if regs else None
+        seen = (f"{plural(len(regs), 'measurement')} slower (worst: {worst.key}, {change(worst.ratio)})"
+                if worst else "")
+        hw = self.hardware
+        slower = (f"the machine slower overall (hardware index {num(hw.value)} [{num(hw.ci[0])}, {num(hw.ci[1])}], "
+                  f"below {1 / (1 + self.min_effect):.2f})" if self.machine_slower and hw is not None else "")
+        contended = self._contended()
+        if contended:
+            return INCONCLUSIVE, (f"{self._load_words(contended)}, so a slowdown cannot be told from the load"
+                                  + (f" ({seen or slower})" if seen or slower else ""))
+        if self.run_noise is None:
+            if seen or slower:
+                return INCONCLUSIVE, (f"{seen or slower} per call, but single runs do not know the run-to-run "
+                                      "noise: make the reference with `kit score --as-reference` (5 runs)"
+                                      + self._light())
+            return PASS, (f"no measurement {self.min_effect:.0%} slower per call ({len(self.comparisons)} compared; "
+                          "single runs: the run-to-run noise is unknown)" + self._light())
+        if worst is not None:
+            return FAIL, (f"{plural(len(regs), 'significant regression')} beyond the run-to-run noise (worst: "
+                          f"{worst.key}, {change(worst.ratio)})" + self._light())
+        if slower:
+            if self.machine_runs is None:
+                return INCONCLUSIVE, (f"{slower}, but the run-to-run noise of the machine's speed is unknown"
+                                      + self._light())
+            if self.machine_runs.p < self.run_alpha:
+                return FAIL, f"{slower}, beyond its run-to-run noise" + self._light()
+        return PASS, (f"no measurement slower beyond the run-to-run noise ({len(self.comparisons)} compared, "
+                      f"typical run-to-run noise {math.expm1(self.run_noise):.1%})"
+                      + (f"; {slower} within its run-to-run noise" if slower else "") + self._light())
+
+    def index_interval(self) -> tuple[float, float] | None:
+        """The hardware index's 95% interval that the hardware question judges: the bootstrap CI of the
+        index, widened where the records pooled runs to the run-to-run interval of the machine's speed."""
+        hw = self.hardware
+        if hw is None:
+            return None
+        lo, hi = hw.ci
+        t = self.machine_runs
+        if t is not None and t.se > 0:
+            from kit._stats import t_quantile
+
+            half = t_quantile(0.975, t.df) * t.se
+            lo, hi = min(lo, hw.value * math.exp(-half)), max(hi, hw.value * math.exp(half))
+        return lo, hi
+
+    def _judge_hardware(self) -> tuple[str, str]:
+        from kit._display import num, plural
+
+        hw = self.hardware
+        if hw is None:
+            return INCONCLUSIVE, "no hardware index: no payload class whose selected backend both records measured"
+        floor = 1 - self.tolerance
+        lo, hi = self.index_interval()
+        idx = f"hardware index {num(hw.value)} [{num(lo)}, {num(hi)}]"
+        cats_below = [f"{c} {num(v[0])} [{num(v[1])}, {num(v[2])}]" for c, v in sorted(hw.categories.items())
+                      if v[2] < floor]
+        apart = self._tiers_apart()
+        contended = self._contended()
+        doubtful = hi < floor or cats_below or lo < floor or apart
+        if any(label == "the reference" for label, _ in contended) or (contended and doubtful):
+            return INCONCLUSIVE, f"{self._load_words(contended)}, so the {idx} cannot be told from the load"
+        info = (f"; {plural(len(self.differences), 'per-operation difference')} in speed relative to the "
+                "baseline, shown as information" if self.differences else "")
+        if hi < floor:
+            return FAIL, f"{idx} is below the tolerance ({floor:.2f}: at most {self.tolerance:.0%} slower)"
+        if cats_below:
+            return FAIL, (f"{plural(len(cats_below), 'category', 'categories')} below the tolerance ({floor:.2f}): "
+                          + ", ".join(cats_below) + f"; overall {idx}")
+        if apart:
+            return FAIL, (f"tier {self.tier} here, {self.reference_tier} in the reference, and the scores' 95% "
+                          f"CIs are apart; {idx}")
+        if lo < floor:
+            return INCONCLUSIVE, (f"{idx} reaches below the tolerance ({floor:.2f}): pool more runs "
+                                  "(`kit score --runs 5`) to narrow it")
+        tier = (f"tier {self.tier} agrees" if self.tier_agrees else
+                f"tier {self.tier} here, {self.reference_tier} in the reference (the scores' CIs overlap)")
+        return PASS, (f"{idx} within the tolerance ({floor:.2f}: at most {self.tolerance:.0%} slower); {tier}"
+                      + info + self._light())
+
+    def _tiers_apart(self) -> bool:
+        """Tiers differ and the scores' CIs do not overlap (a tier differing within the noise is not)."""
+        if self.tier_agrees or self.score_ci is None or self.reference_score_ci is None:
+            return False
+        return self.score_ci[1] < self.reference_score_ci[0] or self.reference_score_ci[1] < self.score_ci[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "record": self.record, "reference": self.reference, "ok": self.ok,
+            "record": self.record, "reference": self.reference, "verdict": self.verdict, "reason": self.reason,
+            "exit_code": self.exit_code, "ok": self.ok,
+            "question": self.question, "question_text": self.question_text,
+            "question_from": "given" if self.question_given else "machine fingerprints",
             "regressions": [c.key for c in self.regressions], "improvements": [c.key for c in self.improvements],
+            "differences": [c.key for c in self.differences],
             "compared": len(self.comparisons), "only_here": self.only_here, "only_reference": self.only_reference,
             "other_changes": [c.key for c in self.other_changes], "machine_slower": self.machine_slower,
+            "machine_runs": None if self.machine_runs is None else {
+                "shift": self.machine_runs.shift, "se": self.machine_runs.se, "df": self.machine_runs.df,
+                "p": self.machine_runs.p},
             "rule": {"alpha": self.alpha, "min_effect": self.min_effect, "relative": self.relative,
-                     "scope": self.scope, "run_noise": self.run_noise, "run_alpha": self.run_alpha},
+                     "scope": self.scope, "run_noise": self.run_noise, "run_alpha": self.run_alpha,
+                     "tolerance": self.tolerance},
+            "contention": self.contention,
             "tier": self.tier, "reference_tier": self.reference_tier, "tier_agrees": self.tier_agrees,
             "score": self.score, "reference_score": self.reference_score,
             "machine_differences": [{"field": f, "reference": a, "here": b} for f, a, b in self.machine_differences],
             "library_differences": [{"library": f, "reference": a, "here": b} for f, a, b in self.library_differences],
             "hardware_index": None if self.hardware is None else self.hardware.to_dict(),
+            "index_interval": None if self.hardware is None else list(self.index_interval()),
             "notes": self.notes, "comparisons": [c.to_dict() for c in self.comparisons],
         }
 
@@ -819,6 +1055,39 @@ def _normalised(rec: Record) -> tuple[dict[tuple[str, str, str, str], list[float
     return samples, runs
 
 
+def _selected_classes(rec: Record) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+    """``{(operation, size, kind): the selected backend's measurement}`` of the classes with a baseline."""
+    base = {(m["operation"], m["size"], m["kind"]) for m in rec.measurements if m.get("baseline")}
+    return {(m["operation"], m["size"], m["kind"]): m for m in rec.measurements
+            if m.get("selected") and (m["operation"], m["size"], m["kind"]) in base}
+
+
+def _speed_per_run(classes: Sequence[Mapping[str, Any]]) -> list[float]:
+    """The machine's time per byte in each run: geometric mean over ``classes`` of their run medians.
+
+    The runs of one record line up (run ``i`` of every measurement came from the same process);
+    where they do not, the record counts as one run.
+    """
+    series = [[t / (m.get("nbytes") or 1) for t in _run_medians(m)] for m in classes]
+    lengths = {len(s) for s in series}
+    if len(lengths) != 1:
+        series = [[statistics.median(s)] for s in series]
+    n = len(series[0])
+    return [math.exp(statistics.fmean(math.log(s[i]) for s in series)) for i in range(n)]
+
+
+def _machine_runs(rec: Record, ref: Record, run_alpha: float) -> Any:
+    """The machine's overall speed here against the reference, run by run (``RunTest`` or None)."""
+    from kit._stats import run_shift_test
+
+    here, there = _selected_classes(rec), _selected_classes(ref)
+    common = sorted(set(here) & set(there))
+    if not common:
+        return None
+    return run_shift_test(_speed_per_run([there[k] for k in common]), _speed_per_run([here[k] for k in common]),
+                          run_alpha)
+
+
 def _samples_differ(ref: Sequence[float], new: Sequence[float], alpha: float,
                     ref_ci: tuple[float, float] | None, new_ci: tuple[float, float] | None) -> tuple[bool, float | None, str]:
     """Whether two runs' per-call samples differ: Mann–Whitney U, or CIs apart when too few for U."""
@@ -832,11 +1101,11 @@ def _samples_differ(ref: Sequence[float], new: Sequence[float], alpha: float,
     return (b[0] > a[1] or b[1] < a[0]), None, "95% CIs apart (too few samples for U)"
 
 
-def _verdict(significant: bool, ratio: float, min_effect: float) -> str:
+def _verdict(significant: bool, ratio: float, min_effect: float, counted: bool = True) -> str:
     if significant and ratio >= 1 + min_effect:
-        return REGRESSION
+        return REGRESSION if counted else SLOWER_HERE
     if significant and ratio <= 1 / (1 + min_effect):
-        return IMPROVEMENT
+        return IMPROVEMENT if counted else FASTER_HERE
     return SAME
 
 
@@ -857,10 +1126,15 @@ SCOPES = ("selected", "all")
 
 
 def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effect: float = MIN_EFFECT,
-             relative: bool = True, scope: str = "selected", run_alpha: float = RUN_ALPHA) -> Validation:
-    """Compare a run with a reference record, operation by operation.
+             relative: bool = True, scope: str = "selected", run_alpha: float = RUN_ALPHA,
+             question: str | None = None, tolerance: float = TOLERANCE) -> Validation:
+    """Compare a run with a reference record and answer PASS, FAIL or INCONCLUSIVE, with the reason.
 
-    A measurement (operation × size × kind × backend) is a **regression** when all three hold:
+    The verdict answers one of two questions, chosen from the two records' machine fingerprints
+    (:data:`HARDWARE_FIELDS`: CPU, cores, architecture, GPU) unless ``question`` names it:
+
+    **software** (the same machine): *did this machine's software regress?* A measurement
+    (operation × size × kind × backend) is a **regression** when all three hold:
 
     1. its per-call times in this run are significantly slower than the reference's (two-sided
        Mann–Whitney U, ``p < alpha``, as asv);
@@ -872,10 +1146,27 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
        processes as a regression;
     3. its median is at least ``1 + min_effect`` times the reference's.
 
-    An **improvement** likewise the other way. By default only the measurements kit's score is
-    made of count (``scope="selected"``: every baseline and every backend selected in either
-    record); the other backends are compared and listed as other changes, and count with
-    ``scope="all"``. Measurements present in only one record are listed, not compared.
+    An **improvement** likewise the other way. FAIL on a regression that counts, or on the machine
+    slower overall (hardware index's CI wholly below ``1 / (1 + min_effect)``, and the machine's
+    speed run by run significantly slower, :func:`kit._stats.run_shift_test`). INCONCLUSIVE, never
+    FAIL, when the run-to-run noise is unknown (neither record pooled several runs) and something
+    looks slower, and whenever either record was measured under contention
+    (:func:`contention_of` says ``"contended"``): a slowdown cannot then be told from the load, and
+    the reason names it. Otherwise PASS.
+
+    **hardware** (another machine): *does this machine perform like the reference?* The hardware
+    index (throughput here over the reference's, per category and overall; its interval widened to
+    the run-to-run noise where the records pooled runs) against ``tolerance``: FAIL when the
+    overall interval, or a category's, lies wholly below ``1 - tolerance``, or when the tiers
+    differ with the scores' CIs apart; INCONCLUSIVE when the overall interval straddles
+    ``1 - tolerance`` or a contended record could explain a shortfall; else PASS. Speed-ups differ
+    between machines by design, so every per-operation difference is shown (:attr:`Validation.differences`),
+    never counted.
+
+    By default only the measurements kit's score is made of count (``scope="selected"``: every
+    baseline and every backend selected in either record); the other backends are compared and
+    listed as other changes, and count with ``scope="all"``. Measurements present in only one
+    record are listed, not compared.
 
     Parameters
     ----------
@@ -893,24 +1184,28 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         machine's state that slows a whole payload class (measured here: a memory-heavy class 35%
         slower a few minutes after the reference, on an unchanged kit) cancels, as does the hardware
         difference between two machines; the machine's overall speed is checked by the hardware
-        index instead (on the same machine, an index whose CI lies wholly below
-        ``1 / (1 + min_effect)`` fails the validation). ``False`` compares absolute times per
-        measurement, baselines included, for a dedicated quiet machine.
+        index instead. ``False`` compares absolute times per measurement, baselines included, for a
+        dedicated quiet machine.
     scope : {"selected", "all"}
         Which measurements decide the verdict (see above).
     run_alpha : float
-        Significance level of the run-to-run test (0.01).
+        Significance level of the run-to-run tests (0.01).
+    question : {"software", "hardware"}, optional
+        Which question to answer (default: from the machine fingerprints).
+    tolerance : float
+        The hardware question's tolerance (:data:`TOLERANCE`, 0.20: at most 20% slower).
 
     Returns
     -------
     Validation
+        ``.verdict`` (PASS, FAIL, INCONCLUSIVE), ``.reason``, ``.question``, ``.exit_code`` (0, 1, 3).
 
     Examples
     --------
     >>> import kit
     >>> v = kit.validate("results/kit/latest.json", against="results/kit/reference.json")  # doctest: +SKIP
-    >>> v.ok, len(v.regressions)  # doctest: +SKIP
-    (True, 0)
+    >>> v.verdict, v.exit_code, v.reason  # doctest: +SKIP
+    ('PASS', 0, 'no measurement slower beyond the run-to-run noise (24 compared, typical ...)')
     """
     if not (isinstance(alpha, float) and 0 < alpha < 1):
         raise ValueError(f"alpha must be a float in (0, 1), got {alpha!r}")
@@ -920,6 +1215,10 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         raise ValueError(f"run_alpha must be a float in (0, 1), got {run_alpha!r}")
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    if question is not None and question not in QUESTIONS:
+        raise ValueError(f"question must be one of {', '.join(QUESTIONS)}, got {question!r}")
+    if not (isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and 0 <= tolerance < 1):
+        raise ValueError(f"tolerance must be a number in [0, 1), got {tolerance!r}")
     rec = as_record(record)
     if against is None:
         found = find_reference(machine_id=rec.machine_id, preset=rec.data.get("preset"))
@@ -928,6 +1227,10 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
                               f"give one with against=")
         against = found
     ref = as_record(against)
+    md = [(f, ref.machine.get(f), rec.machine.get(f)) for f in _MACHINE_FIELDS
+          if ref.machine.get(f) != rec.machine.get(f)]
+    other_hardware = any(f in HARDWARE_FIELDS for f, _, _ in md)
+    asked = question or ("hardware" if other_hardware else "software")
     notes: list[str] = []
     for r, label in ((rec, "record"), (ref, "reference")):
         if r.migrated_from is not None:
@@ -937,6 +1240,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     if rec.data.get("preset") != ref.data.get("preset"):
         notes.append(f"presets differ (reference {ref.data.get('preset')!r}, here {rec.data.get('preset')!r}): "
                      "times per call are compared, but the scores and tiers cover different payload classes")
+    contention = {"record": contention_of(rec), "reference": contention_of(ref)}
     busy = [(sum(1 for m in r.measurements if _was_busy(m)),
              len(r.measurements), label) for r, label in ((ref, "the reference"), (rec, "this record"))]
     if any(b for b, _, _ in busy) and not relative:
@@ -958,13 +1262,17 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
 
     run_tests, run_noise = moderated_run_tests({" ".join(k): runs_theirs[k] for k in common},
                                                {" ".join(k): runs_mine[k] for k in common}, run_alpha)
-    if not run_tests:
-        notes.append("neither record pooled several runs, so the run-to-run noise is unknown and only the "
-                     "per-call samples are tested: two processes differ by more than their calls do, so such "
-                     "a comparison can flag an unchanged run; record the reference with `kit score "
-                     "--as-reference` (5 runs)")
-    counted_keys = {k for k in common if scope == "all" or info_here[k].get("baseline")
-                    or info_here[k].get("selected") or info_ref[k].get("selected")}
+    if not run_tests and asked == "software":
+        notes.append("neither record pooled several runs, so the run-to-run noise is unknown: a measurement "
+                     "slower per call makes the verdict INCONCLUSIVE, not FAIL (two processes differ by more "
+                     "than their calls do); record the reference with `kit score --as-reference` (5 runs)")
+    if asked == "hardware":
+        counted_keys: set[tuple[str, str, str, str]] = set()
+        notes.append("another machine: speed-ups differ between machines by design, so per-operation "
+                     "differences are shown as information; the hardware index decides")
+    else:
+        counted_keys = {k for k in common if scope == "all" or info_here[k].get("baseline")
+                        or info_here[k].get("selected") or info_ref[k].get("selected")}
     comps = []
     for key in common:
         a, b = theirs[key], mine[key]
@@ -978,23 +1286,26 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         if rt is not None:
             significant = significant and rt.p < run_alpha
             method += " and run-to-run t"
+        counted = key in counted_keys
         comps.append(Comparison(*key, ref_median=statistics.median(a), median=statistics.median(b), ratio=ratio,
-                                p_value=p, method=method, verdict=_verdict(significant, ratio, min_effect),
+                                p_value=p, method=method,
+                                verdict=_verdict(significant, ratio, min_effect, counted or asked == "software"),
                                 n_ref=len(a), n=len(b), selected=bool(info_here[key].get("selected")),
-                                counted=key in counted_keys, run_p=None if rt is None else rt.p,
+                                counted=counted, run_p=None if rt is None else rt.p,
                                 detectable=None if rt is None else rt.detectable,
                                 runs_ref=len(runs_theirs[key]), runs=len(runs_mine[key])))
     only_here = sorted(" ".join(k) for k in set(mine) - set(theirs))
     only_ref = sorted(" ".join(k) for k in set(theirs) - set(mine))
-    md = [(f, ref.machine.get(f), rec.machine.get(f)) for f in _MACHINE_FIELDS
-          if ref.machine.get(f) != rec.machine.get(f)]
     libs_a, libs_b = ref.data.get("libraries") or {}, rec.data.get("libraries") or {}
     ld = [(k, libs_a.get(k), libs_b.get(k)) for k in sorted(set(libs_a) | set(libs_b)) if libs_a.get(k) != libs_b.get(k)]
     if ref.data.get("kit_version") != rec.data.get("kit_version"):
         ld.insert(0, ("kit", ref.data.get("kit_version"), rec.data.get("kit_version")))
-    if md and not relative:
-        notes.append("the machines differ: absolute times include the hardware difference (see the hardware "
-                     "index); the default, relative=True, compares libraries against each machine's baseline")
+    if md and asked == "software":
+        notes.append("the machines differ (" + ", ".join(f for f, _, _ in md) + "), and the software question is "
+                     + ("asked" if question else "answered because only the OS or Python differ")
+                     + ": the machine's overall speed is not judged")
+    elif not other_hardware and asked == "hardware":
+        notes.append("the same machine, and the hardware question is asked: the hardware index decides")
     hw = None
     try:
         from kit.scoring import hardware_index
@@ -1002,13 +1313,24 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         hw = hardware_index(rec, ref)
     except KitError as exc:
         notes.append(str(exc))
-    machine_slower = bool(hw is not None and not md and hw.ci[1] < 1 / (1 + min_effect))
+    machine_runs = _machine_runs(rec, ref, run_alpha)
+    machine_slower = bool(hw is not None and not md and asked == "software" and hw.ci[1] < 1 / (1 + min_effect))
     if machine_slower:
         notes.append(f"this machine is slower overall than when the reference was made: hardware index "
-                     f"{hw.value:.2f} [{hw.ci[0]:.2f}, {hw.ci[1]:.2f}], below {1 / (1 + min_effect):.2f}")
+                     f"{hw.value:.2f} [{hw.ci[0]:.2f}, {hw.ci[1]:.2f}], below {1 / (1 + min_effect):.2f}"
+                     + ("" if machine_runs is None else f" (run by run: p = {machine_runs.p:.2g})"))
     return Validation(rec.name, ref.name, comps, only_here, only_ref, alpha, float(min_effect), relative,
                       rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes, scope, run_noise, run_alpha,
-                      machine_slower)
+                      machine_slower, question=asked, question_given=question is not None,
+                      tolerance=float(tolerance), contention=contention, machine_runs=machine_runs,
+                      score_ci=_score_ci(rec), reference_score_ci=_score_ci(ref))
+
+
+def _score_ci(rec: Record) -> tuple[float, float] | None:
+    ci = (rec.data.get("score") or {}).get("ci")
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(x, (int, float)) for x in ci):
+        return (float(ci[0]), float(ci[1]))
+    return None
 
 
 def _ci_of(m: Mapping[str, Any]) -> tuple[float, float] | None:

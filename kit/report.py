@@ -123,11 +123,9 @@ def validation_tables(v: Any) -> list[Table]:
     >>> print(kit.validate("new.json", against="ref.json").tables()[0])  # doctest: +SKIP
     """
     hw = v.hardware
-    verdict = ("PASS: no significant regression" if v.ok else
-               f"FAIL: {len(v.regressions)} significant regression(s)"
-               + (", machine slower overall (hardware index)" if v.machine_slower else ""))
     rows: list[list[Any]] = [
-        ["verdict", verdict],
+        ["verdict", v.summary],
+        ["question", v.question_text + ("" if v.question_given else " (from the machine fingerprints)")],
         ["record", v.record],
         ["reference", v.reference],
         ["compared", f"{len(v.comparisons)} measurements in common; {len(v.regressions)} slower, "
@@ -158,7 +156,8 @@ def validation_tables(v: Any) -> list[Table]:
               "measurement's run-to-run noise lets the test see."
               + (" Times are relative to each run's baseline (1 = as fast as the baseline)." if v.relative else ""))
     for title, changed in (("significant changes", v.regressions + v.improvements),
-                           ("other backends (shown, not counted)", v.other_changes)):
+                           ("other backends (shown, not counted)" if v.question == "software" else
+                            "other machine: differences in speed-up (information, not counted)", v.other_changes)):
         if not changed and title.startswith("other"):
             continue
         tables.append(Table(title, ["operation", "size", "kind", "backend", "verdict", "time ratio", "reference",
