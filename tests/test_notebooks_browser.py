@@ -6,8 +6,8 @@ would reach the network switched off (news, update checks, the extension
 manager). One Chromium (``/usr/bin/chromium``, never a downloaded browser)
 with a fresh profile. Each test opens its notebook, waits for the *status
 bar's* kernel to be idle (the toolbar can read idle before a kernel exists),
-runs all cells from the Run menu, changes a widget, checks that the output
-changed, and saves a screenshot under ``artifacts/screenshots/``.
+runs all cells from the Run menu, changes a widget, checks that the cell's
+output changed in place, and saves a screenshot under ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -202,19 +202,6 @@ def run_all_cells(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()[:3000]
 
 
-def wait_changed(page, selector: str, attribute: str, before: str, timeout: float = 60_000) -> str:
-    """Wait until the first element matching ``selector`` has a new ``attribute`` (or text) value."""
-    js = """([sel, attr, before]) => {
-        const el = document.querySelector(sel);
-        if (!el) return false;
-        const now = attr === 'text' ? el.textContent : el.getAttribute(attr);
-        return now !== null && now !== before;
-    }"""
-    page.wait_for_function(js, arg=[selector, attribute, before], timeout=timeout)
-    return page.evaluate("([sel, attr]) => { const el = document.querySelector(sel);"
-                         " return attr === 'text' ? el.textContent : el.getAttribute(attr); }", [selector, attribute])
-
-
 def screenshot(page, name: str, focus=None) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     if focus is not None:
@@ -225,48 +212,73 @@ def screenshot(page, name: str, focus=None) -> Path:
     return path
 
 
-def text_of(page, selector: str) -> str:
-    return page.evaluate("(sel) => document.querySelector(sel)?.textContent ?? ''", selector)
-
-
 # --- one test per notebook ---------------------------------------------------------------------
+# Charts and tables are ordinary outputs of the cells (image/png, text/html) that the widgets update in
+# place: the tests read them there, change a widget, and wait for the output to change.
+
+
+def cell(page, i: int):
+    return page.locator(f"{NOTEBOOK} .jp-CodeCell").nth(i)
+
+
+def images(page, i: int):
+    return cell(page, i).locator(".jp-OutputArea-output[data-mime-type='image/png'] img")
+
+
+def wait_src_changed(page, i: int, before: str, k: int = 0, timeout: float = 60_000) -> str:
+    """Wait until the k-th image output of code cell i shows another picture."""
+    js = """([nb, i, k, before]) => {
+        const code = [...document.querySelector(nb).querySelectorAll('.jp-CodeCell')][i];
+        const img = code?.querySelectorAll(".jp-OutputArea-output[data-mime-type='image/png'] img")[k];
+        return !!img && img.getAttribute('src') !== before; }"""
+    page.wait_for_function(js, arg=[NOTEBOOK, i, k, before], timeout=timeout)
+    return images(page, i).nth(k).get_attribute("src")
+
+
+def wait_text(page, i: int, needle: str, timeout: float = 60_000) -> str:
+    """Wait until the outputs of code cell i contain ``needle``; returns their text."""
+    js = """([nb, i, needle]) => {
+        const code = [...document.querySelector(nb).querySelectorAll('.jp-CodeCell')][i];
+        return !!code && (code.querySelector('.jp-Cell-outputArea')?.textContent ?? '').includes(needle); }"""
+    page.wait_for_function(js, arg=[NOTEBOOK, i, needle], timeout=timeout)
+    return cell(page, i).locator(".jp-Cell-outputArea").inner_text()
 
 
 def test_profiling_notebook(notebook):
     page = notebook("02-profiling.ipynb")
     run_all_cells(page)
-    chart = ".kit-profiling img.widget-image"
-    page.locator(chart).first.wait_for(timeout=30_000)
-    before = page.locator(chart).first.get_attribute("src")
+    images(page, 0).first.wait_for(timeout=30_000)
+    before = images(page, 0).first.get_attribute("src")
+    assert before.startswith("data:image/png")
+    assert cell(page, 0).locator(".jp-OutputArea-output .kit-table td.r").count() > 0  # right-aligned numbers
     page.locator(".kit-profiling .widget-toggle-button", has_text="throughput").first.click()
-    after = wait_changed(page, chart, "src", before)  # the kernel redrew the chart
-    assert after.startswith("blob:") and after != before
+    after = wait_src_changed(page, 0, before)  # the kernel redrew the chart, in the cell's own output
+    assert after.startswith("data:image/png") and after != before
     shot = screenshot(page, "02-profiling", focus=page.locator(".kit-profiling").first)
     assert shot.stat().st_size > 10_000
-    kernels = page.locator(".kit-profiling").nth(1)  # the kernels' panel ran too
-    assert kernels.locator("img.widget-image").get_attribute("src").startswith("blob:")
-    shot = screenshot(page, "02-profiling-kernels", focus=kernels)
+    assert images(page, 1).first.get_attribute("src").startswith("data:image/png")  # the kernels' panel ran too
+    shot = screenshot(page, "02-profiling-kernels", focus=cell(page, 1))
     assert shot.stat().st_size > 10_000
 
 
 def test_cache_explorer_notebook(notebook):
     page = notebook("04-cache-explorer.ipynb")
     run_all_cells(page)
-    chart = ".kit-cache-explorer img.widget-image"
-    page.locator(chart).first.wait_for(timeout=30_000)
-    before = page.locator(chart).first.get_attribute("src")
-    table_before = text_of(page, ".kit-cache-explorer .widget-html-content")
+    images(page, 0).first.wait_for(timeout=30_000)
+    before = images(page, 0).first.get_attribute("src")
+    table_before = cell(page, 0).locator(".jp-OutputArea-output .kit-table").first.inner_text()
     page.locator(".kit-cache-explorer .widget-dropdown select").first.select_option("uniform")
     page.locator(".kit-cache-explorer button", has_text="Simulate").first.click()
-    after = wait_changed(page, chart, "src", before)  # a new trace, new hit-rate curves
-    assert after.startswith("blob:") and after != before
-    assert text_of(page, ".kit-cache-explorer .widget-html-content") != table_before
+    after = wait_src_changed(page, 0, before)  # a new trace, new hit-rate curves
+    assert after.startswith("data:image/png") and after != before
+    assert cell(page, 0).locator(".jp-OutputArea-output .kit-table").first.inner_text() != table_before
     # memoize: two calls in the notebook (miss, hit), one more from the button (hit)
     memo = page.locator(".kit-memoize").first
     memo.locator("button", has_text="Call").click()
-    page.wait_for_function("() => document.querySelectorAll('.kit-memoize tbody tr').length >= 3", timeout=60_000)
-    rows = memo.locator("tbody tr").all_inner_texts()
-    assert [r.split("\t")[3].strip() for r in rows[:3]] == ["miss", "hit", "hit"], rows
+    wait_text(page, 1, "hits 2")
+    rows = cell(page, 1).locator(".jp-OutputArea-output .kit-table tbody tr")
+    results = [rows.nth(i).locator("td").nth(3).inner_text().strip() for i in range(min(rows.count(), 3))]
+    assert results == ["miss", "hit", "hit"], rows.all_inner_texts()
     shot = screenshot(page, "04-cache-explorer", focus=page.locator(".kit-cache-explorer").first)
     assert shot.stat().st_size > 10_000
 
@@ -275,17 +287,17 @@ def test_generation_notebook(notebook):
     page = notebook("01-generation.ipynb")
     run_all_cells(page)
     panel = page.locator(".kit-generation").first
-    variants = ".kit-generation .kit-variants"
-    page.locator(variants).first.wait_for(timeout=30_000)
-    before = text_of(page, variants)
-    assert "cache hit: L1" in before  # the notebook's second call
-    chart_before = page.locator(".kit-generation img.widget-image").first.get_attribute("src")
+    before = wait_text(page, 0, "cache hit: L1")  # the notebook's second call
+    images(page, 1).first.wait_for(timeout=30_000)  # the traffic cell shows its own chart
+    chart_before = images(page, 1).first.get_attribute("src")
+    button = panel.locator("button", has_text="Send 200 requests (Zipf trace)")
+    assert button.evaluate("b => b.scrollWidth <= b.clientWidth")  # the whole label shows
     panel.locator(".widget-dropdown", has_text="tone").locator("select").select_option("luxury")
-    panel.locator(".widget-dropdown", has_text="language").locator("select").select_option(label="French (fr)")
+    after = wait_text(page, 0, "cache miss: generated")  # a new tone alone is a new request, answered
+    assert after != before
     panel.locator("button", has_text="Generate").click()
-    after = wait_changed(page, variants, "text", before)
-    assert "cache miss: generated" in after and after != before
-    wait_changed(page, ".kit-generation img.widget-image", "src", chart_before)  # the latency chart grew
+    wait_text(page, 0, "cache hit: L1")  # the same request again
+    wait_src_changed(page, 1, chart_before)  # the latency chart grew, in the traffic cell
     shot = screenshot(page, "01-generation", focus=panel)
     assert shot.stat().st_size > 10_000
 
@@ -294,18 +306,16 @@ def test_tiers_notebook(notebook):
     page = notebook("03-tiers-and-validation.ipynb")
     run_all_cells(page)
     panel = page.locator(".kit-tiers").first
-    headline = ".kit-tiers .kit-headline"
-    page.locator(headline).first.wait_for(timeout=30_000)
-    assert "/ 100" in text_of(page, headline)
-    charts = panel.locator("img.widget-image")
-    assert charts.count() == 2  # score and claims; validation
-    before = charts.nth(1).get_attribute("src")
-    # tick "relative to each run's baseline": the kernel validates again and redraws
-    panel.locator(".widget-checkbox", has_text="relative").locator("input").check()
-    page.wait_for_function("(s) => document.querySelectorAll('.kit-tiers img.widget-image')[1].src !== s",
-                           arg=before, timeout=60_000)
-    assert "relative to each run" in panel.inner_text()
+    headline = wait_text(page, 0, "/ 100")
+    assert "a subset" in headline  # a quick run says so
+    assert images(page, 0).count() == 1 and images(page, 1).count() == 1  # score and claims; validation
+    before = images(page, 1).first.get_attribute("src")
+    assert "relative to each run's baseline" in wait_text(page, 1, "significant changes")
+    # untick "relative to each run's baseline": the kernel validates again in absolute times and redraws
+    panel.locator(".widget-checkbox", has_text="relative").locator("input").uncheck()
+    wait_src_changed(page, 1, before)
+    assert "absolute times" in wait_text(page, 1, "absolute times")
     shot = screenshot(page, "03-tiers-and-validation", focus=panel)
     assert shot.stat().st_size > 10_000
-    shot = screenshot(page, "03-tiers-and-validation-compare", focus=charts.nth(1))
+    shot = screenshot(page, "03-tiers-and-validation-compare", focus=images(page, 1).first)
     assert shot.stat().st_size > 10_000
