@@ -395,7 +395,6 @@ def fleet_report(run: Any = None, *, directory: Any = None, against: Any = None,
 
 # --- the chart ---------------------------------------------------------------------------------------
 
-_TIER_COLOURS = "#cccccc"
 _FLAG = "#d62728"
 
 
@@ -416,7 +415,7 @@ def fleet_chart(report: FleetReport) -> Any:
     fig = Figure(figsize=(11.5, max(3.0, 0.55 * n + 1.6)), layout="constrained")
     ax0, ax1 = fig.subplots(1, 2, width_ratios=[1, 1.5])
     ys = list(range(len(rows)))
-    labels = [r.label for r in rows]
+    labels = [r.label if r.status == "ok" and not r.is_outlier else f"{r.label}\n{r.flag}" for r in rows]
     for y, r in zip(ys, rows):
         if r.score is None:
             ax0.annotate(r.status, (2, y), va="center", fontsize=8, color="gray")
@@ -428,13 +427,11 @@ def fleet_chart(report: FleetReport) -> Any:
     for tier, threshold in TIERS:
         ax0.axvline(score_from_speedup(threshold), color="k", lw=0.5, ls=":")
     ax0.set_xlim(0, 100)
-    ax0.set_yticks(ys, labels, fontsize=8)
-    ax0.set_ylim(n - 0.5, -0.5)
     ax0.set_xlabel("score (0-100, 95% CI); dotted: tier thresholds")
     ax0.set_title("score per machine")
 
     cats = [OVERALL, *report.categories]
-    palette = ["#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
+    palette = ["#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#17becf", "#7f7f7f", "#bcbd22"]
     colour = {c: palette[i % len(palette)] for i, c in enumerate(cats)}
     step = 0.6 / max(len(cats) - 1, 1)
     xs: list[float] = [1.0]
@@ -451,13 +448,12 @@ def fleet_chart(report: FleetReport) -> Any:
                 err = [[max(x - d.ci[0] / scale, 0)], [max(d.ci[1] / scale - x, 0)]]
                 xs += [d.ci[0] / scale, d.ci[1] / scale]
             xs.append(x)
-            ax1.errorbar([x], [y + off], xerr=err, fmt="o" if cat == OVERALL else "s", ms=5 if cat == OVERALL else 4,
-                         capsize=2, color=colour[cat], mec=_FLAG if d.flagged else colour[cat],
-                         mew=2 if d.flagged else 1, label=cat if y == next((yy for yy, rr in zip(ys, rows)
-                                                                           if cat in rr.deviations), None) else None)
-        if r.is_outlier:
-            ax1.annotate(r.flag, (1.0, y), xytext=(0, -12), textcoords="offset points", ha="center",
-                         fontsize=7, color=_FLAG)
+            ax1.errorbar([x], [y + off], xerr=err, fmt="o" if cat == OVERALL else "s",
+                         ms=6 if cat == OVERALL else 4, capsize=2, color=colour[cat],
+                         mec=_FLAG if d.flagged else colour[cat], mew=2 if d.flagged else 1)
+    for cat in cats:  # the legend from plain markers: a red edge means beyond the limit, not the category
+        ax1.plot([], [], "o" if cat == OVERALL else "s", color=colour[cat], label=cat)
+    ax1.plot([], [], "s", color="white", mec=_FLAG, mew=2, label="beyond the limit")
     floor = 1 + report.outliers.rule.min_effect
     ax1.axvspan(1 / floor, floor, color="#dddddd", alpha=0.6, lw=0)
     ax1.axvline(1.0, color="k", lw=0.6)
@@ -468,13 +464,16 @@ def fleet_chart(report: FleetReport) -> Any:
     ax1.xaxis.set_major_locator(FixedLocator(nice))
     ax1.xaxis.set_minor_locator(NullLocator())
     ax1.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    ax1.set_yticks(ys, labels, fontsize=8)
-    ax1.set_ylim(n - 0.5, -0.5)
-    ax1.set_xlabel("hardware index / fleet median per category (log, 95% CI); grey: within the minimum effect; "
-                   "red edge: beyond the limit", fontsize=8)
+    ax1.set_xlabel("hardware index / fleet median per category (log, 95% CI); grey: within the minimum effect",
+                   fontsize=8)
     ax1.set_title(f"hardware index: {len(report.flagged)} outlier(s)")
     ax1.grid(axis="x", which="major", alpha=0.3)
-    if cats:
-        ax1.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax1.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    for ax in (ax0, ax1):
+        ax.set_yticks(ys, labels, fontsize=8)
+        ax.set_ylim(n - 0.5, -0.5)
+        for tick, r in zip(ax.get_yticklabels(), rows):
+            if r.is_outlier or r.status != "ok":
+                tick.set_color(_FLAG if r.is_outlier else "gray")
     fig.suptitle(f"kit fleet {report.run.run_id} ({report.run.preset} preset)", fontsize=10)
     return fig
