@@ -907,18 +907,19 @@ class Validation:
             return INCONCLUSIVE, "no measurement in common with the reference"
         regs = self.regressions
         worst = max(regs, key=lambda c: c.ratio) if regs else None
-        seen = (f"{plural(len(regs), 'measurement')} slower (worst: {worst.key}, {change(worst.ratio)})"
-                if worst else "")
+        worst_words = f" (worst: {worst.key}, {change(worst.ratio)})" if worst else ""
+        seen = f"{plural(len(regs), 'measurement')} slower{worst_words}" if worst else ""
         hw = self.hardware
         slower = (f"the machine slower overall (hardware index {num(hw.value)} [{num(hw.ci[0])}, {num(hw.ci[1])}], "
                   f"below {1 / (1 + self.min_effect):.2f})" if self.machine_slower and hw is not None else "")
         contended = self._contended()
         if contended:
             return INCONCLUSIVE, (f"{self._load_words(contended)}, so a slowdown cannot be told from the load"
-                                  + (f" ({seen or slower})" if seen or slower else ""))
+                                  + (f"; seen: {seen or slower}" if seen or slower else ""))
         if self.run_noise is None:
             if seen or slower:
-                return INCONCLUSIVE, (f"{seen or slower} per call, but single runs do not know the run-to-run "
+                said = f"{plural(len(regs), 'measurement')} slower per call{worst_words}" if worst else slower
+                return INCONCLUSIVE, (f"{said}, but single runs do not know the run-to-run "
                                       "noise: make the reference with `kit score --as-reference` (5 runs)"
                                       + self._light())
             return PASS, (f"no measurement {self.min_effect:.0%} slower per call ({len(self.comparisons)} compared; "

@@ -300,3 +300,205 @@ def test_more_run_noise_costs_detections_not_false_alarms():
     # Three times the run noise: the rule sees fewer slowdowns, and still flags unchanged code at most once.
     detected, false_alarms = _detection(3 * RUN_CV)
     assert detected < 19 and false_alarms <= 1, (detected, false_alarms)
+
+
+# --- the verdicts: three answers to two questions --------------------------------------------------
+
+#: Run-to-run noise and calls as in the detection simulation above.
+def _ref5(times=MORE, **kw):
+    return _record(times, n=9, cv=CALL_CV, runs=5, run_cv=RUN_CV, seed=kw.pop("seed", 1), **kw)
+
+
+def _one(times=MORE, **kw):
+    return _record(times, n=9, cv=CALL_CV, run_cv=RUN_CV, seed=kw.pop("seed", 2), **kw)
+
+
+SLOWED = {k: t * (1.25 if k[1] == "blake3" else 1.0) for k, t in MORE.items()}
+
+
+def test_same_machine_unchanged_passes_and_a_25_percent_slowdown_fails_against_5_runs():
+    v = validate(_one(), _ref5())
+    assert (v.question, v.verdict, v.exit_code, v.ok) == ("software", "PASS", 0, True)
+    assert "no measurement slower beyond the run-to-run noise" in v.reason
+    v = validate(_one(SLOWED), _ref5())
+    assert (v.verdict, v.exit_code, v.ok) == ("FAIL", 1, False)
+    assert "digest medium random blake3" in v.reason and "slower" in v.reason
+
+
+def test_single_run_reference_with_a_shift_is_inconclusive_not_fail():
+    v = validate(_one(SLOWED, seed=3), _record(MORE, n=9, cv=CALL_CV, seed=1))
+    assert [c.backend for c in v.regressions] == ["blake3"]  # the per-call test sees it...
+    assert (v.verdict, v.exit_code) == ("INCONCLUSIVE", 3)  # ...and cannot tell it from a process's drift
+    assert "single runs do not know the run-to-run noise" in v.reason and "--as-reference" in v.reason
+    # Nothing slower per call even: PASS, saying that the noise is unknown.
+    same = validate(_one(seed=4), _record(MORE, n=9, cv=CALL_CV, seed=1))
+    assert same.verdict == "PASS" and "run-to-run noise is unknown" in same.reason
+
+
+@pytest.mark.parametrize("where", ["record", "reference"])
+@pytest.mark.parametrize("times", [MORE, SLOWED], ids=["unchanged", "slowed"])
+def test_a_contended_record_is_inconclusive_and_names_the_load(where, times):
+    loaded = {"contention": "contended"}
+    rec = _one(times, **(loaded if where == "record" else {}))
+    ref = _ref5(**(loaded if where == "reference" else {}))
+    v = validate(rec, ref)
+    assert (v.verdict, v.exit_code) == ("INCONCLUSIVE", 3)  # never FAIL, and a slowed run never PASS
+    label = "this record" if where == "record" else "the reference"
+    assert f"{label}: measuring thread got contended CPU (simulated)" in v.reason
+    assert "cannot be told from the load" in v.reason
+    assert v.to_dict()["contention"][where]["level"] == "contended"
+    if times is SLOWED and where == "record":
+        assert "blake3" in v.reason  # what it saw is said too
+
+
+def test_older_records_fall_back_to_their_load_average():
+    # No measured contention: the one-minute load per core of each measurement decides.
+    busy = validate(_one(SLOWED, load=1.1), _ref5(load=0.45))
+    assert busy.verdict == "INCONCLUSIVE" and "this record: load 1.10 per core" in busy.reason
+    light = validate(_one(SLOWED, load=0.7), _ref5(load=0.45))
+    assert light.verdict == "FAIL" and "this record under light load (load 0.70 per core" in light.reason
+    assert validate(_one(load=0.7), _ref5(load=0.45)).verdict == "PASS"
+
+
+@pytest.mark.parametrize("loads,level", [((), "unknown"), ((0.3, 0.4, 0.5), "quiet"), ((0.3, 0.9, 0.4), "light"),
+                                         ((0.6, 0.7), "light"), ((0.9, 1.2, 0.5), "contended")])
+def test_contention_of_a_record_without_a_measured_one(loads, level):
+    rec = _record(dict(list(TIMES.items())[:len(loads)] or TIMES.items()))
+    for m, x in zip(rec.measurements, loads):
+        m["load_per_core"] = x
+    rec = Record({**rec.data, "measurements": rec.measurements})
+    assert contention_of(rec)["level"] == level
+    warned = _record(TIMES)
+    for m in warned.measurements[:3]:
+        m["warnings"] = ["machine busy (load 1.3 per core)"]
+    assert contention_of(warned) == {"level": "contended", "source": "warnings",
+                                     "summary": "3/4 measurements taken on a busy machine"}
+
+
+#: Another machine: 30% slower hardware throughout, and libraries that gain differently on it
+#: (blake3 loses a quarter of its lead, xxh3 gains as much): the index is about 1/1.3 either way.
+OTHER = {k: t * 1.3 * {"blake3": 1.25, "xxh3_128": 0.8}.get(k[1], 1.0) for k, t in TIMES.items()}
+
+
+def test_another_machine_answers_the_hardware_question():
+    ref = _record(TIMES, seed=1)
+    v = validate(_record(OTHER, cpu="cpu-b", seed=2), ref)
+    assert v.question == "hardware" and not v.question_given and v.tolerance == TOLERANCE == 0.20
+    assert v.hardware.value == pytest.approx(1 / 1.3, rel=0.05)
+    assert (v.verdict, v.exit_code) == ("FAIL", 1)
+    assert v.reason.startswith("hardware index 0.7") and "below the tolerance (0.80" in v.reason
+    # The speed-ups differ between the machines: shown as information, never as regressions.
+    assert v.regressions == [] and v.improvements == []
+    assert sorted((c.backend, c.verdict) for c in v.differences) == [("blake3", "slower here"),
+                                                                      ("xxh3_128", "faster here")]
+    assert v.to_dict()["differences"] and "regression" not in str(v).split("other machine")[0].lower()
+    assert "other machine: differences in speed-up" in str(v)
+    # Within a tolerance of 35% (index at least 0.65) it performs like the reference.
+    ok = validate(_record(OTHER, cpu="cpu-b", seed=2), ref, tolerance=0.35)
+    assert (ok.verdict, ok.exit_code) == ("PASS", 0)
+    assert "within the tolerance (0.65" in ok.reason and "tier ENHANCED agrees" in ok.reason
+    assert "2 per-operation differences" in ok.reason
+
+
+def test_hardware_question_categories_intervals_tiers_and_load():
+    ref = _record(MORE, seed=1)
+    # Hashing as fast, compression 40% slower: the overall index passes, the category does not.
+    mixed = {k: t * (1.4 if k[0] == "compress" else 1.0) for k, t in MORE.items()}
+    v = validate(_record(mixed, cpu="cpu-b", seed=2), ref, tolerance=0.25)
+    assert v.verdict == "FAIL" and "1 category below the tolerance (0.75): compression 0.71" in v.reason
+    # An interval that reaches below the tolerance: INCONCLUSIVE.
+    near = validate(_record({k: t * 1.25 for k, t in MORE.items()}, cpu="cpu-b", cv=0.15, seed=3), ref)
+    lo, hi = near.index_interval()
+    assert lo < 0.8 <= hi and near.verdict == "INCONCLUSIVE" and "pool more runs" in near.reason
+    # Tiers that differ with the scores' CIs apart: FAIL; within their CIs: PASS, said.
+    a = _record(MORE, seed=1, score_ci=(50, 55))
+    b = validate(_record(MORE, cpu="cpu-b", seed=2, tier="STANDARD", score_ci=(40, 45)), a)
+    assert b.verdict == "FAIL" and b.reason.startswith("tier STANDARD here, ENHANCED in the reference")
+    c = validate(_record(MORE, cpu="cpu-b", seed=2, tier="STANDARD", score_ci=(45, 52)), a)
+    assert c.verdict == "PASS" and "(the scores' CIs overlap)" in c.reason
+    # Load: a contended new machine that is slower cannot be judged; one within the tolerance can.
+    slow = validate(_record(OTHER, cpu="cpu-b", seed=2, contention="contended"), _record(TIMES, seed=1))
+    assert slow.verdict == "INCONCLUSIVE" and "cannot be told from the load" in slow.reason
+    fine = validate(_record(MORE, cpu="cpu-b", seed=2, contention="contended"), ref)
+    assert fine.verdict == "PASS"
+    # A contended reference flatters every machine: INCONCLUSIVE.
+    assert validate(_record(MORE, cpu="cpu-b", seed=2), _record(MORE, seed=1, contention="contended")
+                    ).verdict == "INCONCLUSIVE"
+
+
+def test_the_question_can_be_named_and_a_new_python_is_a_software_question():
+    ref = _ref5()
+    # Same machine, hardware question: the index (about 1) against the tolerance.
+    v = validate(_one(), ref, question="hardware")
+    assert v.question == "hardware" and v.question_given and v.verdict == "PASS"
+    assert v.to_dict()["question_from"] == "given"
+    # Another machine, software question: its per-measurement rule, the machine's speed not judged.
+    w = validate(_one(SLOWED, cpu="cpu-b"), ref, question="software")
+    assert w.question == "software" and w.verdict == "FAIL" and not w.machine_slower
+    # The same hardware with a new interpreter: software.
+    py = validate(_one(python="CPython 3.12.1"), ref)
+    assert py.question == "software" and any("only the OS or Python differ" in n for n in py.notes)
+    with pytest.raises(ValueError, match="question must be one of software, hardware, got 'firmware'"):
+        validate(_one(), ref, question="firmware")
+    with pytest.raises(ValueError, match=r"tolerance must be a number in \[0, 1\), got 1.5"):
+        validate(_one(), ref, tolerance=1.5)
+
+
+def test_the_machine_slower_overall_is_judged_run_by_run():
+    # Calls agree to 0.5%, runs only to 8%: the index's sampling CI is wholly below 0.91, but a 12%
+    # slower machine is within its run-to-run noise: PASS, saying so.
+    ref = _record(MORE, n=9, cv=0.005, runs=5, run_cv=0.08, seed=5)
+    v = validate(_record({k: t * 1.12 for k, t in MORE.items()}, n=9, cv=0.005, seed=6), ref, min_effect=0.05)
+    assert v.machine_slower and v.machine_runs.p >= 0.01, (v.hardware, v.machine_runs)
+    assert v.verdict == "PASS" and "within its run-to-run noise" in v.reason
+    assert v.index_interval()[0] < v.hardware.ci[0]  # the judged interval widens to the runs' noise
+
+
+def test_a_validation_built_directly_still_has_its_verdict_and_exit_code():
+    from kit.records import Validation
+
+    v = Validation("a", "b", [], [], [], 0.002, 0.1, True, "STANDARD", "STANDARD", None, None, [], [])
+    assert (v.verdict, v.exit_code, v.ok) == ("INCONCLUSIVE", 3, False)
+    assert v.to_dict()["verdict"] == "INCONCLUSIVE" and v.summary.startswith("INCONCLUSIVE: no measurement")
+    assert EXIT_CODES == {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
+
+
+def test_the_fleet_report_takes_the_verdict_at_its_word():
+    from kit.fleet.report import verdict_of
+
+    v = validate(_one(SLOWED, seed=3), _record(MORE, n=9, cv=CALL_CV, seed=1))
+    assert verdict_of(v) == ("INCONCLUSIVE", v.reason)
+
+
+# --- the command: exit status per verdict ------------------------------------------------------------
+
+
+def test_kit_validate_exits_0_1_3_and_2(tmp_path, capsys):
+    import json
+
+    from kit.cli import main
+    from kit.records import write_record
+
+    ref = write_record(_ref5(), tmp_path, "reference-a.json")
+    cases = {"same.json": (_one(), 0, "PASS"), "slow.json": (_one(SLOWED), 1, "FAIL"),
+             "busy.json": (_one(SLOWED, contention="contended"), 3, "INCONCLUSIVE")}
+    for name, (rec, code, verdict) in cases.items():
+        path = write_record(rec, tmp_path, name)
+        assert main(["validate", str(path), "--against", str(ref)]) == code
+        out = capsys.readouterr().out
+        assert f"verdict         {verdict}: " in out and "did this machine's software regress?" in out
+        assert max(len(line) for line in out.splitlines()) <= 100
+        assert main(["validate", str(path), "--against", str(ref), "--json"]) == code
+        d = json.loads(capsys.readouterr().out)
+        assert d["verdict"] == verdict and d["exit_code"] == code and d["reason"]
+    other = write_record(_record(OTHER, cpu="cpu-b", seed=2), tmp_path, "other.json")
+    assert main(["validate", str(other), "--against", str(ref), "--tolerance", "0.4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["question"] == "hardware"
+    assert main(["validate", str(other), "--against", str(ref), "--question", "software", "--json"]) in (0, 1, 3)
+    assert json.loads(capsys.readouterr().out)["question"] == "software"
+    assert main(["validate", str(other), "--against", str(ref), "--tolerance", "1.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "tolerance must be a number in [0, 1), got 1.5" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(other), "--question", "firmware"])
+    assert exc.value.code == 2 and "invalid choice: 'firmware'" in capsys.readouterr().err
