@@ -32,10 +32,11 @@ Why this rule
   ``ln(1 + min_effect)``: a machine is called odd only when it is at least 25% faster or 20% slower
   than the fleet's typical machine (the default), above the spread of sequential runs on one
   machine and below the slowdowns worth finding.
-* **Flagged on the overall index.** On a shared 2-core machine under load (4 to 5), three identical
-  local workers scored one after another differed by up to 13% in the overall index but by up to
-  40% in one category (a single operation's throughput moves with what runs on the sibling core);
-  the overall index, a geometric mean over categories, is what identical machines agree on. The
+* **Flagged on the overall index.** On a shared 2-core machine under load (2 to 4.5 for its 2
+  cores), identical local workers scored one after another (``kit fleet drill --clock thread``,
+  10 runs) stayed within 19% of the fleet median in the overall index but strayed up to 38% in a
+  single category (one operation's throughput moves with what runs on the sibling core); the
+  overall index, a geometric mean over categories, is what identical machines agree on. The
   categories beyond their limit are shown beside it: where a flagged machine is slow, or a lead to
   follow on an unflagged one.
 * Fewer than :data:`MIN_MACHINES` machines: no peers worth the name, no flag (said so in ``note``).
