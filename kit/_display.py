@@ -296,6 +296,19 @@ def _aligned_width(body: list[Any], i: int) -> int:
     return max((len(h) for h, _ in parts), default=0) + max((len(t) for _, t in parts), default=0)
 
 
+def fit(text: str, limit: int | None = None) -> str:
+    """Text wrapped to the terminal's width (:func:`width`), line by line, for notes printed under a table.
+
+    Examples
+    --------
+    >>> print(fit("contention: light; " + "the measuring thread got 100% of a CPU " * 3, 60))
+    contention: light; the measuring thread got 100% of a CPU
+    the measuring thread got 100% of a CPU the measuring thread
+    got 100% of a CPU
+    """
+    return "\n".join(line for para in str(text).split("\n") for line in _wrap(para, limit or width()))
+
+
 def _split_number(v: str) -> tuple[str, str]:
     m = _NUMBER.match(v)
     return (v[: m.end()], v[m.end():]) if m else ("", v)
@@ -523,6 +536,6 @@ def one_line_warnings(prefix: str = "kit") -> Iterator[None]:
         warnings.showwarning = original
 
 
-__all__ = ["DASH", "Section", "Table", "WIDTH", "change", "num", "one_line_warnings", "percent", "plural", "rate",
+__all__ = ["DASH", "Section", "Table", "WIDTH", "change", "fit", "num", "one_line_warnings", "percent", "plural", "rate",
            "size", "speedup", "time", "width"]
 
