@@ -176,7 +176,7 @@ def plot_validation(validation: Any) -> Any:
     ax.set_ylim(len(ops) - 0.5, -0.5)
     ax.set_xlabel("speed-up here over the reference (log; below 1: slower here)\n"
                   "grey band: within the minimum effect; faded: not counted; black edge: selected backend")
-    verdict = "PASS" if validation.ok else f"FAIL ({len(validation.regressions)} regressions)"
+    verdict = validation.verdict  # PASS, FAIL or INCONCLUSIVE, as kit validate says
     ax.set_title(f"validation against {Path(str(validation.reference)).name}: {verdict}")
     for verdict_name, colour in _VERDICT_COLOURS.items():
         ax.plot([], [], "o", color=colour, label=verdict_name)
@@ -391,7 +391,7 @@ class TiersPanel(Panel):
         self.validation_tables.value = "".join(t._repr_html_() for t in validation_tables(v))
         self.show("validation_chart", png_output(self.validation_chart.value))
         self.show("validation_tables", html_output(self.validation_tables.value))
-        verdict = "PASS: no significant regression" if v.ok else f"FAIL: {len(v.regressions)} regression(s)"
+        verdict = v.summary  # the verdict and its reason, as kit validate prints them
         self.status.value = note_html(f"validated against {Path(str(against)).name}: {verdict}; "
                                       f"{len(v.comparisons)} measurements compared")
         return v
