@@ -732,9 +732,6 @@ QUESTIONS = {"software": "did this machine's software regress?",
 TOLERANCE = 0.20
 #: The contention levels a record states (``record["contention"]["level"]``).
 CONTENTION_LEVELS = ("quiet", "light", "contended", "unknown")
-#: Fingerprint fields that make two records two machines. The OS and Python are software: a new
-#: kernel or interpreter on the same hardware is a question about software.
-HARDWARE_FIELDS = ("cpu", "cores", "machine", "gpu")
 #: One-minute load per core (kit's own process included) above which a record that did not measure
 #: its contention reads as lightly loaded; above :data:`kit.measure.BUSY_LOAD` (0.8) as contended.
 LIGHT_LOAD = 0.5
@@ -1132,7 +1129,8 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     """Compare a run with a reference record and answer PASS, FAIL or INCONCLUSIVE, with the reason.
 
     The verdict answers one of two questions, chosen from the two records' machine fingerprints
-    (:data:`HARDWARE_FIELDS`: CPU, cores, architecture, GPU) unless ``question`` names it:
+    (CPU, cores, architecture, OS, Python, GPU: one differing field makes another machine, as a
+    cloud VM's CPU model alone does not tell two hosts apart) unless ``question`` names it:
 
     **software** (the same machine): *did this machine's software regress?* A measurement
     (operation × size × kind × backend) is a **regression** when all three hold:
@@ -1230,8 +1228,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     ref = as_record(against)
     md = [(f, ref.machine.get(f), rec.machine.get(f)) for f in _MACHINE_FIELDS
           if ref.machine.get(f) != rec.machine.get(f)]
-    other_hardware = any(f in HARDWARE_FIELDS for f, _, _ in md)
-    asked = question or ("hardware" if other_hardware else "software")
+    asked = question or ("hardware" if md else "software")
     notes: list[str] = []
     for r, label in ((rec, "record"), (ref, "reference")):
         if r.migrated_from is not None:
@@ -1302,10 +1299,13 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     if ref.data.get("kit_version") != rec.data.get("kit_version"):
         ld.insert(0, ("kit", ref.data.get("kit_version"), rec.data.get("kit_version")))
     if md and asked == "software":
-        notes.append("the machines differ (" + ", ".join(f for f, _, _ in md) + "), and the software question is "
-                     + ("asked" if question else "answered because only the OS or Python differ")
-                     + ": the machine's overall speed is not judged")
-    elif not other_hardware and asked == "hardware":
+        notes.append("the machines differ (" + ", ".join(f for f, _, _ in md) + ") and the software question is "
+                     "asked: per measurement; the machine's overall speed is not judged")
+    elif md and all(f in ("os", "python") for f, _, _ in md):
+        notes.append("only the " + " and ".join(f for f, _, _ in md) + (" differ" if len(md) > 1 else " differs")
+                     + ": to ask whether an upgrade "
+                     "slowed kit's libraries, validate with question='software' (--question software)")
+    elif not md and asked == "hardware":
         notes.append("the same machine, and the hardware question is asked: the hardware index decides")
     hw = None
     try:

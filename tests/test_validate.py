@@ -426,7 +426,7 @@ def test_hardware_question_categories_intervals_tiers_and_load():
                     ).verdict == "INCONCLUSIVE"
 
 
-def test_the_question_can_be_named_and_a_new_python_is_a_software_question():
+def test_the_question_can_be_named_and_every_fingerprint_field_makes_another_machine():
     ref = _ref5()
     # Same machine, hardware question: the index (about 1) against the tolerance.
     v = validate(_one(), ref, question="hardware")
@@ -435,9 +435,11 @@ def test_the_question_can_be_named_and_a_new_python_is_a_software_question():
     # Another machine, software question: its per-measurement rule, the machine's speed not judged.
     w = validate(_one(SLOWED, cpu="cpu-b"), ref, question="software")
     assert w.question == "software" and w.verdict == "FAIL" and not w.machine_slower
-    # The same hardware with a new interpreter: software.
+    # The same CPU model with another interpreter (or kernel build: cloud VMs share a CPU name) is
+    # another machine by its fingerprint; the note says how to ask the software question instead.
     py = validate(_one(python="CPython 3.12.1"), ref)
-    assert py.question == "software" and any("only the OS or Python differ" in n for n in py.notes)
+    assert py.question == "hardware" and any("--question software" in n for n in py.notes)
+    assert validate(_one(python="CPython 3.12.1"), ref, question="software").question == "software"
     with pytest.raises(ValueError, match="question must be one of software, hardware, got 'firmware'"):
         validate(_one(), ref, question="firmware")
     with pytest.raises(ValueError, match=r"tolerance must be a number in \[0, 1\), got 1.5"):
