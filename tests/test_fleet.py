@@ -371,3 +371,4 @@ def test_a_worker_killed_mid_run_is_reported_and_the_others_records_are_kept(cli
     assert rep.row("worker-1").flag == "died" and rep.flagged == []
     assert "worker-1 died" in str(rep)
     assert "2 machine(s) with a hardware index" in str(rep)  # two left: no outlier can be named
+    json.dumps(rep.to_dict(), allow_nan=False)  # no limit to report is null, not Infinity

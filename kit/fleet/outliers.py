@@ -147,7 +147,8 @@ class Deviation:
         return {"machine": self.machine, "category": self.category, "value": self.value,
                 "ci": None if self.ci is None else list(self.ci), "fleet_median": self.median,
                 "log_deviation": self.log_deviation, "relative": math.expm1(self.log_deviation),
-                "robust_sd": self.robust_sd, "robust_z": self.robust_z, "threshold": self.threshold,
+                "robust_sd": self.robust_sd, "robust_z": self.robust_z,
+                "threshold": None if math.isinf(self.threshold) else self.threshold,
                 "flagged": self.flagged, "direction": self.direction, "note": self.note}
 
 
