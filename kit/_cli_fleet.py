@@ -14,6 +14,8 @@ from typing import Any
 
 __all__ = ["register"]
 
+_RESULTS = "fleet folder (default $KIT_RESULTS_DIR/fleet or results/kit/fleet)"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     fleet = sub.add_parser("fleet", help="score many machines at once on dask.distributed, and find the odd one out")
@@ -42,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "WORKER=OP:BACKEND=FACTOR; WORKER is a label (worker-1), dask name or address")
     p.add_argument("--worker", action="append", metavar="WORKER",
                    help="score only this worker (label, dask name or address; repeatable; default all)")
-    p.add_argument("--results", metavar="DIR", help="fleet folder (default $KIT_RESULTS_DIR/fleet or results/kit/fleet)")
+    p.add_argument("--results", metavar="DIR", help=_RESULTS)
     p.add_argument("--json", action="store_true", help="print the run's report as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress lines")
     p.set_defaults(func=_score)
@@ -57,14 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-effect", type=float, default=None, metavar="X",
                    help="smallest difference from the fleet median that flags (default 0.25)")
     p.add_argument("--z", type=float, default=None, help="robust z-score that flags (default 3.5)")
-    p.add_argument("--results", metavar="DIR", help="fleet folder (default $KIT_RESULTS_DIR/fleet or results/kit/fleet)")
+    p.add_argument("--results", metavar="DIR", help=_RESULTS)
     p.add_argument("--out", metavar="DIR", help="where fleet-report.html and .png go (default: the run's folder)")
     p.add_argument("--no-html", action="store_true", help="write no HTML page")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_report)
 
     p = cmds.add_parser("list", help="the stored fleet runs")
-    p.add_argument("--results", metavar="DIR", help="fleet folder (default $KIT_RESULTS_DIR/fleet or results/kit/fleet)")
+    p.add_argument("--results", metavar="DIR", help=_RESULTS)
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=_list)
 

@@ -38,7 +38,8 @@ def _factor(text: str, spec: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise KitError(f"--inject-slowdown expects {_FORMS}; got {spec!r} (the factor {text!r} is not a number)") from None
+        raise KitError(f"--inject-slowdown expects {_FORMS}; got {spec!r} (the factor {text!r} is not a "
+                       "number)") from None
     if not value >= 1.0 or value != value or value == float("inf"):
         raise KitError(f"--inject-slowdown: a slowdown factor must be a finite number >= 1, got {text!r} in {spec!r}")
     return value

@@ -183,7 +183,8 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "worker"
 
 
-def machine_labels(workers: Mapping[str, Mapping[str, Any]], hostnames: Mapping[str, str] | None = None) -> dict[str, str]:
+def machine_labels(workers: Mapping[str, Mapping[str, Any]],
+                   hostnames: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{address: label}``: a name safe in a folder and a Parquet partition, unique in the fleet.
 
     A worker started with ``--name`` keeps it (a number ``n`` becomes ``worker-n``); one named
@@ -288,8 +289,8 @@ def check_settings(preset: str = "quick", operations: Iterable[str] | None = Non
 def score_fleet(client: Any, *, preset: str = "quick", operations: Iterable[str] | None = None,
                 sizes: Iterable[str] | None = None, retries: int = 2, claims: bool = False, runs: int = 1,
                 slowdowns: Mapping[str, Mapping[str, float]] | None = None, timeout: float = TIMEOUT,
-                workers: Iterable[str] | None = None, progress: Callable[[str, Machine], None] | None = None, clock: Callable[[], float] = time.monotonic,
-                poll: float = 0.5, scheduler: str = "") -> FleetRun:
+                workers: Iterable[str] | None = None, progress: Callable[[str, Machine], None] | None = None,
+                clock: Callable[[], float] = time.monotonic, poll: float = 0.5, scheduler: str = "") -> FleetRun:
     """Score every worker of ``client``'s cluster; gather their records.
 
     Parameters
@@ -355,7 +356,7 @@ def score_fleet(client: Any, *, preset: str = "quick", operations: Iterable[str]
         wanted = list(workers)
         unknown = [w for w in wanted if not any(w in (m.label, m.name, m.address) for m in machines)]
         if unknown or not wanted:
-            raise KitError(f"workers to score must be named among this cluster's: "
+            raise KitError("workers to score must be named among this cluster's: "
                            + ", ".join(f"{m.label} ({m.address})" for m in machines) + f"; got {wanted!r}")
         machines = [m for m in machines if any(w in (m.label, m.name, m.address) for w in wanted)]
     _resolve(slowdowns or {}, machines)
