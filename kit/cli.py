@@ -20,6 +20,7 @@ COMMANDS = (
     "kit._cli_cache",
     "kit._cli_workloads",
     "kit._cli_fleet",
+    "kit._cli_drill",
 )
 
 

@@ -1,0 +1,285 @@
+"""The noise drill's logic: its figures from seeded simulated runs, the busy loop always stopped, the
+command's options. No timing here: the drill itself measures (``kit drill noise``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kit import noise_drill as nd
+from kit.cli import main
+from kit.records import SCHEMA, SCHEMA_VERSION
+
+# --- the computations ---------------------------------------------------------------------------------
+
+
+def test_coverage_counts_the_intervals_that_hold_the_median_of_the_estimates():
+    est = [(1.00, 0.98, 1.02), (1.05, 1.01, 1.09), (0.90, 0.88, 0.99), (1.02, 0.99, 1.03), (1.10, 1.06, 1.14)]
+    frac, center = nd.coverage(est)
+    assert center == 1.02 and frac == pytest.approx(3 / 5)  # the first, second and fourth hold 1.02
+    assert nd.coverage([(2.0, 2.0, 2.0)]) == (1.0, 2.0)  # an interval's ends count as inside
+    with pytest.raises(ValueError, match="at least one"):
+        nd.coverage([])
+
+
+def test_rates_and_shifts():
+    assert nd.rate([True] * 19 + [False]) == (19, 20)
+    assert nd.rate([]) == (0, 0)
+    assert nd.shift([50.0, 52.0, 48.0], [46.0, 45.0, 47.0]) == pytest.approx(46 / 50 - 1)
+    assert nd.shift([1.0], []) is None
+
+
+def _cls(backend, t_selected, t_other, speedup=2.0, baseline="hashlib.sha256", key=("digest", "small", "random")):
+    op, size, kind = key
+    return {"classes": [{"operation": op, "size": size, "kind": kind, "baseline": baseline, "backend": backend,
+                         "speedup": speedup}],
+            "measurements": [{"operation": op, "size": size, "kind": kind, "backend": backend, "median_s": t_selected},
+                             {"operation": op, "size": size, "kind": kind, "backend": "x", "median_s": t_other}]}
+
+
+def test_selection_changes_tell_close_calls_from_clear_ones():
+    close = [_cls("a", 1.0, 1.03), _cls("b", 1.0, 1.02), _cls("a", 1.0, 1.04)]
+    s = nd.selection_changes(close)
+    assert s["classes"] == 1 and s["changes"] == 2 and s["changed"] == {"digest small random": ["a", "b", "a"]}
+    assert s["clear_changed"] == [] and s["below_one"] == []
+    clear = [_cls("a", 1.0, 1.5), _cls("b", 1.0, 1.4), _cls("b", 1.0, 1.6)]
+    assert nd.selection_changes(clear)["clear_changed"] == ["digest small random"]
+    slow = [_cls("blake2b", 1.0, 1.2, speedup=0.82), _cls("hashlib.sha256", 1.0, 1.2, speedup=1.0)]
+    assert nd.selection_changes(slow)["below_one"] == ["digest small random: blake2b 0.82x"]
+    assert nd.selection_changes([])["classes"] == 0
+
+
+# --- the busy loop ------------------------------------------------------------------------------------
+
+
+def test_the_busy_loop_spins_one_process_and_is_always_stopped():
+    with nd.busy_loop() as procs:
+        assert len(procs) == 1 and procs[0].poll() is None
+        assert procs[0].args == [sys.executable, "-c", "while True: pass"]
+    assert procs[0].poll() is not None  # killed and reaped
+    with pytest.raises(RuntimeError, match="boom"):
+        with nd.busy_loop(cores=2) as procs:
+            raise RuntimeError("boom")
+    assert len(procs) == 2 and all(p.poll() is not None for p in procs)
+
+
+def test_a_busy_loop_that_fails_to_start_its_second_process_stops_the_first():
+    started = []
+
+    class Proc:
+        def __init__(self):
+            self.killed = self.waited = False
+
+        def kill(self):
+            self.killed = True
+
+        def wait(self, timeout=None):
+            self.waited = True
+
+    def popen(cmd, **kw):
+        if started:
+            raise OSError("no more processes")
+        started.append(Proc())
+        return started[0]
+
+    with pytest.raises(OSError, match="no more processes"):
+        with nd.busy_loop(cores=2, popen=popen):
+            pass  # never reached
+    assert started[0].killed and started[0].waited
+
+
+# --- the drill, on seeded simulated runs ---------------------------------------------------------------
+
+TIMES = {("digest", "hashlib.sha256", True): 1e-4, ("digest", "blake3", False): 2e-5,
+         ("fingerprint", "hashlib.blake2b", True): 5e-5, ("fingerprint", "xxh3_128", False): 1e-6}
+
+
+class Simulated:
+    """A runner that returns records as `kit score` would, from seeded samples: runs drift 2% apart
+    (log-normal), calls 2%; a slowed backend is ``factor`` slower; under the busy loop every time is
+    15% longer and the record says it was contended. The index and score carry intervals built so
+    that their coverage is known."""
+
+    def __init__(self, seed=0):
+        self.rng = np.random.default_rng(seed)
+        self.busy = False
+        self.calls = []
+
+    @contextlib.contextmanager
+    def loop(self):
+        self.busy = True
+        try:
+            yield []
+        finally:
+            self.busy = False
+
+    def __call__(self, runs=1, as_reference=False, slowdown=None, reference=None):
+        self.calls.append({"runs": runs, "as_reference": as_reference, "slowdown": slowdown, "busy": self.busy})
+        i = len(self.calls)
+        slow = {k.split(":")[1]: f for k, f in (slowdown or {}).items()}
+        ms, classes = [], []
+        for (op, backend, base), t in TIMES.items():
+            t = t * slow.get(backend, 1.0) * (1.15 if self.busy else 1.0)
+            per_run = [t * math.exp(self.rng.normal(0, 0.02)) * np.exp(self.rng.normal(0, 0.02, 9))
+                       for _ in range(runs)]
+            raw = [float(x) for r in per_run for x in r]
+            m = {"operation": op, "size": "medium", "kind": "random", "backend": backend, "baseline": base,
+                 "selected": not base, "median_s": float(np.median(raw)), "raw_s": raw, "nbytes": 1000,
+                 "category": "hashing"}
+            if runs > 1:
+                m["run_medians_s"] = [float(np.median(r)) for r in per_run]
+            ms.append(m)
+        for op, base, sel in (("digest", "hashlib.sha256", "blake3"), ("fingerprint", "hashlib.blake2b", "xxh3_128")):
+            b = next(m for m in ms if m["backend"] == base)
+            s = next(m for m in ms if m["backend"] == sel)
+            classes.append({"operation": op, "size": "medium", "kind": "random", "baseline": base, "backend": sel,
+                            "speedup": b["median_s"] / s["median_s"]})
+        # Index values 0.95, 0.96, ... with intervals of +-0.025: coverage is known exactly.
+        value = 0.95 + 0.01 * (i % 10)
+        data = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "machine": {"cpu": "sim", "cores": 2},
+                "machine_id": "sim", "measurements": ms, "classes": classes, "preset": "quick", "runs": runs,
+                "score": {"value": 50.0 + (i % 10), "ci": [47.0 + (i % 10), 53.0 + (i % 10)], "tier": "ENHANCED"},
+                "hardware_index": {"value": value, "ci": [value - 0.025, value + 0.025],
+                                   "categories": {"hashing": {"value": value, "ci": [value - 0.025, value + 0.025]}}},
+                "libraries": {}, "kit_version": "0.1.0"}
+        if self.busy:
+            data["contention"] = {"level": "contended", "summary": "beside a busy core (simulated)"}
+        return data
+
+
+def test_the_drill_runs_in_order_and_computes_its_figures():
+    sim = Simulated(seed=3)
+    lines = []
+    f = nd.noise_drill(runs=10, loaded=2, trials=20, operations=["digest", "fingerprint"], run=sim,
+                       busy=sim.loop, say=lines.append)
+    calls = sim.calls
+    # The reference first (5 pooled runs), then 20 quiet runs interleaved with 20 slowed ones, then
+    # unchanged and slowed runs beside the busy loop, and only those.
+    assert calls[0] == {"runs": 5, "as_reference": True, "slowdown": None, "busy": False}
+    middle = calls[1:41]
+    assert [c["slowdown"] is not None for c in middle] == [False, True] * 20
+    assert not any(c["busy"] for c in calls[:41]) and all(c["busy"] for c in calls[41:]) and len(calls) == 45
+    # The slowest selected class of the reference is digest's blake3 (20 us against xxh3's 1 us).
+    assert f["target"] == "digest:blake3" and middle[1]["slowdown"] == {"digest:blake3": 1.25}
+    assert f["runs"] == {"reference": 5, "quiet": 20, "slowed": 20, "loaded": 2}
+    # Index values cycle 0.95..1.04 over the quiet runs (call numbers 2, 4, ..., 40): median 0.995 or so,
+    # and only intervals within 0.025 of it hold it.
+    values = [0.95 + 0.01 * (i % 10) for i in range(2, 42, 2)]
+    center = float(np.median(values))
+    expected = sum(abs(v - center) <= 0.025 + 1e-12 for v in values) / len(values)
+    assert f["coverage"]["index"]["coverage"] == pytest.approx(expected)
+    assert f["coverage"]["index"]["median"] == pytest.approx(center) and f["coverage"]["score"]["runs"] == 20
+    # Under the busy loop every time is 15% longer: scores and indexes as simulated, verdicts by the rule.
+    assert set(f["load_shift"]) == {"score", "index", "categories"} and "hashing" in f["load_shift"]["categories"]
+    v = f["verdicts"]
+    assert v["quiet_vs_quiet"]["n"] == 19 and v["quiet_vs_quiet"]["FAIL"] == 0  # single runs never FAIL
+    assert v["loaded_vs_quiet"]["INCONCLUSIVE"] == v["loaded_vs_quiet"]["names_load"] == 2
+    assert v["loaded_slowed_vs_reference"]["PASS"] == 0 and v["loaded_slowed_vs_reference"]["n"] == 2
+    assert f["detection"]["trials"] == f["false_alarms"]["trials"] == 20
+    assert f["detection"]["flagged"] >= 19 and f["false_alarms"]["flagged"] <= 1, (f["detection"], f["false_alarms"])
+    assert f["contention"]["loaded"] == {"contended": 2} and f["contention"]["reference"] == "unknown"
+    assert f["selection"]["classes"] == 2 and f["selection"]["below_one"] == []
+    assert lines[0] == "reference: 5 pooled runs" and any("beside a busy core" in line for line in lines)
+    text = nd.format_figures(f)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    for needle in ("interval coverage (>= 90%)", "detection, digest:blake3 x1.25", "false alarms",
+                   "quiet vs quiet (never FAIL)", "slowed under load (never PASS)"):
+        assert needle in text
+    json.dumps(f)  # JSON-ready
+
+
+def test_the_drill_refuses_bad_settings_before_running():
+    sim = Simulated()
+    for kw, match in (({"runs": 1}, "runs must be an integer >= 2, got 1"),
+                      ({"trials": 0}, "trials must be an integer >= 1, got 0"),
+                      ({"loaded": -1}, "loaded must be an integer >= 0, got -1"),
+                      ({"reference_runs": 1}, "reference_runs must be an integer >= 2, got 1"),
+                      ({"slowdown": 1.0}, "slowdown must be a number > 1, got 1.0")):
+        with pytest.raises(Exception, match=match):
+            nd.noise_drill(run=sim, busy=sim.loop, **kw)
+    with pytest.raises(ValueError, match="unknown operation 'nope'"):
+        nd.noise_drill(operations=["nope"], run=sim, busy=sim.loop)
+    assert sim.calls == []
+
+
+def test_a_reference_that_selected_only_baselines_has_nothing_to_slow():
+    from kit.errors import KitError
+
+    ref = {"classes": [{"operation": "digest", "size": "small", "kind": "random", "baseline": "hashlib.sha256",
+                        "backend": "hashlib.sha256"}], "measurements": []}
+    with pytest.raises(KitError, match="nothing to slow down"):
+        nd._auto_target(ref)
+
+
+# --- one run: the command it starts -------------------------------------------------------------------
+
+
+def test_score_run_starts_kit_score_with_the_drills_settings(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_run(cmd, **kw):
+        seen["cmd"], seen["env"] = cmd, kw["env"]
+        return subprocess.CompletedProcess(cmd, 0, stdout='progress\n{\n "schema": "kit.record", "runs": 5}\n',
+                                           stderr="")
+
+    monkeypatch.setattr(nd.subprocess, "run", fake_run)
+    monkeypatch.setenv("KIT_RESULTS_DIR", "/elsewhere")
+    rec = nd.score_run(tmp_path, ["digest", "json.encode"], ["medium"], runs=5, as_reference=True,
+                       slowdown={"digest:blake3": 1.25})
+    assert rec == {"schema": "kit.record", "runs": 5}
+    cmd = seen["cmd"]
+    assert cmd[:5] == [sys.executable, "-m", "kit.cli", "score", "--quick"] and "--no-reference" in cmd
+    pairs = set(zip(cmd, cmd[1:]))
+    for pair in (("--op", "digest"), ("--op", "json.encode"), ("--size", "medium"), ("--runs", "5"),
+                 ("--inject-slowdown", "digest:blake3=1.25"), ("--results", str(tmp_path / "records"))):
+        assert pair in pairs, pair
+    assert "--as-reference" in cmd and seen["env"]["KIT_CACHE_DIR"] == str(tmp_path / "wisdom")
+    assert "KIT_RESULTS_DIR" not in seen["env"]
+
+    def failing(cmd, **kw):
+        return subprocess.CompletedProcess(cmd, 2, stdout="", stderr="kit score: error: unknown operation 'x'\n")
+
+    monkeypatch.setattr(nd.subprocess, "run", failing)
+    with pytest.raises(Exception, match="a kit score run failed .exit 2.: kit score: error: unknown operation"):
+        nd.score_run(tmp_path, ["x"])
+
+
+# --- the command --------------------------------------------------------------------------------------
+
+
+def _one_line(capsys, code, *needles):
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for n in needles:
+        assert n in err
+
+
+def test_kit_drill_noise_options_and_output(monkeypatch, capsys, tmp_path):
+    sim = Simulated(seed=5)
+    monkeypatch.setattr(nd, "score_run", lambda folder, operations, sizes=None, **kw: sim(**kw))
+    assert main(["drill", "noise", "--runs", "3", "--trials", "2", "--loaded", "1", "--ops", "digest,fingerprint",
+                 "--ops", "json.encode", "--sizes", "medium", "--reference-runs", "3", "--slowdown", "1.5",
+                 "--target", "fingerprint:xxh3_128", "--json", "--quiet"]) == 0
+    out = capsys.readouterr()
+    f = json.loads(out.out)
+    assert out.err == ""  # --quiet
+    assert f["operations"] == ["digest", "fingerprint", "json.encode"] and f["target"] == "fingerprint:xxh3_128"
+    assert f["slowdown"] == 1.5 and f["runs"] == {"reference": 3, "quiet": 3, "slowed": 2, "loaded": 1}
+    assert sim.calls[0]["runs"] == 3 and sim.calls[2]["slowdown"] == {"fingerprint:xxh3_128": 1.5}
+    assert main(["drill", "noise", "--runs", "2", "--trials", "1", "--loaded", "0", "--ops", "digest"]) == 0
+    out = capsys.readouterr()
+    assert "kit drill noise" in out.out and max(len(line) for line in out.out.splitlines()) <= 100
+    assert "kit drill noise: reference: 5 pooled runs" in out.err
+    _one_line(capsys, main(["drill", "noise", "--runs", "1"]), "runs must be an integer >= 2, got 1")
+    _one_line(capsys, main(["drill", "noise", "--target", "blake3"]), "--target expects OP:BACKEND", "'blake3'")
+    _one_line(capsys, main(["drill", "noise", "--ops", "nope"]), "unknown operation 'nope'")
+    with pytest.raises(SystemExit) as exc:
+        main(["drill", "noise", "--fast"])
+    assert exc.value.code == 2 and "kit drill noise" in capsys.readouterr().err
+    assert main(["drill"]) == 2 and "noise" in capsys.readouterr().out
