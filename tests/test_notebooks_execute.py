@@ -26,7 +26,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 def test_the_five_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
         "01-generation.ipynb", "02-profiling.ipynb", "03-tiers-and-validation.ipynb", "04-cache-explorer.ipynb",
-        "05_fleet.ipynb"]
+        "05-fleet.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
