@@ -130,7 +130,7 @@ def plot_score(result: Any) -> Any:
     ax1.axvline(1.0, color="k", lw=0.6)
     ax1.set_yticks(ys, labels, fontsize=10)
     ax1.set_ylim(len(claims) - 0.5, -0.5)
-    ax1.set_xlabel("speed-up (log scale); measured, 95% CI: green holds, red does not")
+    ax1.set_xlabel("speed-up (log scale)\nmeasured, with its 95% CI: green holds, red does not")
     ax1.set_title("claims: claimed vs measured")
     ax1.grid(axis="x", which="both", alpha=0.3)
     ax1.legend(fontsize="small", loc="lower right")
