@@ -741,7 +741,8 @@ def contention_of(record: Any) -> dict[str, Any]:
     """How contended the machine was while a record was measured: ``{"level", "summary", "source"}``.
 
     A record that measured it carries ``"contention"`` (the share of CPU the measuring thread got,
-    CPU pressure, load): its ``level`` and ``summary`` are taken as they are. An older record has only
+    CPU pressure, load; :func:`kit.measure.contention_summary`): its ``level`` and ``summary`` are taken
+    as they are, unless the level is ``"unknown"``. An older record has only
     the one-minute load average of each measurement (``load_per_core``): their median decides
     (above :data:`kit.measure.BUSY_LOAD` per core contended, above :data:`LIGHT_LOAD` light, else
     quiet; kit's own process counts in it), or the "machine busy" warnings of still older ones.
@@ -758,9 +759,12 @@ def contention_of(record: Any) -> dict[str, Any]:
 
     rec = as_record(record)
     c = rec.data.get("contention")
-    if isinstance(c, Mapping) and c.get("level") in CONTENTION_LEVELS:
-        return {"level": c["level"], "summary": str(c.get("summary") or f"contention {c['level']}"),
-                "source": "measured"}
+    if isinstance(c, Mapping) and c.get("level") in CONTENTION_LEVELS and c["level"] != "unknown":
+        # kit.measure.contention_line starts "contention: <level>: "; the verdict's reason says that itself
+        summary = str(c.get("summary") or c["level"])
+        for prefix in (f"contention: {c['level']}: ", "contention: "):
+            summary = summary.removeprefix(prefix)
+        return {"level": c["level"], "summary": summary, "source": "measured"}
     loads = [float(x) for m in rec.measurements if isinstance(x := m.get("load_per_core"), (int, float))
              and not isinstance(x, bool) and math.isfinite(x)]
     if loads:

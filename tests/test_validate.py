@@ -521,3 +521,16 @@ def test_kit_validate_exits_0_1_3_and_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["validate", str(other), "--question", "firmware"])
     assert exc.value.code == 2 and "invalid choice: 'firmware'" in capsys.readouterr().err
+
+
+def test_a_measured_contention_line_is_quoted_without_its_prefix_and_unknown_falls_back():
+    rec = _one(SLOWED)
+    rec.data["contention"] = {"level": "contended", "cpu_share_median": 0.55, "cpu_share_min": 0.4,
+                              "summary": "contention: contended: CPU share 55% (min 40%); load 1.20/core"}
+    assert contention_of(rec) == {"level": "contended", "source": "measured",
+                                  "summary": "CPU share 55% (min 40%); load 1.20/core"}
+    v = validate(rec, _ref5())
+    assert v.verdict == "INCONCLUSIVE" and "(this record: CPU share 55% (min 40%); load 1.20/core)" in v.reason
+    unknown = _one(load=1.3)
+    unknown.data["contention"] = {"level": "unknown", "summary": "contention: unknown"}
+    assert contention_of(unknown)["level"] == "contended"  # the load average still says something
