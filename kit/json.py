@@ -25,9 +25,9 @@ import weakref
 from typing import Any, Callable
 
 from kit import _config, _registry
-from kit.backends.json import find_problem
 from kit._handlers import dispatch
-from kit.engine import get_engine
+from kit.backends.json import SMALL_FLOATS, SMALL_FLOATS_WHY, find_problem, small_float_written
+from kit.engine import _MEDIUM_MAX, _SMALL_MAX, get_engine
 
 __all__ = ["dumps", "loads", "encode", "decode"]
 
@@ -76,27 +76,51 @@ def _encode_fallback(obj: Any, exc: BaseException) -> bytes:
 _bound: "weakref.WeakSet[Callable]" = weakref.WeakSet()
 
 
+def _live_cell(fn: Callable) -> Any:
+    return fn.__closure__[fn.__code__.co_freevars.index("live")]
+
+
 def _bound_encoder(fn: Callable) -> Callable[..., bytes]:
-    """``dumps`` specialised to one binding: closure cells and a single Python frame above the backend.
+    """``dumps`` specialised to one binding: closure cells and a single Python frame above the library.
 
     The module attribute ``dumps`` is replaced by this function while the
     binding is current. When the configuration or the selection changes, its
-    ``call`` cell is swapped for a re-dispatching one (see :func:`_unbind`), so
-    a copy kept by ``from kit.json import dumps`` stays correct. The
-    parameters are positional-or-keyword on purpose: CPython specialises calls
-    to such functions, not to ones with keyword-only parameters (~10% of a
-    200-byte encode). The backend's own guard (e.g. orjson's exponent forms)
-    runs inside ``fn``: what it declines falls back here.
+    ``live`` cell turns false (see :func:`_unbind`) and it re-dispatches, so a
+    copy kept by ``from kit.json import dumps`` stays correct: the per-call
+    cost of following changes is reading one cell. The parameters are
+    positional-or-keyword on purpose: CPython specialises calls to such
+    functions, not to ones with keyword-only parameters (~10% of a 200-byte
+    encode). A backend that names its library call (``fn.inline``, orjson's)
+    is called inline, with its output screen (what it declines falls back
+    here); any other runs its own guard inside ``fn``.
     """
-    call = fn
+    live = True
+    inline = getattr(fn, "inline", None)
+    if inline is not None:
+        lib, hook, opts = inline
 
-    def dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
-        if default is backend is None:
-            try:
-                return call(obj)
-            except Exception as exc:
-                return _encode_fallback(obj, exc)
-        return _dumps(obj, default=default, backend=backend)
+        def dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
+            if live and default is backend is None:
+                try:
+                    out = lib(obj, hook, opts)
+                except Exception as exc:
+                    return _encode_fallback(obj, exc)
+                # small_float_screen, inlined: a frame costs as much as the screen.
+                if out.partition(b"0.0000")[1] or (out.partition(b"-")[1] and out.partition(b"e-")[1]):
+                    if small_float_written(out):
+                        return _encode_fallback(obj, _registry.Declined(SMALL_FLOATS, SMALL_FLOATS_WHY))
+                return out
+            return _other_dumps(obj, default, backend)
+    else:
+        call = fn
+
+        def dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
+            if live and default is backend is None:
+                try:
+                    return call(obj)
+                except Exception as exc:
+                    return _encode_fallback(obj, exc)
+            return _other_dumps(obj, default, backend)
 
     dumps.__doc__ = _dumps.__doc__
     dumps.__module__ = __name__
@@ -104,15 +128,60 @@ def _bound_encoder(fn: Callable) -> Callable[..., bytes]:
     return dumps
 
 
-def _redispatch(obj: Any) -> bytes:
-    return globals()["dumps"](obj)
+def _other_dumps(obj: Any, default: Callable | None, backend: str | None) -> bytes:
+    """A bound ``dumps`` called with ``default=``/``backend=``, or after it went stale."""
+    if default is backend is None:
+        return _generic_dumps(obj)
+    return _dumps(obj, default=default, backend=backend)
+
+
+def _bound_decoder(b: Any) -> Callable[..., Any]:
+    """``loads`` specialised to one binding, as :func:`_bound_encoder`: one frame above the library.
+
+    The input type is checked first (a library may accept any buffer, the
+    baseline does not); a subclass of an accepted type takes the general path.
+    """
+    live = True
+    small, medium, large = b.small, b.medium, b.large
+    names, fallback = b.names, b.fallback
+    accepted = _ACCEPTED
+    if names[0] == names[1] == names[2]:
+        name = names[0]
+
+        def loads(data: Any, backend: str | None = None) -> Any:
+            if live and backend is None and type(data) in accepted:
+                try:
+                    return medium(data)
+                except Exception as exc:
+                    return fallback((data,), exc, name)
+            return _generic_loads(data, backend=backend)
+    else:
+        def loads(data: Any, backend: str | None = None) -> Any:
+            if live and backend is None and type(data) in accepted:
+                n = len(data)
+                if n < _SMALL_MAX:
+                    fn, i = small, 0
+                elif n < _MEDIUM_MAX:
+                    fn, i = medium, 1
+                else:
+                    fn, i = large, 2
+                try:
+                    return fn(data)
+                except Exception as exc:
+                    return fallback((data,), exc, names[i])
+            return _generic_loads(data, backend=backend)
+
+    loads.__doc__ = _generic_loads.__doc__
+    loads.__module__ = __name__
+    _bound.add(loads)
+    return loads
 
 
 def _unbind() -> None:
     globals()["dumps"] = _generic_dumps
+    globals()["loads"] = _generic_loads
     for f in list(_bound):
-        cell = f.__closure__[f.__code__.co_freevars.index("call")]
-        cell.cell_contents = _redispatch
+        _live_cell(f).cell_contents = False
     _bound.clear()
 
 
@@ -125,6 +194,15 @@ def _rebind() -> Callable[..., bytes]:
         return _dumps
     fast = _bound_encoder(b.medium)
     globals()["dumps"] = fast
+    return fast
+
+
+def _rebind_loads() -> Callable[..., Any] | None:
+    b = get_engine().binding("json.decode")
+    if b.gen < 0:
+        return None
+    fast = _bound_decoder(b)
+    globals()["loads"] = fast
     return fast
 
 
@@ -181,7 +259,7 @@ def _dumps(obj: Any, *, default: Callable | None = None, backend: str | None = N
     return get_engine().implementation("json.encode", backend)(obj, default)
 
 
-def loads(data: bytes | bytearray | memoryview | str, *, backend: str | None = None) -> Any:
+def _generic_loads(data: bytes | bytearray | memoryview | str, backend: str | None = None) -> Any:
     """Decode JSON from bytes or str.
 
     Raises
@@ -202,13 +280,19 @@ def loads(data: bytes | bytearray | memoryview | str, *, backend: str | None = N
     """
     if not isinstance(data, (bytes, str, bytearray, memoryview)):
         raise TypeError(f"kit.json.loads expects bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    if backend is None and globals()["loads"] is _generic_loads and _config._active_contexts[0] == 0:
+        _rebind_loads()  # later calls take the one-frame path
     return _loads(data, backend=backend)
+
+
+loads = _generic_loads
+_ACCEPTED = frozenset((bytes, str, bytearray, memoryview))
 
 
 def _generic_dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:
     current = globals()["dumps"]
     fast = _rebind() if current is _generic_dumps else current
-    return fast(obj, default=default, backend=backend)
+    return fast(obj, default=default, backend=backend)  # (_dumps's parameters are keyword-only)
 
 
 _generic_dumps.__doc__ = _dumps.__doc__
@@ -226,4 +310,12 @@ def encode(obj: Any, *, default: Callable | None = None, backend: str | None = N
     return globals()["dumps"](obj, default=default, backend=backend)
 
 
-decode = loads
+def decode(data: bytes | bytearray | memoryview | str, *, backend: str | None = None) -> Any:
+    """Alias of :func:`loads` (msgspec's name).
+
+    Examples
+    --------
+    >>> decode(b'[1]')
+    [1]
+    """
+    return globals()["loads"](data, backend=backend)

@@ -288,3 +288,37 @@ def test_a_kept_reference_follows_configuration_changes():
             kept([2**70])  # forced orjson: never swapped, even through an old reference
     assert kept([2**70]) == b"[1180591620717411303424]"
     assert kit.json.dumps([2**70]) == b"[1180591620717411303424]"
+
+
+def test_the_one_frame_paths_follow_changes_and_check_input_types(fresh_engine):
+    """The specialised dumps/loads: a kept copy re-dispatches after a change; loads rejects other buffers."""
+    import array
+
+    _require("json.encode", "orjson")
+    _select(fresh_engine, "json.encode", "orjson")
+    kit.json.dumps([1])
+    kit.json.loads(b"[1]")
+    kept_dumps, kept_loads = kit.json.dumps, kit.json.loads
+    assert kept_dumps({"p": -1e-7, "q": "e-mail"}) == b'{"p":-1e-07,"q":"e-mail"}'  # declined, baseline's bytes
+    assert kept_dumps({1: 3e-5}) == b'{"1":3e-05}'  # raised (non-str key), baseline's bytes
+    with pytest.raises(TypeError, match="expects bytes"):
+        kept_loads(array.array("B", b"[1]"))  # a library may read any buffer; the contract does not
+    assert kept_loads(bytearray(b"[2]")) == [2] and kept_loads(memoryview(b"[3]")) == [3]
+    assert kit.json.decode(b"[4]") == [4] and kit.json.encode([5]) == b"[5]"
+    with kit.config_context(backends={"json.encode": "orjson", "json.decode": "json"}):
+        with pytest.raises(TypeError):
+            kept_dumps([2**70])  # forced: never swapped, through the old copy too
+        assert kept_loads(b"[6]") == [6]
+    assert kept_dumps([2**70]) == b"[1180591620717411303424]"
+    assert kit.json.dumps is not kept_dumps  # rebound after the change
+    assert kept_dumps([1], default=str) == b"[1]"
+
+
+def test_the_small_float_screen_is_a_superset_of_what_it_confirms():
+    from kit.backends.json import small_float_screen, small_float_written
+
+    samples = [b'{"a":45.385}', b"[1e-7]", b"[-1]", b"[0.00001]", b'["x-y","0.0000"]', b"[1e-07]", b"[-1e-10]",
+               b"[10.00001]", b'{"k":"e-"}']
+    for out in samples:
+        assert small_float_screen(out) or not small_float_written(out), out
+    assert not small_float_screen(b'{"a":45.385,"b":"x"}') and small_float_screen(b'"0.0000"')
