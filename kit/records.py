@@ -760,11 +760,7 @@ def contention_of(record: Any) -> dict[str, Any]:
     rec = as_record(record)
     c = rec.data.get("contention")
     if isinstance(c, Mapping) and c.get("level") in CONTENTION_LEVELS and c["level"] != "unknown":
-        # kit.measure.contention_line starts "contention: <level>: "; the verdict's reason says that itself
-        summary = str(c.get("summary") or c["level"])
-        for prefix in (f"contention: {c['level']}: ", "contention: "):
-            summary = summary.removeprefix(prefix)
-        return {"level": c["level"], "summary": summary, "source": "measured"}
+        return {"level": c["level"], "summary": _contention_words(c), "source": "measured"}
     loads = [float(x) for m in rec.measurements if isinstance(x := m.get("load_per_core"), (int, float))
              and not isinstance(x, bool) and math.isfinite(x)]
     if loads:
@@ -779,6 +775,33 @@ def contention_of(record: Any) -> dict[str, Any]:
         return {"level": "contended" if 2 * busy > len(rec.measurements) else "light", "source": "warnings",
                 "summary": f"{busy}/{len(rec.measurements)} measurements taken on a busy machine"}
     return {"level": "unknown", "summary": "contention not recorded", "source": None}
+
+
+def _num_field(c: Mapping[str, Any], name: str) -> float | None:
+    x = c.get(name)
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def _contention_words(c: Mapping[str, Any]) -> str:
+    """A measured contention in a few words, from its fields (the stored ``summary`` as it is otherwise,
+    less the ``contention: <level>:`` that the verdict's reason says itself)."""
+    share, low, lost = (_num_field(c, k) for k in ("cpu_share_median", "cpu_share_min", "lost_share"))
+    psi, load = _num_field(c, "psi_cpu_some"), _num_field(c, "load_per_core")
+    words = []
+    if share is not None:
+        words.append(f"CPU share {share:.0%}" + (f" (min {low:.0%})" if low is not None else ""))
+    if lost:
+        words.append(f"{lost:.0%} of samples lost it")
+    if psi is not None:
+        words.append(f"CPU pressure {psi:.2g}%")
+    if load is not None:
+        words.append(f"load {load:.2f}/core")
+    if words:
+        return ", ".join(words)
+    summary = str(c.get("summary") or c.get("level"))
+    for prefix in (f"contention: {c.get('level')}: ", "contention: "):
+        summary = summary.removeprefix(prefix)
+    return summary
 
 
 @dataclass

@@ -344,7 +344,7 @@ def test_a_contended_record_is_inconclusive_and_names_the_load(where, times):
     v = validate(rec, ref)
     assert (v.verdict, v.exit_code) == ("INCONCLUSIVE", 3)  # never FAIL, and a slowed run never PASS
     label = "this record" if where == "record" else "the reference"
-    assert f"{label}: measuring thread got contended CPU (simulated)" in v.reason
+    assert f"({label}: CPU share 50%)" in v.reason
     assert "cannot be told from the load" in v.reason
     assert v.to_dict()["contention"][where]["level"] == "contended"
     if times is SLOWED and where == "record":
@@ -526,11 +526,14 @@ def test_kit_validate_exits_0_1_3_and_2(tmp_path, capsys):
 def test_a_measured_contention_line_is_quoted_without_its_prefix_and_unknown_falls_back():
     rec = _one(SLOWED)
     rec.data["contention"] = {"level": "contended", "cpu_share_median": 0.55, "cpu_share_min": 0.4,
-                              "summary": "contention: contended: CPU share 55% (min 40%); load 1.20/core"}
-    assert contention_of(rec) == {"level": "contended", "source": "measured",
-                                  "summary": "CPU share 55% (min 40%); load 1.20/core"}
+                              "lost_share": 0.25, "psi_cpu_some": 37.0, "load_per_core": 1.2,
+                              "summary": "contention: contended: CPU share 55% (min 40%), 25% of samples lo..."}
+    words = "CPU share 55% (min 40%), 25% of samples lost it, CPU pressure 37%, load 1.20/core"
+    assert contention_of(rec) == {"level": "contended", "source": "measured", "summary": words}
     v = validate(rec, _ref5())
-    assert v.verdict == "INCONCLUSIVE" and "(this record: CPU share 55% (min 40%); load 1.20/core)" in v.reason
+    assert v.verdict == "INCONCLUSIVE" and f"(this record: {words})" in v.reason
+    rec.data["contention"] = {"level": "light", "summary": "contention: light: CPU pressure 12%"}
+    assert contention_of(rec)["summary"] == "CPU pressure 12%"  # no fields: the line, less its prefix
     unknown = _one(load=1.3)
     unknown.data["contention"] = {"level": "unknown", "summary": "contention: unknown"}
     assert contention_of(unknown)["level"] == "contended"  # the load average still says something
