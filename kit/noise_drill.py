@@ -484,6 +484,9 @@ def format_figures(f: Mapping[str, Any]) -> str:
              + (", ".join(f"{n} {k}" for k, n in sorted(con["loaded"].items())) or "none") + ".",
              "coverage: the fraction of runs whose 95% interval contains the median of all runs' estimates; "
              "shift: median loaded run against median quiet run."]
+    if con["reference"] == "contended":
+        notes.append("the reference was measured under contention, so every validation against it is "
+                     "INCONCLUSIVE: the detection and false-alarm figures need a quieter machine.")
     tables = [Table("kit drill noise", ["figure (target)", "measured"], rows, notes, align="ll")]
     if sel["changed"]:
         tables.append(Table("classes whose choice changed", ["class", "choices, run by run"],
