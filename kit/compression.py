@@ -837,6 +837,8 @@ _TRIAL_FRACTION = 256
 # Trials stop once they have cost this fraction of the best predicted cost.
 _PROBE_BUDGET = 0.03
 _STRIPES = 4
+# From here to _TRIAL_FROM, untyped input's codec ratios are estimated with an lz4 probe (_probe_plan).
+_PROBE_FROM = 16 << 10
 
 
 def _looks_random(mv: memoryview, n: int) -> bool:
@@ -854,22 +856,10 @@ def _looks_random(mv: memoryview, n: int) -> bool:
     match stores it raw (zstd would have saved ~20%).
     Without lz4 there is no screen.
     """
-    global _lz4_block
     mid = n // 2 - 32
     if len(set(mv[mid: mid + 64].tobytes())) < 48:
         return False
-    if _lz4_block is None:
-        from kit import _registry
-
-        _lz4_block = False
-        if _registry.backend("compress", "lz4").available:
-            try:
-                import lz4.block
-
-                _lz4_block = lz4.block.compress
-            except ImportError:
-                pass
-    if _lz4_block is False:
+    if _lz4_probe() is False:
         return False
     # Acceleration 16: a third faster on random input; the long repeats that matter are still found.
     return len(_lz4_block(mv, mode="fast", acceleration=16, store_size=False)) >= n
@@ -1148,6 +1138,10 @@ def _plan(mv: memoryview, n: int, level: str, bandwidth: float, ts: int) -> list
     if n < AUTO_RAW_BELOW:
         return []
     shuffle = ts > 1
+    if not shuffle and _PROBE_FROM <= n < _TRIAL_FROM:
+        probed = _probe_plan(mv, n, level, bandwidth)
+        if probed is not None:
+            return probed
     # Before the model: random input is the one case where deciding fast matters most
     # (storing 4 KiB raw costs ~1.3 µs; the screen ~1.8 µs).
     if not shuffle and _SCREEN_FROM <= n < _ENTROPY_FROM and _looks_random(mv, n):
@@ -1171,6 +1165,81 @@ def _plan(mv: memoryview, n: int, level: str, bandwidth: float, ts: int) -> list
     if not shuffle:
         return [ranked[0]]
     best = _trial(mv, n, level, bandwidth, ts, ranked)
+    return [] if best is None else [best]
+
+
+def _lz4_probe() -> Any:
+    """lz4's block compressor, or ``False`` without lz4 (then there is no probe and no small-input screen)."""
+    global _lz4_block
+    if _lz4_block is None:
+        from kit import _registry
+
+        _lz4_block = False
+        if _registry.backend("compress", "lz4").available:
+            try:
+                import lz4.block
+
+                _lz4_block = lz4.block.compress
+            except ImportError:
+                pass
+    return _lz4_block
+
+
+def _probe_ratio(data: Any) -> float:
+    """lz4 (block, default acceleration) output size over input size: the repeats a codec can exploit."""
+    return len(_lz4_block(data, mode="fast", acceleration=1, store_size=False)) / len(data)
+
+
+def _reference_ratio(m: int) -> float:
+    """The probe's ratio on the model's calibration text at about ``m`` bytes (memoised per size octave)."""
+    key = m.bit_length()
+    r = _reference.get(key)
+    if r is None:
+        from kit.workloads.payloads import text
+
+        r = _reference[key] = _probe_ratio(text(1 << (key - 1), 7))
+    return r
+
+
+_reference: dict[int, float] = {}
+
+
+def _probe_plan(mv: memoryview, n: int, level: str, bandwidth: float) -> list[str] | None:
+    """Untyped input from 16 KiB to 256 KiB: the model's choice with each codec's ratio estimated from a probe.
+
+    The model's ratios are those of its calibration text, and at these sizes
+    a wrong ratio decides: at the balanced objective 64 KiB of a shared
+    library (zstd: 0.54) is about as cheap stored raw, 64 KiB of JSON (0.12)
+    far cheaper compressed. The probe, lz4 on a 4 KiB sample of 4 stripes
+    (4-8 µs: 1-5% of compressing 16 KiB, hence not below), measures the
+    repeats there are; each codec's ratio is its calibration ratio scaled by
+    the probe's ratio here over the probe's ratio on the calibration text at
+    the same size (at most 1), and the cheapest of raw and the viable codecs
+    wins. It replaces the byte-entropy screen at these sizes (20-60 µs): a
+    probe that finds nothing on bytes that also look random (48 or more
+    distinct values among 64; see :func:`_looks_random`) stores raw at once.
+    ``None`` (no lz4): the model's prior ratios decide.
+    """
+    if _lz4_probe() is False:
+        return None
+    sample = mv if n <= _SAMPLE else _sample(mv, n)
+    m = len(sample)
+    probe = _probe_ratio(sample)
+    if probe >= 1.0:
+        mid = m // 2 - 32
+        if len(set(sample[mid: mid + 64])) >= 48:
+            return []
+    _model.ensure(level, False)
+    ranked = _model.ranked(level, False, n, bandwidth)
+    if not ranked:
+        return []
+    scale = probe / _reference_ratio(m)
+    best, best_cost = None, n / bandwidth
+    for codec in ranked:
+        prior = _model.table[(codec, level, False)][4]
+        cost = _model.cost(codec, level, False, n, min(1.0, prior * scale), bandwidth)
+        if cost < best_cost:
+            best, best_cost = codec, cost
     return [] if best is None else [best]
 
 

@@ -497,3 +497,38 @@ def test_random_small_input_is_screened_without_trying_zstd(monkeypatch):
     repeated = random_bytes(1024, 5) * 4
     assert frame_info(compress(repeated)).codec != "raw"
     assert frame_info(compress(text(4000, 1))).codec != "raw"
+
+
+def test_auto_estimates_ratios_with_a_probe_from_16_kib(monkeypatch):
+    """With the injected model: 64 KiB of JSON is compressed; 64 KiB with no repeats and a 40-symbol
+    alphabet (zstd ~0.67, which the calibration text's 0.26 would hide) is stored raw without trying a codec."""
+    import random
+
+    import kit.compression as kc
+
+    if not _registry.backend("compress", "lz4").available:
+        pytest.skip("the probe needs lz4")
+    rng = random.Random(3)
+    doc = b"".join(b'{"id":%d,"name":"item %d","tags":["a","b"],"price":%d.%02d},' % (
+        i, rng.randrange(1000), rng.randrange(100), rng.randrange(100)) for i in range(1500))[: 64 << 10]
+    plain = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN") for _ in range(64 << 10))
+    calls = []
+    real = kc._codec_compressor
+    monkeypatch.setattr(kc, "_codec_compressor", lambda c: calls.append(c) or real(c))
+    assert choose_codec(doc) == "zstd"
+    assert frame_info(compress(plain)).codec == "raw" and calls == []
+    assert choose_codec(plain, objective="ratio") != "raw"  # where size dominates, it still pays
+    assert choose_codec(random_bytes(64 << 10, 9)) == "raw"
+    # Below 16 KiB the prior decides (a probe would cost too large a part of the call).
+    assert choose_codec(plain[: 8 << 10]) == "zstd"
+
+
+def test_without_lz4_auto_decides_by_the_model_alone(blocked_lz4):
+    import kit.compression as kc
+
+    monkey = kc._lz4_block
+    kc._lz4_block = None
+    try:
+        assert choose_codec(text(64 << 10, 2)) == "zstd"
+    finally:
+        kc._lz4_block = monkey

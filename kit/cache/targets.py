@@ -203,6 +203,61 @@ def _corpus() -> list[tuple[str, bytes, int]]:
     return out
 
 
+def held_out(whole: int = 1 << 20, slices: tuple[int, ...] = (4 << 10, 64 << 10)) -> list[tuple[str, bytes, int]]:
+    """Inputs the codec model and its thresholds were never tuned on, built from files on this machine.
+
+    A tar (made in memory) of the standard library's ``.py`` sources, the
+    middle of numpy's largest shared library, and the largest JSON file an
+    installed package ships (outside ``.dist-info``, at most 2 MiB): each
+    whole (its middle ``whole`` bytes) and as slices of ``slices`` bytes from
+    its middle. Absent pieces are left out.
+
+    Examples
+    --------
+    >>> [label for label, _, _ in held_out()][:2]  # doctest: +SKIP
+    ['held-out stdlib .py tar, 1 MiB', 'held-out stdlib .py tar, 4 KiB']
+    """
+    import io
+    import sysconfig
+    import tarfile
+
+    def middle(data: bytes, n: int) -> bytes:
+        start = max(0, (len(data) - n) // 2)
+        return data[start: start + n]
+
+    pieces: list[tuple[str, bytes]] = []
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for f in sorted(stdlib.glob("*.py")):
+            tar.add(f, arcname=f.name)
+            if buf.tell() > 2 * whole:
+                break
+    if buf.tell():
+        pieces.append(("stdlib .py tar", buf.getvalue()))
+    try:
+        import numpy
+
+        libs = sorted(Path(numpy.__file__).parent.rglob("*.so"), key=lambda q: (-q.stat().st_size, q.name))
+        if libs:
+            pieces.append((f"{libs[0].name.split('.')[0]}.so", libs[0].read_bytes()))
+    except ImportError:
+        pass
+    site = Path(sysconfig.get_paths()["purelib"])
+    found = [(q.stat().st_size, str(q)) for q in site.rglob("*.json")
+             if ".dist-info" not in str(q) and q.stat().st_size <= 2 << 20]
+    if found:
+        q = Path(max(found)[1])
+        pieces.append((f"{q.parent.name}/{q.name}", q.read_bytes()))
+    out = []
+    for name, data in pieces:
+        for n in (whole,) + slices:
+            if len(data) >= n:
+                size = f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
+                out.append((f"held-out {name}, {size}", middle(data, n), 1))
+    return out
+
+
 def _objective_samples(fns: dict[str, Any], samples: int, min_time: float, bandwidth: float,
                        decode: Any, codec_of: Any) -> tuple[dict[str, list[float]], dict[str, collections.Counter]]:
     """Samples of the objective per call, ``t_compress + t_decompress + size / B``, for each contender.
@@ -256,8 +311,13 @@ def _objective_samples(fns: dict[str, Any], samples: int, min_time: float, bandw
 
 
 def compression_target(preset: str = "quick", objective: str = "balanced",
-                       level: str = "balanced") -> tuple[Table, dict[str, Any]]:
-    """Per input: the objective of ``codec="auto"`` and of each codec, measured; auto vs the best in hindsight."""
+                       level: str = "balanced", inputs: str = "all") -> tuple[Table, dict[str, Any]]:
+    """Per input: the objective of ``codec="auto"`` and of each codec, measured; auto vs the best in hindsight.
+
+    ``inputs``: ``"all"`` (Canterbury, the typed arrays and random bytes, then
+    the held-out set of :func:`held_out`), ``"tuned"`` (the first part) or
+    ``"held-out"``.
+    """
     from kit import _registry
     from kit.backends.codecs import CODECS
     from kit.compression import CODEC_IDS, OBJECTIVES, _model, compress, decompress
@@ -276,7 +336,8 @@ def compression_target(preset: str = "quick", objective: str = "balanced",
     def codec_of(frame: bytes) -> str:
         return names[frame[5]]  # the header's codec id: a byte read, not a parse, inside timed calls
 
-    for label, data, ts in _corpus():
+    corpus = ([] if inputs == "held-out" else _corpus()) + ([] if inputs == "tuned" else held_out())
+    for label, data, ts in corpus:
         # Warm-up: imports and the per-process calibration are reported apart.
         before = _model.calibration_seconds
         compress(data, typesize=ts, level=level, objective=objective)
@@ -363,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--quick", action="store_true", help="fewer samples (default)")
     g.add_argument("--full", action="store_true", help="more samples")
     p.add_argument("--only", choices=("cache", "compression"), help="one group of targets")
+    p.add_argument("--inputs", choices=("all", "tuned", "held-out"), default="all",
+                   help="compression inputs: Canterbury and arrays ('tuned'), 'held-out' ones, or both")
     p.add_argument("--mib", type=int, default=100, help="size of the memoize argument (default 100 MiB)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -378,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             print(t)
             print()
     if args.only in (None, "compression"):
-        t, summary = compression_target(preset)
+        t, summary = compression_target(preset, inputs=args.inputs)
         out["compression"] = {"rows": t.records(), **summary}
         met &= summary["met"]
         if not args.json:
