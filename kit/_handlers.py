@@ -178,7 +178,7 @@ def _nbytes(data: Any) -> int:
 
 def _hash_handler(op_name: str) -> Callable[..., Any]:
     default: list = [None]  # (generation, callable): the baseline, or a backend forced in the configuration
-    fastest: list = [None]  # the engine's binding
+    fastest: list = [None]  # (the engine's binding, the algorithm of each size class's backend)
 
     def resolve_default() -> tuple[int, Callable]:
         op = _registry.operation(op_name)  # the registry loads on first use, not on import
@@ -218,22 +218,25 @@ def _hash_handler(op_name: str) -> Callable[..., Any]:
             raise err from exc
 
     def _fastest(data: Any) -> Digest:
-        b = fastest[0]
-        if b is None or b.gen != _gen[0]:
-            b = fastest[0] = get_engine().binding(op_name)
+        c = fastest[0]
+        if c is None or c[0].gen != _gen[0]:
+            b = get_engine().binding(op_name)
+            # The algorithm names are looked up once per binding, not per call (~2 µs).
+            algs = tuple(_registry.backend(op_name, name).algorithm for name in b.names)
+            c = fastest[0] = (b, algs)
+        b, algs = c
         try:
-            n = _nbytes(data)
+            n = len(data) if type(data) is bytes else _nbytes(data)
         except TypeError as exc:
             raise _input_error(op_name, data) from exc  # type: ignore[misc]
         i = 0 if n < _SMALL_MAX else 1 if n < _MEDIUM_MAX else 2
-        name = b.names[i]
         try:
-            value = (b.small, b.medium, b.large)[i](data)
+            return Digest(algs[i], (b.small, b.medium, b.large)[i](data))
         except Exception as exc:
             # The baseline's algorithm answers instead, and the result says so.
             name = _registry.operation(op_name).baseline
             value = b.fallback((data,), exc, b.names[i])
-        return Digest(_registry.backend(op_name, name).algorithm, value)  # type: ignore[arg-type]
+            return Digest(_registry.backend(op_name, name).algorithm, value)  # type: ignore[arg-type]
 
     handler.__name__ = handler.__qualname__ = op_name
     handler.__module__ = __name__
