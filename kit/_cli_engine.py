@@ -111,6 +111,7 @@ def _bench(args: argparse.Namespace) -> int:
     from kit._views import bench_tables
 
     print("\n\n".join(str(t) for t in bench_tables(res)))
+    print(f"\n{res.notes()}")  # the run's contention, and why each choice was made or kept
     if targets is not None:
         print()
         print(targets)

@@ -177,6 +177,7 @@ def _score(args: argparse.Namespace) -> int:
     from kit._views import score_tables
 
     print("\n\n".join(str(t) for t in score_tables(res)))
+    print(f"\n{res.notes()}")  # what the intervals cover, and the run's contention
     if path is not None:
         print(f"\nrecord written: {path}")
     return 0

@@ -196,6 +196,7 @@ def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[
         out[k] = RunTest(shift, se, df, p, math.expm1(crit * se))
     return out, math.sqrt(s0sq)
 
+
 def run_shift_test(reference: Sequence[float], here: Sequence[float], alpha: float) -> RunTest | None:
     """t test of one series of per-run figures against another, on logs (the unit is a run).
 
@@ -229,3 +230,146 @@ def run_shift_test(reference: Sequence[float], here: Sequence[float], alpha: flo
     else:
         p = 0.0 if shift else 1.0
     return RunTest(shift, se, df, p, math.expm1(crit * se))
+
+
+# --- intervals that cover run-to-run variation ------------------------------------------------------
+#
+# A run's figure (a median time, a speed-up, a score, a hardware index) moves from one run to the next
+# by more than the spread of its own samples: memory layout, hash seeds, the core the process lands on
+# and the neighbours of a shared machine change between processes. Write a run's log figure as
+# y = mu + d + e: mu the median of all runs' figures, d the run's own shift (variance sr², the
+# run-to-run component) and e its sampling error (variance ss², which its bootstrap sees). A 95%
+# interval for mu then needs sr² as well as ss²:
+#
+# * several runs: their spread holds both, and the t interval of their mean covers mu
+#   (:func:`runs_halfwidth`, moderated by this machine's learned spread where there is one);
+# * one run and a learned sr (:func:`excess_variance`, pooled over past runs by :func:`pool_noise`):
+#   the sampling half-width and t·sr combine in quadrature (:func:`widen`);
+# * one run and nothing learned: the sampling interval alone, labelled so.
+
+
+def median_se_log(samples: Sequence[float], runs: int = 1) -> float:
+    """Standard error of the log median of one run, from ``samples`` pooled over ``runs`` runs.
+
+    ``sqrt(π/2) · s / sqrt(n)`` with ``s`` the robust spread (1.4826 MAD) of the log samples and
+    ``n`` the samples per run: the large-sample variance of a median.
+
+    Examples
+    --------
+    >>> median_se_log([1.0, 1.0, 1.0])
+    0.0
+    >>> 0.0 < median_se_log([0.9, 1.0, 1.1, 1.05, 0.95]) < 0.1
+    True
+    """
+    logs = [math.log(x) for x in samples if x > 0]
+    if len(logs) < 2:
+        return 0.0
+    m = statistics.median(logs)
+    spread = 1.4826 * statistics.median(abs(x - m) for x in logs)
+    per_run = max(len(logs) / max(runs, 1), 1.0)
+    return math.sqrt(math.pi / 2) * spread / math.sqrt(per_run)
+
+
+def runs_halfwidth(logs: Sequence[float], prior: tuple[float, float] | None = None, level: float = 0.95) -> float:
+    """Half-width, in log units, of the interval of the mean of several runs' log figures.
+
+    Parameters
+    ----------
+    logs : sequence of float
+        Each run's log figure (two or more, or one with a ``prior``).
+    prior : (variance, df), optional
+        This machine's typical variance of one run's log figure and its degrees of freedom; the
+        runs' own variance is shrunk towards it (``(d0 p + (n-1) s²) / (d0 + n - 1)``, as in
+        :func:`moderated_run_tests`), so that two or three runs do not give a lucky narrow interval
+        nor a uselessly wide one.
+    level : float
+        Coverage (0.95).
+
+    Returns
+    -------
+    float
+        ``t · s / sqrt(n)``; 0 when there is nothing to estimate the spread from.
+
+    Examples
+    --------
+    >>> round(runs_halfwidth([0.0, 0.1]), 3)  # two runs, t with 1 df: 12.706 * 0.0707 / 1.414
+    0.635
+    >>> runs_halfwidth([0.0, 0.1], prior=(0.005, 30)) < 0.2
+    True
+    """
+    n = len(logs)
+    if n >= 2:
+        s2, df = statistics.variance(logs), float(n - 1)
+    else:
+        s2, df = 0.0, 0.0
+    if prior is not None and prior[1] > 0:
+        p, d0 = prior
+        s2, df = (d0 * p + df * s2) / (d0 + df), d0 + df
+    if df <= 0 or n == 0:
+        return 0.0
+    return t_quantile(0.5 + level / 2.0, df) * math.sqrt(s2 / n)
+
+
+def widen(point: float, ci: tuple[float, float], noise: tuple[float, float] | None,
+          level: float = 0.95) -> tuple[float, float]:
+    """One run's interval with a run-to-run component ``(sd, df)`` of the log figure added.
+
+    Each side's log half-width ``h`` of the sampling interval becomes ``sqrt(h² + (t_df · sd)²)``:
+    two independent errors, the run's sampling and the run's own shift.
+
+    Examples
+    --------
+    >>> lo, hi = widen(1.0, (0.99, 1.01), (0.03, 10))
+    >>> round(lo, 3), round(hi, 3)
+    (0.935, 1.07)
+    >>> widen(1.0, (0.99, 1.01), None)
+    (0.99, 1.01)
+    """
+    if noise is None or point <= 0:
+        return ci
+    sd, df = noise
+    if sd <= 0 or df <= 0:
+        return ci
+    r = t_quantile(0.5 + level / 2.0, df) * sd
+    lo, hi = ci
+    h_lo = math.log(point / lo) if lo > 0 else 0.0
+    h_hi = math.log(hi / point) if hi > 0 else 0.0
+    return point * math.exp(-math.hypot(max(h_lo, 0.0), r)), point * math.exp(math.hypot(max(h_hi, 0.0), r))
+
+
+def excess_variance(logs: Sequence[float], sampling_vars: Sequence[float]) -> tuple[float, int] | None:
+    """The run-to-run variance of a log figure beyond its sampling variance, and its df.
+
+    ``max(0, var(logs) - mean(sampling_vars))`` with ``n - 1`` degrees of freedom; ``None`` for
+    fewer than two runs.
+
+    Examples
+    --------
+    >>> excess_variance([0.0, 0.2], [0.001, 0.001])
+    (0.019, 1)
+    >>> excess_variance([0.0], [0.001]) is None
+    True
+    """
+    if len(logs) < 2:
+        return None
+    v = statistics.variance(logs) - (statistics.fmean(sampling_vars) if sampling_vars else 0.0)
+    return round(max(0.0, v), 12), len(logs) - 1
+
+
+def pool_noise(observations: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """Pool ``(variance, df)`` observations of one run-to-run component into ``(sd, df)``.
+
+    The degrees-of-freedom weighted mean of the variances (a pooled variance), with the summed df.
+
+    Examples
+    --------
+    >>> pool_noise([(0.0004, 4), (0.0001, 4)])
+    (0.015811388300841896, 8)
+    >>> pool_noise([]) is None
+    True
+    """
+    obs = [(v, d) for v, d in observations if d > 0 and v >= 0]
+    if not obs:
+        return None
+    df = sum(d for _, d in obs)
+    return math.sqrt(sum(v * d for v, d in obs) / df), df

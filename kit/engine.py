@@ -7,9 +7,12 @@ For each operation of the registry the engine
    (a backend that fails is marked and never selected),
 3. *measures* the verified ones side by side on seeded payloads of each size
    class (:mod:`kit.measure`),
-4. *selects* the fastest per size class and stores the choice as *wisdom*
-   keyed by the machine fingerprint and library versions, so a new process
-   reuses it without measuring; a version or machine change makes it stale.
+4. *selects* per size class and stores the choice as *wisdom* keyed by the
+   machine fingerprint and library versions, so a new process reuses it
+   without measuring; a version or machine change makes it stale. It moves
+   away from the baseline, or from the stored choice, only for a significant
+   win of at least 5% (:func:`choose`), and never to a backend measured slower
+   than the baseline; why is recorded beside the choice.
 
 A backend forced by the user (argument, :func:`kit.config_context`,
 ``KIT_BACKENDS``) is used as named or raises; it is never swapped.
@@ -246,6 +249,107 @@ class Row:
                 **{k: v for k, v in self.measurement.summary().items() if k != "name"}}
 
 
+#: A contender replaces the baseline or the stored choice only when the 95% CI of its speed-up over
+#: it lies wholly above this.
+MIN_GAIN = 1.05
+
+
+@dataclass
+class Choice:
+    """The outcome of :func:`choose` for one operation and size class."""
+
+    backend: str
+    reason: str
+    #: The chosen backend's speed-up over the baseline: geometric mean over the payload kinds, 95% CI.
+    speedup: tuple[float, float, float]
+    switched: bool
+
+
+def _versus(ref: list[Row], other: list[Row], seed: int) -> tuple[float, float, float]:
+    """Speed-up of ``other`` over ``ref`` (same kinds): geometric mean over kinds, joint bootstrap CI."""
+    import numpy as np
+
+    from kit.measure import ratio_log_draws
+
+    by_kind = {r.kind: r.measurement for r in ref}
+    pairs = [(by_kind[r.kind], r.measurement) for r in other if r.kind in by_kind]
+    if not pairs:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    points = [math.log(a.median / b.median) for a, b in pairs]
+    draws = np.mean([ratio_log_draws(a.samples, b.samples, rng) if len(a.samples) > 1 and len(b.samples) > 1
+                     else np.full(2000, math.log(a.median / b.median)) for a, b in pairs], axis=0)
+    lo, hi = np.exp(np.percentile(draws, [2.5, 97.5]))
+    return math.exp(sum(points) / len(points)), float(lo), float(hi)
+
+
+def choose(baseline: str, rows: list[Row], stored: str | None = None, *, min_gain: float = MIN_GAIN,
+           seed: int = 0) -> Choice:
+    """The backend for one operation and size class, from this run's rows, and why.
+
+    The *incumbent* is the stored choice (``stored``) when this run measured it and found it no
+    slower than the baseline, else the baseline. A contender replaces it only with a significant win
+    of at least ``min_gain``: the 95% bootstrap CI of its speed-up over the incumbent (geometric mean
+    over the payload kinds, as the rows were measured interleaved) lies wholly above ``min_gain``,
+    and it is no slower than the baseline; among several, the fastest. Otherwise the incumbent stays.
+    A contender timed once (far too slow to sample) is never chosen.
+
+    Parameters
+    ----------
+    baseline : str
+        The operation's baseline backend.
+    rows : list of Row
+        This run's measurements of one operation and size class (every backend, every kind).
+    stored : str, optional
+        The choice stored in this machine's wisdom.
+
+    Examples
+    --------
+    >>> from kit.measure import Measurement
+    >>> m = lambda name, t: Measurement(name, [t * f for f in (0.98, 1.0, 1.02, 0.99, 1.01)], 1)
+    >>> rows = [Row("digest", "small", "random", "sha", m("sha", 2.0), (1, 1, 1), True),
+    ...         Row("digest", "small", "random", "b3", m("b3", 1.0), (2, 2, 2), False)]
+    >>> choose("sha", rows).backend
+    'b3'
+    >>> rows[1] = Row("digest", "small", "random", "b3", m("b3", 1.96), (1.02, 1, 1), False)
+    >>> choose("sha", rows).backend
+    'sha'
+    """
+    per: dict[str, list[Row]] = collections.defaultdict(list)
+    for r in rows:
+        if not r.measurement.timed_once:
+            per[r.backend].append(r)
+    if baseline not in per:
+        return Choice(baseline, "the baseline was not measured: kept", (1.0, 1.0, 1.0), False)
+    vs_base = {n: (1.0, 1.0, 1.0) if n == baseline else _versus(per[baseline], rs, seed) for n, rs in per.items()}
+    incumbent, why_not = baseline, ""
+    if stored is not None and stored != baseline:
+        if stored not in per:
+            why_not = f"the stored {stored} was not measured here; "
+        elif not vs_base[stored][0] >= 1.0:
+            why_not = f"the stored {stored} measured {vs_base[stored][0]:.2f}x the baseline; "
+        else:
+            incumbent = stored
+    role = "the baseline" if incumbent == baseline else "the stored choice"
+    others = {n: _versus(per[incumbent], rs, seed) for n, rs in per.items() if n != incumbent}
+    winners = [n for n, (v, lo, _) in others.items() if lo > min_gain and vs_base[n][0] >= 1.0]
+    if winners:
+        best = max(winners, key=lambda n: (vs_base[n][0], n))
+        v, lo, hi = others[best]
+        return Choice(best, f"{why_not}{v:.2f}x [{lo:.2f}, {hi:.2f}] over {incumbent} ({role}): a significant win "
+                            f"of over {min_gain - 1:.0%}", vs_base[best], True)
+    if not others:
+        return Choice(incumbent, f"{why_not}kept {incumbent} ({role}): no other backend measured", vs_base[incumbent],
+                      False)
+    best = max(others, key=lambda n: (others[n][0], n))
+    v, lo, hi = others[best]
+    if not vs_base[best][0] >= 1.0 and lo > min_gain:
+        detail = f"{best} is {v:.2f}x over it but {vs_base[best][0]:.2f}x the baseline"
+    else:
+        detail = f"best other {best} {v:.2f}x [{lo:.2f}, {hi:.2f}], not a significant {min_gain - 1:.0%} win"
+    return Choice(incumbent, f"{why_not}kept {incumbent} ({role}): {detail}", vs_base[incumbent], False)
+
+
 @dataclass
 class BenchResult:
     """Measurements of one run, with the selections they imply.
@@ -261,6 +365,30 @@ class BenchResult:
     seconds: float
     verification: dict[str, dict[str, Verification]]
     started: str = ""
+    #: ``operation -> size -> why`` the choice was made or kept (:func:`choose`).
+    reasons: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The run's CPU pressure, load and steal, read around the measurements (see :attr:`contention`).
+    probes: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def contention(self) -> dict[str, Any]:
+        """What the measuring thread got of a CPU during this run (:func:`kit.measure.contention_summary`)."""
+        from kit.measure import contention_summary
+
+        return contention_summary([r.measurement for r in self.rows], **self.probes)
+
+    def why_table(self) -> Table:
+        """Why each choice was made or kept: a significant win of at least 5%, or none."""
+        rows = [[op, size, name, self.reasons.get(op, {}).get(size, "")]
+                for op, per in self.selected.items() for size, name in per.items()]
+        return Table("why these choices", ["operation", "size", "selected", "why"], rows,
+                     [f"kit moves away from the baseline, or from the stored choice, only when the 95% CI of the "
+                      f"speed-up over it lies wholly above {MIN_GAIN:g}x, and never to a backend measured slower "
+                      "than the baseline."])
+
+    def notes(self) -> str:
+        """The lines ``kit bench`` prints under its tables: the run's contention, then why each choice."""
+        return f"{self.contention['summary']}\n\n{self.why_table()}"
 
     def table(self) -> Table:
         from kit.measure import format_rate, format_time
@@ -305,11 +433,15 @@ class BenchResult:
         return f"{self.table()}\n\n{self.choices()}"
 
     def _repr_html_(self) -> str:
-        return self.table()._repr_html_() + self.choices()._repr_html_()
+        import html
+
+        return (self.table()._repr_html_() + self.choices()._repr_html_()
+                + f"<p>{html.escape(self.contention['summary'])}</p>" + self.why_table()._repr_html_())
 
     def to_dict(self) -> dict[str, Any]:
         return {"preset": self.preset, "seconds": self.seconds, "started": self.started, "machine": self.machine,
-                "selected": self.selected, "rows": [r.to_dict() for r in self.rows],
+                "selected": self.selected, "reasons": self.reasons, "contention": self.contention,
+                "rows": [r.to_dict() for r in self.rows],
                 "verification": {op: {b: v.to_dict() for b, v in per.items()}
                                  for op, per in self.verification.items()}}
 
@@ -387,8 +519,17 @@ class Engine:
                 except _registry.Declined:  # measured as kit runs it here: the guard, then the baseline
                     contenders[name] = (lambda fn=fn, args=args: _declined_then(fn, base_fn, args))
         res = compare(contenders, nbytes=nbytes, preset=preset, reference=op.baseline)
+        noise = self.run_noise(preset).get(f"measurement/{op.category}")
+        for m in res.values():
+            m.run_noise = noise  # this machine's learned run-to-run spread widens the interval of a time
         base = res[op.baseline]
         return [Row(op_name, size, kind, n, res[n], speedup(base, res[n]), n == op.baseline) for n in names]
+
+    def run_noise(self, preset: str) -> dict[str, tuple[float, float]]:
+        """This machine's run-to-run components for ``preset`` and the current clock (see :mod:`kit._wisdom`)."""
+        from kit.measure import clock_name
+
+        return self.wisdom.run_noise(f"{preset}/{clock_name()}")
 
     def tune(self, operations: Iterable[str] | None = None, preset: str = "quick",
              sizes: Iterable[str] | None = None, progress: bool | Callable | None = None) -> BenchResult:
@@ -405,8 +546,7 @@ class Engine:
         progress : bool or callable
             ``True`` shows a tqdm bar; a callable gets ``(done, total, label)``.
         """
-        from kit.machine import fingerprint
-        from kit.measure import geometric_mean
+        from kit.machine import cpu_times, fingerprint, psi_cpu_some, steal_share
 
         if preset not in ("quick", "full"):
             raise KitError(f"preset must be 'quick' or 'full', got {preset!r}")
@@ -426,26 +566,32 @@ class Engine:
         for op in ops:
             verification[op.name] = {b.name: self.verification(op.name, b.name)
                                      for b in _registry.backends(op.name) if b.available}
+        psi0, ticks0 = psi_cpu_some(), cpu_times()
         for i, (op, s, k) in enumerate(plan):
             bar(i, f"{op.name} {s} {k}")
             rows += self.measure(op.name, s, k, preset=preset)
         bar(len(plan), "done")
+        psis = [x for x in (psi0, psi_cpu_some()) if x is not None]
+        loads = [r.measurement.load for r in rows if r.measurement.load is not None]
+        probes = {"psi": max(psis) if psis else None, "load": max(loads) if loads else None,
+                  "steal": steal_share(ticks0, cpu_times())}
         selected: dict[str, dict[str, str]] = {}
+        reasons: dict[str, dict[str, str]] = {}
         for op in ops:
+            stored = self.wisdom.selection(op) or {}
             per: dict[str, str] = {}
+            why: dict[str, str] = {}
             for s in op.sizes:
-                ratios: dict[str, list[float]] = collections.defaultdict(list)
-                for r in rows:
-                    if r.operation == op.name and r.size == s:
-                        ratios[r.backend].append(r.speedup[0])
-                if ratios:
-                    # Across payload kinds: the best geometric-mean speed-up.
-                    per[s] = max(ratios, key=lambda n: (geometric_mean(ratios[n]), n == op.baseline))
-            selected[op.name] = per
-            self.wisdom.store_selection(op, per, [r for r in rows if r.operation == op.name], preset)
+                mine = [r for r in rows if r.operation == op.name and r.size == s]
+                if mine:
+                    c = choose(op.baseline, mine, stored.get(s))
+                    per[s], why[s] = c.backend, c.reason
+            selected[op.name], reasons[op.name] = per, why
+            self.wisdom.store_selection(op, per, [r for r in rows if r.operation == op.name], preset, why)
         self.wisdom.save()
         self._invalidate()
-        return BenchResult(rows, selected, fingerprint(), preset, time.perf_counter() - t0, verification, started)
+        return BenchResult(rows, selected, fingerprint(), preset, time.perf_counter() - t0, verification, started,
+                           reasons, probes)
 
     # --- selection ------------------------------------------------------------------------
 

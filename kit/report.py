@@ -54,7 +54,7 @@ def score_tables(result: Any) -> list[Table]:
     >>> [t.title for t in score_tables("results/kit/reference.json")][:2]  # doctest: +SKIP
     ['kit score', 'subscores']
     """
-    from kit.scoring import FORMULA, TIERS
+    from kit.scoring import FORMULA, TIERS, record_notes
 
     d = _data(result)
     s = d["score"]
@@ -76,6 +76,7 @@ def score_tables(result: Any) -> list[Table]:
     ]
     if d.get("injected_slowdown"):
         rows.append(["injected slowdown", ", ".join(f"{k} x{v:g}" for k, v in d["injected_slowdown"].items())])
+    rows += record_notes(d)  # what the intervals cover, and the run's contention
     notes = [f"Score {FORMULA}; 95% CIs by bootstrap over the raw samples. Tiers from the speed-up: "
              + ", ".join(f"{t} {th:g}x" for t, th in TIERS) + "."]
     tables = [Table("kit score", ["", "value (95% CI)"], rows, notes)]

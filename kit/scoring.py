@@ -76,6 +76,7 @@ __all__ = [
     "hardware_index",
     "injected_slowdown",
     "nested_geomean",
+    "record_notes",
     "score",
     "score_from_speedup",
     "stability",
@@ -181,14 +182,9 @@ def tier_span(low: float, high: float) -> str | None:
 
 def _log_ratio_draws(slow: Sequence[float], fast: Sequence[float], rng: Any, resamples: int = RESAMPLES) -> Any:
     """``resamples`` bootstrap draws of ``ln(median(slow*) / median(fast*))``."""
-    import numpy as np
+    from kit.measure import ratio_log_draws
 
-    a = np.asarray(slow, dtype=np.float64)
-    b = np.asarray(fast, dtype=np.float64)
-    ma = np.median(a[rng.integers(0, len(a), (resamples, len(a)))], axis=1)
-    mb = np.median(b[rng.integers(0, len(b), (resamples, len(b)))], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(ma / mb)
+    return ratio_log_draws(slow, fast, rng, resamples)
 
 
 def _median(xs: Sequence[float]) -> float:
@@ -258,6 +254,257 @@ def nested_geomean(ratios: Sequence[Ratio], seed: int = 0,
     return value, (lo, hi), per
 
 
+# --- intervals that cover run-to-run variation ------------------------------------------------------
+#
+# A bootstrap over one run's samples says how well that run pinned its own figure down, not where the
+# next run will land: absolute figures move between processes and sessions by more than that. So each
+# figure's interval is built, in this order of preference, from (see kit._stats):
+#
+# * ``runs``: several runs (``kit score --runs N``, a reference's run_medians_s): the t interval of the
+#   runs' figures, moderated towards this machine's learned run-to-run noise where there is some;
+# * ``machine``: one run, with this machine's run-to-run component learned from its own repeated runs
+#   (stored in the wisdom file by every score of several runs) added to the sampling interval;
+# * ``sampling``: one run and nothing learned: the sampling interval, labelled "one run: sampling noise only".
+
+#: The label of an interval that covers one run's sampling noise only.
+SAMPLING_ONLY = "one run: sampling noise only"
+
+
+def _nested(per_class: Mapping[Any, tuple[str, Sequence[float]]]) -> tuple[int, list[float], dict[str, list[float]]]:
+    """Per-run nested means: class values per run → ``(runs, overall per run, {category: per run})``.
+
+    Runs are aligned by position; only the first ``min(len)`` runs of every class count.
+    """
+    if not per_class:
+        return 0, [], {}
+    n = min(len(v) for _, v in per_class.values())
+    cats: dict[str, list[Sequence[float]]] = {}
+    for cat, vals in per_class.values():
+        cats.setdefault(cat, []).append(vals)
+    per_cat = {k: [statistics.fmean(v[j] for v in vs) for j in range(n)] for k, vs in cats.items()}
+    overall = [statistics.fmean(per_cat[k][j] for k in per_cat) for j in range(n)]
+    return n, overall, per_cat
+
+
+def _nested_var(per_class: Mapping[Any, tuple[str, float]]) -> tuple[float, dict[str, float]]:
+    """Variance of the nested mean from each class's variance: ``(overall, {category: variance})``."""
+    cats: dict[str, list[float]] = {}
+    for cat, v in per_class.values():
+        cats.setdefault(cat, []).append(v)
+    per_cat = {k: sum(vs) / len(vs) ** 2 for k, vs in cats.items()}
+    overall = sum(per_cat.values()) / len(per_cat) ** 2 if per_cat else 0.0
+    return overall, per_cat
+
+
+@dataclass
+class _Side:
+    """One record's part in a figure's run-to-run uncertainty (see :func:`_side_part`)."""
+
+    runs: int
+    overall: list[float]
+    per_cat: dict[str, list[float]]
+    sampling: tuple[float, dict[str, float]]  # one run's sampling variance: overall, per category
+    noise: Mapping[str, tuple[float, float]]  # learned components: name -> (sd, df)
+    kind: str  # "relative" (speed-ups) or "absolute" (times, throughput)
+    per_class: dict[Any, list[float]] = field(default_factory=dict)  # each class's log figure per run
+
+
+def _side_part(side: _Side, cat: str | None, level: float = 0.95) -> tuple[str, float]:
+    """``(basis, log half-width of the run-to-run part)`` of one side for the overall figure or a category."""
+    from kit._stats import runs_halfwidth
+
+    name = f"{side.kind}/{cat or 'overall'}"
+    noise = side.noise.get(name)
+    if side.runs >= 2:
+        values = side.overall if cat is None else side.per_cat.get(cat, [])
+        if len(values) >= 2:
+            samp = side.sampling[0] if cat is None else side.sampling[1].get(cat, 0.0)
+            prior = None if noise is None else (noise[0] ** 2 + samp, noise[1])
+            return "runs", runs_halfwidth(values, prior, level)
+    if noise is not None and noise[1] > 0:
+        from kit._stats import t_quantile
+
+        return "machine", t_quantile(0.5 + level / 2.0, noise[1]) * noise[0]
+    return "sampling", 0.0
+
+
+def _honest(point: float, ci: tuple[float, float], parts: Sequence[tuple[str, float]]) -> tuple[float, float, str]:
+    """Combine a sampling interval with each side's run-to-run part: ``(low, high, basis)``.
+
+    Where every side has several runs, their spread already holds the sampling noise: the parts alone
+    make the interval. Otherwise each bound's sampling half-width and the parts add in quadrature.
+    """
+    bases = [b for b, _ in parts]
+    if point <= 0 or not parts:
+        return ci[0], ci[1], "sampling"
+    if all(b == "runs" for b in bases):
+        half = math.sqrt(sum(h * h for _, h in parts))
+        return point * math.exp(-half), point * math.exp(half), "runs"
+    extra = math.sqrt(sum(h * h for _, h in parts))
+    h_lo = math.log(point / ci[0]) if ci[0] > 0 else 0.0
+    h_hi = math.log(ci[1] / point) if ci[1] > 0 else 0.0
+    basis = "sampling" if "sampling" in bases else "machine"
+    return point * math.exp(-math.hypot(max(h_lo, 0.0), extra)), point * math.exp(math.hypot(max(h_hi, 0.0), extra)), basis
+
+
+def interval_label(basis: str, runs: int = 1, noise_runs: int = 0) -> str:
+    """Words for what an interval covers (shown in text, JSON and HTML).
+
+    Examples
+    --------
+    >>> interval_label("sampling")
+    'one run: sampling noise only'
+    >>> interval_label("runs", 5)
+    '5 runs: the spread of the runs'
+    >>> interval_label("machine", 1, 12)
+    "one run and this machine's run-to-run noise (learned from 12 runs)"
+    """
+    if basis == "runs":
+        return f"{runs} runs: the spread of the runs" + (
+            f" and this machine's run-to-run noise ({noise_runs} runs)" if noise_runs else "")
+    if basis == "machine":
+        return f"one run and this machine's run-to-run noise (learned from {noise_runs} runs)"
+    return SAMPLING_ONLY
+
+
+def _mean_square(values: Sequence[float] | None) -> float:
+    return statistics.fmean(x * x for x in values) if values else 0.0
+
+
+def _relative_side(result: Any, noise: Mapping[str, tuple[float, float]]) -> _Side:
+    """The score's side: per-run log speed-ups of the selected backends, from the runs' medians."""
+    per_class: dict[Any, tuple[str, list[float]]] = {}
+    var: dict[Any, tuple[str, float]] = {}
+    identity = [c for c in result.classes if c.backend == c.baseline]
+    runs = [len(result.run_medians.get((c.operation, c.size, c.kind, c.baseline)) or []) for c in result.classes]
+    for c in identity:  # 1 by construction in every run
+        key = (c.operation, c.size, c.kind)
+        per_class[key] = (c.category, [0.0] * min(runs, default=0))
+        var[key] = (c.category, 0.0)
+    for c in result.classes:
+        if c.backend == c.baseline:
+            continue
+        key = (c.operation, c.size, c.kind)
+        base = result.run_medians.get((*key, c.baseline)) or []
+        sel = result.run_medians.get((*key, c.backend)) or []
+        per_class[key] = (c.category, [math.log(a / b) for a, b in zip(base, sel) if a > 0 and b > 0])
+        var[key] = (c.category, _mean_square(result.run_se.get((*key, c.baseline)))
+                    + _mean_square(result.run_se.get((*key, c.backend))))
+    n, overall, per_cat = _nested(per_class)
+    return _Side(n, overall, per_cat, _nested_var(var), noise, "relative", {k: v for k, (_, v) in per_class.items()})
+
+
+def _record_side(measurements: Mapping[Any, Mapping[str, Any]], categories: Mapping[Any, str],
+                 noise: Mapping[str, tuple[float, float]] | None) -> _Side:
+    """A record's side of a hardware index: per-run log times of its selected backends."""
+    from kit._stats import median_se_log
+
+    per_class: dict[Any, tuple[str, list[float]]] = {}
+    var: dict[Any, tuple[str, float]] = {}
+    for key, m in measurements.items():
+        runs = [x for x in m.get("run_medians_s") or [] if x > 0]
+        per_class[key] = (categories[key], [math.log(x) for x in runs] if len(runs) >= 2 else [])
+        var[key] = (categories[key], median_se_log(m.get("raw_s") or [], max(len(runs), 1)) ** 2)
+    n, overall, per_cat = _nested(per_class)
+    return _Side(n, overall, per_cat, _nested_var(var), dict(noise or {}), "absolute",
+                 {k: v for k, (_, v) in per_class.items()})
+
+
+def _noise_of(data: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """The run-to-run components a record carries (``run_noise``), tolerant of their absence."""
+    out = {}
+    for k, v in (data.get("run_noise") or {}).items():
+        if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
+            out[k] = (float(v[0]), float(v[1]))
+    return out
+
+
+def _side_words(side: _Side, basis: str) -> str:
+    return {"runs": f"{side.runs} runs", "machine": "one run + its machine's run-to-run noise"}.get(
+        basis, "one run, sampling only")
+
+
+def _apply_intervals(result: "ScoreResult", noise: Mapping[str, tuple[float, float]], noise_runs: int) -> None:
+    """Replace the score's sampling intervals with intervals that cover run-to-run variation."""
+    from kit._stats import runs_halfwidth
+
+    side = _relative_side(result, noise)
+    if side.runs >= 2:
+        # Several runs: each figure is the geometric mean of the runs' figures, the centre of the runs'
+        # spread (the median of the pooled samples lies off it by about the width of the interval:
+        # centred there, 5-run intervals covered 88% in the simulation instead of 96%).
+        result.speedup = math.exp(statistics.fmean(side.overall))
+        result.score, result.tier = score_from_speedup(result.speedup), tier_of(result.speedup)
+        for cat, sub in result.subscores.items():
+            sub.speedup = math.exp(statistics.fmean(side.per_cat[cat]))
+        for c in result.classes:
+            logs = side.per_class.get((c.operation, c.size, c.kind)) or []
+            if c.backend != c.baseline and len(logs) >= 2:
+                point, half = math.exp(statistics.fmean(logs)), runs_halfwidth(logs)
+                c.speedup = (point, point * math.exp(-half), point * math.exp(half))
+    lo, hi, basis = _honest(result.speedup, result.speedup_ci, [_side_part(side, None)])
+    result.speedup_ci = (lo, hi)
+    result.score_ci = (score_from_speedup(lo), score_from_speedup(hi))
+    result.tier_note = tier_span(lo, hi)
+    for cat, sub in result.subscores.items():
+        slo, shi, _ = _honest(sub.speedup, sub.speedup_ci, [_side_part(side, cat)])
+        sub.speedup_ci = (slo, shi)
+    result.ci_basis = basis
+    result.ci_label = interval_label(basis, side.runs, noise_runs if _side_noise_used(side) else 0)
+    result.run_noise = dict(noise)
+    result.noise_runs = noise_runs
+
+
+def _side_noise_used(side: _Side) -> bool:
+    return any(k.startswith(side.kind + "/") for k in side.noise)
+
+
+def learn_noise(result: "ScoreResult") -> dict[str, tuple[float, int]]:
+    """This run's observation of the machine's run-to-run components (for :mod:`kit._wisdom`).
+
+    For every category and overall, the excess variance (:func:`kit._stats.excess_variance`) across
+    the runs of the log speed-up figure (``relative/...``), of the log time figure of the selected
+    backends (``absolute/...``), and, pooled over the category's measurements, of each measurement's
+    log median (``measurement/...``). Empty with fewer than two runs.
+
+    Examples
+    --------
+    >>> learn_noise(score(operations=["digest"], sizes=["small"], runs=3, claims=False))  # doctest: +SKIP
+    {'relative/hashing': (1.2e-05, 2), 'relative/overall': ..., 'absolute/hashing': ..., ...}
+    """
+    from kit._stats import excess_variance, pool_noise
+
+    out: dict[str, tuple[float, int]] = {}
+    rel = _relative_side(result, {})
+    sel = {(c.operation, c.size, c.kind): c for c in result.classes}
+    times = {k: {"run_medians_s": result.run_medians.get((*k, c.backend)) or [],
+                 "raw_s": [x for r in result.bench.rows if (r.operation, r.size, r.kind, r.backend) == (*k, c.backend)
+                           for x in r.measurement.samples]} for k, c in sel.items()}
+    ab = _record_side(times, {k: c.category for k, c in sel.items()}, {})
+    for side in (rel, ab):
+        if side.runs < 2:
+            continue
+        for cat, values in [(None, side.overall)] + list(side.per_cat.items()):
+            samp = side.sampling[0] if cat is None else side.sampling[1].get(cat, 0.0)
+            got = excess_variance(values, [samp] * len(values))
+            if got is not None:
+                out[f"{side.kind}/{cat or 'overall'}"] = got
+    per_cat: dict[str, list[tuple[float, float]]] = {}
+    for key, medians in result.run_medians.items():
+        runs = [math.log(x) for x in medians if x > 0]
+        ses = result.run_se.get(key) or []
+        got = excess_variance(runs, [x * x for x in ses[:len(runs)]])
+        if got is not None:
+            per_cat.setdefault(_category(key[0]), []).append(got)
+    for cat, obs in per_cat.items():
+        pooled = pool_noise(obs)
+        if pooled is not None:
+            # The measurements of a category share the run's drift, so they are not independent
+            # observations of it: the degrees of freedom are the runs', not the runs' times the keys'.
+            out[f"measurement/{cat}"] = (pooled[0] ** 2, max(d for _, d in obs))
+    return out
+
+
 # --- results ------------------------------------------------------------------------------------------
 
 
@@ -294,17 +541,22 @@ class HardwareIndex:
     reference_machine: str
     compared: int
     missing: list[str] = field(default_factory=list)
+    #: What the intervals cover: ``runs``, ``machine`` or ``sampling`` (see :func:`interval_label`).
+    ci_basis: str = "sampling"
+    ci_label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "ci": list(self.ci),
                 "categories": {k: {"value": v[0], "ci": [v[1], v[2]]} for k, v in self.categories.items()},
                 "reference": self.reference, "reference_machine": self.reference_machine,
-                "compared": self.compared, "missing": self.missing}
+                "compared": self.compared, "missing": self.missing, "ci_basis": self.ci_basis,
+                "ci_label": self.ci_label}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "HardwareIndex":
         return cls(d["value"], tuple(d["ci"]), {k: (v["value"], *v["ci"]) for k, v in d["categories"].items()},
-                   d["reference"], d.get("reference_machine", ""), d["compared"], list(d.get("missing", [])))
+                   d["reference"], d.get("reference_machine", ""), d["compared"], list(d.get("missing", [])),
+                   d.get("ci_basis", "sampling"), d.get("ci_label", ""))
 
 
 def _selected_pairs(measurements: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], tuple[dict, dict]]:
@@ -366,7 +618,37 @@ def hardware_index(record: Any, reference: Any, seed: int = 0) -> HardwareIndex:
         raise KitError(f"{ref.name}: no payload class in common with {rec.name}, so no hardware index "
                        f"(reference has {len(there)} classes, this run {len(here)})")
     value, ci, per = nested_geomean(ratios, seed=seed)
-    return HardwareIndex(value, ci, per, ref.name, ref.machine.get("cpu", ""), len(ratios), missing)
+    keys = sorted(set(here) & set(there))
+    cats = {k: here[k][1].get("category") or _category(k[0]) for k in keys}
+    mine = _record_side({k: here[k][1] for k in keys}, cats, _noise_of(rec.data))
+    theirs = _record_side({k: there[k][1] for k in keys}, cats, _noise_of(ref.data))
+    if mine.runs >= 2 or theirs.runs >= 2:
+        # A side of several runs enters at the centre of its runs (the geometric mean of their medians),
+        # where its interval is centred; the sampling interval moves with the point.
+        def centre(side: _Side, m: Mapping[str, Any], k: Any) -> float:
+            runs = side.per_class.get(k) or []
+            own = statistics.fmean(runs) if side.runs >= 2 and runs else math.log(statistics.median(m["raw_s"]))
+            return own - (math.log(m["nbytes"]) if per_byte(k) else 0.0)
+
+        def per_byte(k: Any) -> bool:
+            a, b = here[k][1].get("nbytes"), there[k][1].get("nbytes")
+            return bool(a and b and a != b)
+
+        logs = {k: (cats[k], [centre(theirs, there[k][1], k) - centre(mine, here[k][1], k)]) for k in keys}
+        _, overall, by_cat = _nested(logs)
+        new = math.exp(overall[0])
+        ci = (ci[0] * new / value, ci[1] * new / value)
+        per = {cat: (math.exp(by_cat[cat][0]), lo_ * math.exp(by_cat[cat][0]) / v, hi_ * math.exp(by_cat[cat][0]) / v)
+               for cat, (v, lo_, hi_) in per.items()}
+        value = new
+    parts = [_side_part(mine, None), _side_part(theirs, None)]
+    lo, hi, basis = _honest(value, ci, parts)
+    per = {cat: (v, *_honest(v, (clo, chi), [_side_part(mine, cat), _side_part(theirs, cat)])[:2])
+           for cat, (v, clo, chi) in per.items()}
+    label = SAMPLING_ONLY if all(b == "sampling" for b, _ in parts) else (
+        f"here: {_side_words(mine, parts[0][0])}; reference: {_side_words(theirs, parts[1][0])}")
+    return HardwareIndex(value, (lo, hi), per, ref.name, ref.machine.get("cpu", ""), len(ratios), missing,
+                         basis, label)
 
 
 @dataclass
@@ -411,7 +693,20 @@ class ScoreResult:
     runs: int = 1
     #: ``(operation, size, kind, backend) -> [median of each run]`` (seconds per call), one per run.
     run_medians: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
+    #: The same keys -> each run's sampling error of its log median (what a run's own samples allow).
+    run_se: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
+    #: What the score's intervals cover: ``runs``, ``machine`` or ``sampling`` (:func:`interval_label`).
+    ci_basis: str = "sampling"
+    ci_label: str = SAMPLING_ONLY
+    #: The machine's run-to-run components used (name -> (sd, df)) and how many runs they come from.
+    run_noise: dict[str, tuple[float, float]] = field(default_factory=dict)
+    noise_runs: int = 0
     _record: Any = field(default=None, repr=False)
+
+    @property
+    def contention(self) -> dict[str, Any]:
+        """What the measuring thread got of a CPU during the run (:func:`kit.measure.contention_summary`)."""
+        return self.bench.contention
 
     @property
     def noisy(self) -> list[str]:
@@ -427,8 +722,18 @@ class ScoreResult:
         if self._record is None:
             from kit.records import record_from_score
 
-            self._record = record_from_score(self)
+            rec = record_from_score(self)
+            # Optional fields (older records lack them and load as before): the run's contention, what the
+            # intervals cover, and the run-to-run components they used (for a later hardware index).
+            rec.data["contention"] = self.contention
+            rec.data["intervals"] = {"basis": self.ci_basis, "label": self.ci_label, "runs": self.runs}
+            rec.data["run_noise"] = {k: [sd, df] for k, (sd, df) in self.run_noise.items()} or None
+            self._record = rec
         return self._record
+
+    def notes(self) -> str:
+        """The lines ``kit score`` prints under its tables: what the intervals cover, and the contention."""
+        return "\n".join(f"{k}: {v}" for k, v in record_notes(self.to_record().data))
 
     def tables(self) -> list[Any]:
         from kit.report import score_tables
@@ -442,13 +747,35 @@ class ScoreResult:
         return "".join(t._repr_html_() for t in self.tables())
 
 
+def record_notes(data: Mapping[str, Any]) -> list[list[str]]:
+    """``[label, text]`` rows that say what a record's intervals cover and how contended its run was.
+
+    Absent parts of older records are left out.
+
+    Examples
+    --------
+    >>> record_notes({"intervals": {"label": "one run: sampling noise only"}})
+    [['95% intervals', 'one run: sampling noise only']]
+    """
+    rows = []
+    label = (data.get("intervals") or {}).get("label")
+    if label:
+        rows.append(["95% intervals", label])
+    hw = data.get("hardware_index") or {}
+    if hw.get("ci_label"):
+        rows.append(["index intervals", hw["ci_label"]])
+    summary = (data.get("contention") or {}).get("summary")
+    if summary:
+        rows.append(["contention", summary.removeprefix("contention: ")])
+    return rows
+
+
 # --- measuring ---------------------------------------------------------------------------------------
 
 
 def _is_noisy(m: Any) -> bool:
-    from kit.measure import CV_LIMIT
-
-    return m.cv > CV_LIMIT or m.outliers > 0
+    """Whether a measurement is too uncertain to stand (its median's interval, see ``Measurement.unstable``)."""
+    return m.unstable or m.outliers > 0
 
 
 def availability() -> tuple[int, int]:
@@ -529,8 +856,6 @@ def _remeasure(engine: Any, bench: Any, retries: int, preset: str,
     measurements, and the class is reported noisy when every attempt was. Returns
     ``{class: (attempts, noisy)}``.
     """
-    from kit.measure import Measurement
-
     out: dict[tuple[str, str, str], tuple[int, bool]] = {}
     for key in _classes_of(bench):
         op_name, size, kind = key
@@ -550,14 +875,27 @@ def _remeasure(engine: Any, bench: Any, retries: int, preset: str,
         noisy = all(any(_is_noisy(r.measurement) for r in a.values()) for a in attempts)
         if len(attempts) > 1:
             last = attempts[-1]
-            pooled = {n: Measurement(n, [x for a in attempts for x in a[n].measurement.samples],
-                                     last[n].measurement.loops, last[n].measurement.nbytes,
-                                     [x for a in attempts for x in a[n].measurement.warmup],
-                                     _max_load(a[n].measurement.load for a in attempts))
-                      for n in names}
+            pooled = {n: _pooled([a[n].measurement for a in attempts], last[n].measurement) for n in names}
             _replace_rows(bench, {(*key, n): m for n, m in pooled.items()})
         out[key] = (len(attempts), noisy)
     return out
+
+
+def _shares(shares: Any, n: int) -> list[float | None]:
+    """A stored list of per-sample CPU shares, or ``None`` for each of ``n`` samples where there is none."""
+    return list(shares) if isinstance(shares, list) and len(shares) == n else [None] * n
+
+
+def _pooled(parts: Sequence[Any], last: Any) -> Any:
+    """One Measurement holding the samples, shares and lost samples of several (same backend and class)."""
+    from kit.measure import Measurement
+
+    return Measurement(last.name, [x for m in parts for x in m.samples], last.loops, last.nbytes,
+                       [x for m in parts for x in m.warmup], _max_load(m.load for m in parts),
+                       cpu_shares=[x for m in parts for x in _shares(m.cpu_shares, len(m.samples))],
+                       lost=[x for m in parts for x in m.lost],
+                       lost_shares=[x for m in parts for x in _shares(m.lost_shares, len(m.lost))],
+                       contended=any(m.contended for m in parts))
 
 
 def _extendable(extend: Any, preset: str) -> Any:
@@ -640,15 +978,19 @@ def extra_runs(n: int, *, preset: str = "quick", operations: Iterable[str] | Non
 
 
 def _pool_runs(bench: Any, children: list[dict[str, Any]],
-               medians: dict[tuple[str, str, str, str], list[float]]) -> None:
+               medians: dict[tuple[str, str, str, str], list[float]],
+               ses: dict[tuple[str, str, str, str], list[float]] | None = None) -> None:
     """Pool the children's samples into ``bench``'s rows in place; append each run's median.
 
     A child is a record's data: a fresh process's run, or an earlier reference being extended (whose
-    own run medians are kept as they are).
+    own run medians are kept as they are). ``ses`` gets each run's sampling error of the log median
+    (for an earlier record of several runs, estimated from its pooled samples).
 
     Speed-ups are recomputed from the pooled samples; the selection stays the first run's (the
-    engine's). A measurement a child lacks (a backend that failed there) keeps what it has.
+    engine's). A measurement a child lacks (a backend that failed there) keeps what it has. The
+    children's CPU pressure, load and steal raise the run's own where higher.
     """
+    from kit._stats import median_se_log
     from kit.measure import Measurement
 
     by_key: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
@@ -656,17 +998,25 @@ def _pool_runs(bench: Any, children: list[dict[str, Any]],
         for c in child["measurements"]:
             if c.get("raw_s"):
                 by_key.setdefault((c["operation"], c["size"], c["kind"], c["backend"]), []).append(c)
+        seen = child.get("contention") or {}
+        for mine, theirs in (("psi", "psi_cpu_some"), ("load", "load_per_core"), ("steal", "steal")):
+            known = [x for x in (bench.probes.get(mine), seen.get(theirs)) if x is not None]
+            bench.probes[mine] = max(known) if known else None
     pooled: dict[tuple[str, str, str, str], Measurement] = {}
     for r in bench.rows:
         key = (r.operation, r.size, r.kind, r.backend)
-        m = r.measurement
-        samples, loads = list(m.samples), [m.load]
+        parts = [r.measurement]
         for c in by_key.get(key, ()):
-            samples += c["raw_s"]
-            loads.append(c.get("load_per_core"))
-            medians[key] += c.get("run_medians_s") or [statistics.median(c["raw_s"])]
-        pooled[key] = Measurement(m.name, samples, m.loops, m.nbytes, list(m.warmup), _max_load(loads),
-                                  m.timed_once)
+            raw, lost = list(c["raw_s"]), list(c.get("lost_s") or [])
+            parts.append(Measurement(r.backend, raw, c.get("loops") or r.measurement.loops, r.measurement.nbytes,
+                                     [], c.get("load_per_core"), cpu_shares=_shares(c.get("raw_cpu_share"), len(raw)),
+                                     lost=lost, lost_shares=_shares(c.get("lost_cpu_share"), len(lost))))
+            runs = c.get("run_medians_s") or [statistics.median(raw)]
+            medians[key] += runs
+            if ses is not None:
+                ses.setdefault(key, [])
+                ses[key] += [median_se_log(raw, len(runs))] * len(runs)
+        pooled[key] = _pooled(parts, r.measurement)
     _replace_rows(bench, pooled)
 
 
@@ -792,17 +1142,27 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
             # Before re-measuring: a claim's two rows must come from the same interleaved measurement.
             claim_results = check_claims(bench, engine=eng, preset=preset, progress=say)
         state = _remeasure(eng, bench, retries, preset, say)
+    from kit._stats import median_se_log
+    from kit.measure import clock_name
+
     medians = {(r.operation, r.size, r.kind, r.backend): [r.measurement.median] for r in bench.rows}
+    ses = {(r.operation, r.size, r.kind, r.backend): [median_se_log(r.measurement.samples)] for r in bench.rows}
     if runs > 1:
         children = extra_runs(runs - 1, preset=preset, operations=ops, sizes=size_list, slowdown=slowdown,
                               progress=say)
-        _pool_runs(bench, children, medians)
+        _pool_runs(bench, children, medians, ses)
     if earlier is not None:
-        _pool_runs(bench, [earlier.data], medians)
+        _pool_runs(bench, [earlier.data], medians, ses)
 
-    result = _summarise(bench, state, retries, seed)
-    result.runs = max(len(v) for v in medians.values()) if medians else runs
-    result.run_medians = medians
+    noise_key = f"{preset}/{clock_name()}"
+    noise = eng.wisdom.run_noise(noise_key)
+    result = _finish(bench, state, retries, seed, medians, ses, noise, eng.wisdom.noise_runs(noise_key))
+    if result.runs >= 2 and not slowdown:
+        # This run's observation of the machine's run-to-run noise, for the intervals of later single runs.
+        learned = learn_noise(result)
+        if learned:
+            eng.wisdom.store_run_noise(noise_key, learned, result.runs)
+            eng.wisdom.save()
     result.claims = claim_results
     result.injected = dict(slowdown or {})
     result.hardware_note = hardware_note
@@ -828,7 +1188,33 @@ def summarise(bench: Any, seed: int = 0) -> ScoreResult:
     >>> summarise(kit.bench(["fingerprint"], sizes=["small"])).tier  # doctest: +SKIP
     'STANDARD'
     """
-    return _summarise(bench, {}, 0, seed)
+    from kit._stats import median_se_log
+    from kit.engine import get_engine
+    from kit.measure import clock_name
+
+    medians = {(r.operation, r.size, r.kind, r.backend): [r.measurement.median] for r in bench.rows}
+    ses = {k: [median_se_log(r.measurement.samples)] for k, r in
+           (((r.operation, r.size, r.kind, r.backend), r) for r in bench.rows)}
+    wisdom = get_engine().wisdom
+    key = f"{bench.preset}/{clock_name()}"
+    return _finish(bench, {}, 0, seed, medians, ses, wisdom.run_noise(key), wisdom.noise_runs(key))
+
+
+def _finish(bench: Any, state: Mapping[tuple[str, str, str], tuple[int, bool]], retries: int, seed: int,
+            medians: dict[tuple[str, str, str, str], list[float]], ses: dict[tuple[str, str, str, str], list[float]],
+            noise: Mapping[str, tuple[float, float]], noise_runs: int) -> "ScoreResult":
+    """Score ``bench`` with intervals that cover run-to-run variation (several runs, or the machine's noise)."""
+    for r in bench.rows:
+        key = (r.operation, r.size, r.kind, r.backend)
+        m = r.measurement
+        m.run_noise = noise.get(f"measurement/{_category(r.operation)}")
+        m.run_medians = list(medians[key]) if len(medians.get(key) or []) >= 2 else None
+    result = _summarise(bench, state, retries, seed)
+    result.runs = max(len(v) for v in medians.values()) if medians else 1
+    result.run_medians = medians
+    result.run_se = ses
+    _apply_intervals(result, noise, noise_runs)
+    return result
 
 
 def _say(progress: bool | Callable | None) -> Callable[[str], None]:
