@@ -196,3 +196,20 @@ def test_large_inputs_are_prepared_once_and_shared_through_the_folder(bench, tmp
     _, again = bench.prepare_call(*args, folder=str(tmp_path))
     assert again == first and files[0].stat().st_mtime_ns == mtime  # read back, not rebuilt
     assert fn(*again) == fn(*first)
+
+
+def test_target_benchmarks_measure_ratios_of_what_they_name():
+    """The hot-path targets' asv benchmarks run (tiny where the input allows) and give positive ratios."""
+    import math
+
+    targets = importlib.import_module("benchmarks.bench_targets")
+    j = targets.JsonDispatch()
+    j.setup()
+    j.time_kit_dumps(), j.time_direct_dumps(), j.time_kit_loads(), j.time_direct_loads()
+    assert j.dumps(j.doc) == j.lib_dumps(j.doc)  # the same bytes: the ratio compares like with like
+    for track in (j.track_dumps_over_direct, j.track_loads_over_direct):
+        r = track()
+        assert r > 0 and math.isfinite(r)
+    r = targets.auto_regret(b"a line of text that repeats. " * 200, 1, samples=1, min_time=0.0)
+    assert r > 0 and math.isfinite(r)
+    assert all(label.startswith("held-out ") for label in targets.AutoRegret.params[0])
