@@ -10,6 +10,10 @@ wait. Conditions, interleaved block by block so that slow drifts hit them alike:
 * ``apart``: the busy loop pinned to another core than the measuring process (load without
   contention for this thread).
 
+Estimators, per block: the wall-clock median, its 10th percentile and minimum, the thread-CPU
+median, the median of wall time less run-queue wait, the wall-clock median of the samples whose
+thread kept at least 90% of a CPU, and kit's own ``compare`` (quick preset) as it runs.
+
 For each estimator it prints the shift from its own quiet value and its block-to-block spread.
 The figures depend on the machine and its load: it is a drill, never a test.
 
@@ -27,6 +31,7 @@ import sys
 import time
 
 from kit.machine import psi_cpu_some, thread_schedstat
+from kit.measure import compare
 
 BUSY = [sys.executable, "-c", "while True: pass"]
 LOST = 0.9  # a sample whose thread got less than this share of the CPU lost it
@@ -74,8 +79,9 @@ def main() -> int:
     ap.add_argument("--blocks", type=int, default=6)
     ap.add_argument("--samples", type=int, default=31)
     ap.add_argument("--sample-ms", type=float, default=5.0)
-    ap.add_argument("--op", choices=["sha256", "blosc2"], default="sha256",
-                    help="sha256 of 64 KiB (single-threaded) or blosc2 compression of 4 MiB (its own threads)")
+    ap.add_argument("--op", choices=["sha256", "blosc2", "blosc2-threads"], default="sha256",
+                    help="sha256 of 64 KiB (single-threaded), blosc2 compression of 4 MiB on the calling thread, "
+                         "or on two blosc2 worker threads")
     args = ap.parse_args()
     if args.op == "sha256":
         data = bytes(range(256)) * 256  # 64 KiB
@@ -87,6 +93,8 @@ def main() -> int:
         import numpy as np
 
         arr = np.random.default_rng(0).integers(0, 1000, 512 * 1024).astype(np.int64)  # 4 MiB
+        if args.op == "blosc2-threads":
+            blosc2.set_nthreads(2)  # the work moves to two worker threads; the caller waits for them
 
         def fn():
             return blosc2.compress(arr, typesize=8)
@@ -101,7 +109,9 @@ def main() -> int:
     results: dict[str, list[dict[str, float | None]]] = {c: [] for c in conditions}
     shares: dict[str, list[float]] = {c: [] for c in conditions}
     psi: dict[str, list[float]] = {c: [] for c in conditions}
-    what = "sha256 of 64 KiB" if args.op == "sha256" else "blosc2.compress of 4 MiB"
+    kit_lost: dict[str, list[tuple[int, int, bool]]] = {c: [] for c in conditions}
+    what = {"sha256": "sha256 of 64 KiB", "blosc2": "blosc2.compress of 4 MiB",
+            "blosc2-threads": "blosc2.compress of 4 MiB on 2 worker threads"}[args.op]
     print(f"{what}: {loops} calls per sample (~{args.sample_ms:g} ms), {args.samples} samples per "
           f"block, {args.blocks} blocks per condition; cores {cores}; load {os.getloadavg()[0]:.2f}", flush=True)
     for _ in range(args.blocks):
@@ -115,24 +125,30 @@ def main() -> int:
                 time.sleep(0.2)  # let the loop start spinning
             try:
                 block = [sample(fn, loops) for _ in range(args.samples)]
+                kit_m = compare({"op": fn}, preset="quick")["op"]  # kit as it measures (wall clock)
             finally:
                 if proc is not None:
                     proc.kill()
                     proc.wait()
                 if cores:
                     os.sched_setaffinity(0, set(cores))
-            results[cond].append(estimators(block))
+            results[cond].append({**estimators(block), "kit compare (quick)": kit_m.median})
+            kit_lost[cond].append((len(kit_m.lost), len(kit_m.samples), kit_m.contended))
             shares[cond] += [s for _, _, s, _ in block]
             p = psi_cpu_some()
             if p is not None:
                 psi[cond].append(p)
     names = list(results["quiet"][0])
-    print(f"\n{'condition':<8} {'CPU share (median, min)':>24} {'lost samples':>13} {'PSI some avg10':>15}")
+    print(f"\n{'condition':<8} {'CPU share (median, min)':>24} {'lost samples':>13} {'PSI some avg10':>15} "
+          f"{'kit: left out / kept, all kept':>31}")
     for cond in conditions:
         sh = shares[cond]
         lost = sum(s < LOST for s in sh) / len(sh)
         p = f"{statistics.median(psi[cond]):.0f}%" if psi[cond] else "n/a"
-        print(f"{cond:<8} {statistics.median(sh):>17.2f}, {min(sh):.2f} {lost:>13.0%} {p:>15}")
+        left, kept = sum(x[0] for x in kit_lost[cond]), sum(x[1] for x in kit_lost[cond])
+        forced = sum(x[2] for x in kit_lost[cond])
+        print(f"{cond:<8} {statistics.median(sh):>17.2f}, {min(sh):.2f} {lost:>13.0%} {p:>15} "
+              f"{f'{left} / {kept}, {forced} of {len(kit_lost[cond])} blocks':>31}")
     print(f"\n{'estimator':<26} " + " ".join(f"{c + ' shift':>13}" for c in conditions[1:])
           + " " + " ".join(f"{c + ' CV':>10}" for c in conditions))
     for name in names:
@@ -150,7 +166,9 @@ def main() -> int:
             v = vals(cond)
             cvs.append(f"{statistics.stdev(v) / statistics.fmean(v):>10.1%}" if len(v) >= 2 else f"{'n/a':>10}")
         print(f"{name:<26} " + " ".join(cells) + " " + " ".join(cvs))
-    print("\nshift: median over blocks against the same estimator's quiet median; CV: block-to-block spread.")
+    print("\nshift: median over blocks against the same estimator's quiet median; CV: block-to-block spread;"
+          "\nkit compare: kit.measure.compare on the wall clock, quick preset (samples that lost the CPU left out"
+          "\nand retaken; all kept when too few kept it).")
     return 0
 
 

@@ -116,6 +116,9 @@ class FakeProbes:
     def cpu(self):
         return self.cpu_t
 
+    def process(self):  # no other thread of the process works
+        return self.cpu()
+
     def schedstat(self):
         self.reads += 1
         if self.reads % 2 == 0:  # the second read of a sample: the sample ran 1 s of CPU and waited
@@ -147,12 +150,25 @@ def test_samples_that_lost_the_cpu_are_left_out_and_taken_again(monkeypatch, wal
     assert not m.contended and not any(w.startswith("contended") for w in m.warnings)
 
 
-def test_when_too_few_samples_keep_the_cpu_all_are_used_and_it_says_so(monkeypatch, wall_clock):
-    probes = FakeProbes([0.4] * 100)
-    monkeypatch.setattr(kit.measure, "_probes", probes)
+def test_when_too_few_samples_keep_the_cpu_all_count_less_their_run_queue_wait(monkeypatch, wall_clock):
+    class Shared(FakeProbes):
+        """A core shared all along: each sample's wall time is its CPU time plus its wait."""
+
+        def schedstat(self):
+            got = super().schedstat()
+            self.wall_t = self.cpu_t * 1e-3 + self.wait * 1e-3  # 1 ms of CPU per sample, scaled
+            return (got[0] * 1e-3, got[1] * 1e-3)
+
+        def cpu(self):
+            return self.cpu_t * 1e-3
+
+    monkeypatch.setattr(kit.measure, "_probes", Shared([0.4] * 100))
     m = compare({"a": wall_clock.work(1e-3)}, min_time=0.001, samples=5)["a"]
     assert m.contended and m.lost == [] and len(m.samples) == 10  # 5 rounds, then 5 retaken, all kept
-    assert any(w.startswith("contended: 10 of 10 samples lost the CPU") for w in m.warnings)
+    # Each sample: 1 ms of CPU over 1 loop, 1.5 ms of waiting (40% share) left out.
+    assert m.median == pytest.approx(1e-3) and m.cpu_share == pytest.approx(0.4)
+    assert any(w.startswith("contended: 10 of 10 samples lost the CPU; times are wall time less run-queue wait")
+               for w in m.warnings)
 
 
 def test_other_clocks_keep_every_sample(monkeypatch, clock):
@@ -174,6 +190,17 @@ def test_without_schedstat_the_share_is_cpu_over_wall_and_nothing_is_left_out(mo
     m = compare({"a": wall_clock.work(1e-3)}, min_time=0.001, samples=5)["a"]
     assert len(m.samples) == 5 and m.lost == []
     assert m.cpu_share == pytest.approx(0.5)
+
+
+def test_a_backend_running_its_own_threads_keeps_every_sample(monkeypatch, wall_clock):
+    class OwnThreads(FakeProbes):
+        def process(self):  # worker threads use as much CPU again as the measuring thread
+            return 2 * self.cpu_t
+
+    monkeypatch.setattr(kit.measure, "_probes", OwnThreads([0.5] * 20))
+    m = compare({"a": wall_clock.work(1e-3)}, min_time=0.001, samples=5)["a"]
+    assert len(m.samples) == 5 and m.lost == [] and not m.contended
+    assert m.cpu_share is None and m.summary()["raw_cpu_share"] is None  # unknown, not "contended"
 
 
 def test_contention_levels_and_the_line():
