@@ -55,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slowdown", type=float, default=1.25, metavar="FACTOR",
                    help="slowdown injected for the detection rate (default 1.25)")
     p.add_argument("--target", metavar="OP:BACKEND",
-                   help="the backend slowed (default: the reference's selected backend in its slowest class)")
+                   help="the backend slowed (default: the reference's selected backend whose quickest selected class is "
+                        "slowest, so that the slowdown wrapper's own cost stays small)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=plain_warnings("drill noise", _noise))

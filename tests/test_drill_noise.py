@@ -165,8 +165,9 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     middle = calls[1:41]
     assert [c["slowdown"] is not None for c in middle] == [False, True] * 20
     assert not any(c["busy"] for c in calls[:41]) and all(c["busy"] for c in calls[41:]) and len(calls) == 45
-    # The slowest selected class of the reference is digest's blake3 (20 us against xxh3's 1 us).
+    # The selected backend whose calls are longest is digest's blake3 (20 us against xxh3's 1 us).
     assert f["target"] == "digest:blake3" and middle[1]["slowdown"] == {"digest:blake3": 1.25}
+    assert f["realised_slowdown"]["medium random"] == pytest.approx(1.25, rel=0.03)
     assert f["runs"] == {"reference": 5, "quiet": 20, "slowed": 20, "loaded": 2}
     # Index values cycle 0.95..1.04 over the quiet runs (call numbers 2, 4, ..., 40): median 0.995 or so,
     # and only intervals within 0.025 of it hold it.
@@ -206,6 +207,19 @@ def test_the_drill_refuses_bad_settings_before_running():
     with pytest.raises(ValueError, match="unknown operation 'nope'"):
         nd.noise_drill(operations=["nope"], run=sim, busy=sim.loop)
     assert sim.calls == []
+
+
+def test_the_target_is_the_backend_whose_quickest_selected_class_is_slowest():
+    def c(op, size, backend, t):
+        return ({"operation": op, "size": size, "kind": "k", "baseline": "base", "backend": backend},
+                {"operation": op, "size": size, "kind": "k", "backend": backend, "median_s": t})
+
+    # orjson's medium class is the slowest of all, but its small one takes 3 us; blake3 is selected
+    # only where its calls take 35 us.
+    pairs = [c("json.encode", "small", "orjson", 3e-6), c("json.encode", "medium", "orjson", 5e-4),
+             c("digest", "small", "base", 2e-6), c("digest", "medium", "blake3", 3.5e-5)]
+    ref = {"classes": [p[0] for p in pairs], "measurements": [p[1] for p in pairs]}
+    assert nd._auto_target(ref) == "digest:blake3"
 
 
 def test_a_reference_that_selected_only_baselines_has_nothing_to_slow():
