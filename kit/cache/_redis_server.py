@@ -82,8 +82,23 @@ class RedisServer:
         self.stop()
         raise TimeoutError(f"redis-server did not answer on port {self.port} within {timeout} s")
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open, commands wait unanswered, as in a partition."""
+        import signal
+
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server go on (SIGCONT): it then runs what it received meanwhile, late."""
+        import signal
+
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.resume()  # a paused process is killed all the same; resumed, it exits at once
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
