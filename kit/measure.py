@@ -460,7 +460,7 @@ def contention_line(c: dict[str, Any] | None) -> str:
     if c.get("cpu_share_median") is not None:
         share.append(f"CPU share {c['cpu_share_median']:.0%} (min {c['cpu_share_min']:.0%})")
     if c.get("lost_share"):
-        share.append(f"{c['lost_share']:.0%} of samples lost it")
+        share.append(f"{c['lost_share']:.0%} of samples lost")
     machine = []
     if c.get("psi_cpu_some") is not None:
         machine.append(f"CPU pressure {c['psi_cpu_some']:.2g}%")
@@ -468,8 +468,12 @@ def contention_line(c: dict[str, Any] | None) -> str:
         machine.append(f"load {c['load_per_core']:.2f}/core")
     if c.get("steal"):
         machine.append(f"steal {c['steal']:.0%}")
-    line = f"contention: {c['level']}: " + "; ".join(x for x in (", ".join(share), ", ".join(machine)) if x)
-    return line if len(line) <= 100 else line[:97] + "..."
+    line = ""
+    while True:  # the least telling parts go first when the line would pass 100 characters
+        line = f"contention: {c['level']}: " + "; ".join(x for x in (", ".join(share), ", ".join(machine)) if x)
+        if len(line) <= 100 or not (machine or len(share) > 1):
+            return line[:100]
+        (machine if machine else share).pop()
 
 
 def _time_loop(fn: Callable[[], Any], loops: int) -> float:

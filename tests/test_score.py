@@ -156,6 +156,24 @@ def test_score_of_a_real_run_follows_the_formula(small_result):
     assert sub.score == pytest.approx(r.score)
 
 
+def test_a_single_run_says_its_intervals_cover_sampling_only_and_states_its_contention(small_result):
+    r = small_result
+    assert r.ci_basis == "sampling" and r.ci_label == "one run: sampling noise only"
+    rec = r.to_record().data
+    assert rec["intervals"] == {"basis": "sampling", "label": "one run: sampling noise only", "runs": 1}
+    c = rec["contention"]
+    assert c["level"] in ("quiet", "light", "contended", "unknown") and c["summary"].startswith("contention: ")
+    assert {"cpu_share_median", "cpu_share_min", "psi_cpu_some", "load_per_core"} <= set(c)
+    for m in rec["measurements"]:
+        assert m["cpu_share"] is None or 0 < m["cpu_share"] <= 1
+    notes = r.notes().splitlines()
+    assert notes[0] == "95% intervals: one run: sampling noise only" and notes[-1].startswith("contention: ")
+    assert all(len(line) <= 100 for line in notes)
+    html = r._repr_html_()
+    assert "one run: sampling noise only" in html and "contention" in html
+    assert "one run: sampling noise only" in str(r)
+
+
 def test_availability_is_beside_the_score_not_in_it(small_result):
     a, n = small_result.availability
     assert small_result.availability_text == f"{a}/{n} backends available"
@@ -188,9 +206,17 @@ def test_runs_pool_fresh_processes_and_keep_each_runs_median(tmp_path):
     assert r.runs == rec["runs"] == 2
     for m in rec["measurements"]:
         assert len(m["run_medians_s"]) == 2, m["backend"]
-        # The pooled samples hold both runs: the first run's median is the median of its own part.
-        assert m["samples"] == len(m["raw_s"]) > 7
+        # The pooled samples hold both runs (those that lost the CPU apart): 7 or more taken in each.
+        assert m["samples"] == len(m["raw_s"]) and m["samples"] + len(m["lost_s"]) > 7
         assert min(m["run_medians_s"]) <= m["median_s"] <= max(m["run_medians_s"])
+        assert m["ci_basis"] == "runs"
+    assert r.ci_basis == "runs" and rec["intervals"]["label"].startswith("2 runs: the spread of the runs")
+    # The two runs taught this machine its run-to-run noise, which a later single run's intervals use.
+    from kit._wisdom import Wisdom
+
+    learned = Wisdom(tmp_path).run_noise("quick/wall")
+    assert {"relative/hashing", "relative/overall", "absolute/hashing", "measurement/hashing"} <= set(learned)
+    assert all(sd >= 0 and df >= 1 for sd, df in learned.values())
 
 
 def test_runs_refuse_a_clock_fresh_processes_cannot_share(monkeypatch):
@@ -207,6 +233,58 @@ def test_a_failing_run_says_which_and_why(monkeypatch):
     monkeypatch.setattr(sc.sys, "executable", "/bin/false")
     with pytest.raises(KitError, match=r"run 2 \(a fresh `kit score` process\) failed with exit status 1"):
         sc.extra_runs(1, operations=["fingerprint"], sizes=["small"])
+
+
+# --- the score reports the engine's choice ------------------------------------------------------------
+
+
+def _seeded(name, median, n=15, seed=0):
+    rng = np.random.default_rng(seed)
+    return Measurement(name, list(median * np.exp(rng.normal(0, 0.01, n))), 1, 100)
+
+
+@pytest.fixture
+def scripted_engine(tmp_path, monkeypatch):
+    """An engine whose measurements are scripted: ``plan`` maps a backend to its median time per call."""
+    from kit.engine import Engine
+    from kit.measure import speedup
+
+    eng = Engine(tmp_path / "wisdom")
+    plan = {}
+
+    def measure(op_name, size, kind, backends=None, preset="quick", seed=0):
+        names = list(backends) if backends is not None else list(plan)
+        ms = {n: _seeded(n, plan[n], seed=i + 10 * measure.calls) for i, n in enumerate(names)}
+        measure.calls += 1
+        base = ms["hashlib.sha256"]
+        return [Row(op_name, size, kind, n, m, speedup(base, m), n == "hashlib.sha256") for n, m in ms.items()]
+
+    measure.calls = 0
+    monkeypatch.setattr(eng, "measure", measure)
+    return eng, plan
+
+
+def test_the_score_reports_the_engines_choice_not_the_best_of_its_own_run(scripted_engine):
+    eng, plan = scripted_engine
+    plan.update({"hashlib.sha256": 3.0, "blake3": 1.0, "hashlib.blake2b": 1.9})
+    first = sc.score(operations=["digest"], sizes=["small"], claims=False, retries=0, engine=eng)
+    assert [c.backend for c in first.classes] == ["blake3"]
+    # blake2b now measures 3% faster than blake3: within noise of the stored choice, which stays.
+    plan.update({"hashlib.blake2b": 0.97})
+    again = sc.score(operations=["digest"], sizes=["small"], claims=False, retries=0, engine=eng)
+    (c,) = again.classes
+    assert c.backend == "blake3" and c.speedup[0] == pytest.approx(3.0, rel=0.03)
+    assert again.to_record().data["selected"]["digest"]["small"] == "blake3"
+
+
+def test_the_score_never_reports_a_selected_backend_slower_than_the_baseline(scripted_engine):
+    eng, plan = scripted_engine
+    plan.update({"hashlib.sha256": 1.0, "hashlib.blake2b": 0.5})
+    assert sc.score(operations=["digest"], sizes=["small"], claims=False, retries=0,
+                    engine=eng).classes[0].backend == "hashlib.blake2b"
+    plan.update({"hashlib.blake2b": 1.0 / 0.82})  # the stored choice now measures 0.82x the baseline
+    (c,) = sc.score(operations=["digest"], sizes=["small"], claims=False, retries=0, engine=eng).classes
+    assert c.backend == "hashlib.sha256" and c.speedup == (1.0, 1.0, 1.0)
 
 
 # --- noisy classes ---------------------------------------------------------------------------------
