@@ -760,7 +760,8 @@ def contention_of(record: Any) -> dict[str, Any]:
     rec = as_record(record)
     c = rec.data.get("contention")
     if isinstance(c, Mapping) and c.get("level") in CONTENTION_LEVELS and c["level"] != "unknown":
-        return {"level": c["level"], "summary": _contention_words(c), "source": "measured"}
+        return {"level": c["level"], "summary": _contention_words(c), "source": "measured",
+                "load_per_core": _num_field(c, "load_per_core")}
     loads = [float(x) for m in rec.measurements if isinstance(x := m.get("load_per_core"), (int, float))
              and not isinstance(x, bool) and math.isfinite(x)]
     if loads:
@@ -914,10 +915,16 @@ class Validation:
         return "measured under contention (" + "; ".join(f"{label}: {c['summary']}" for label, c in contended) + ")"
 
     def _light(self) -> str:
-        light = [f"{label} under light load ({c['summary']})" for label, c in
-                 (("this record", self.contention.get("record")), ("the reference", self.contention.get("reference")))
-                 if c and c.get("level") == "light"]
-        return "; " + "; ".join(light) if light else ""
+        """The load of a record that did not stop the verdict: light, or a loaded machine on which the
+        measuring thread still got its CPU (a busy loop on another core)."""
+        said = []
+        for label, c in (("this record", self.contention.get("record")),
+                         ("the reference", self.contention.get("reference"))):
+            if c and c.get("level") == "light":
+                said.append(f"{label} under light load ({c['summary']})")
+            elif c and c.get("level") == "quiet" and (c.get("load_per_core") or 0) > LIGHT_LOAD:
+                said.append(f"{label} quiet for the measuring thread under load ({c['summary']})")
+        return "; " + "; ".join(said) if said else ""
 
     def _judge(self) -> tuple[str, str]:
         if self.question == "hardware":

@@ -537,3 +537,14 @@ def test_a_measured_contention_line_is_quoted_without_its_prefix_and_unknown_fal
     unknown = _one(load=1.3)
     unknown.data["contention"] = {"level": "unknown", "summary": "contention: unknown"}
     assert contention_of(unknown)["level"] == "contended"  # the load average still says something
+
+
+def test_a_loaded_machine_whose_measuring_thread_kept_its_cpu_is_named_not_judged():
+    rec = _one()
+    rec.data["contention"] = {"level": "quiet", "cpu_share_median": 1.0, "cpu_share_min": 0.99,
+                              "load_per_core": 1.23, "summary": "contention: quiet: CPU share 100%"}
+    v = validate(rec, _ref5())
+    assert v.verdict == "PASS"
+    assert "this record quiet for the measuring thread under load (CPU share 100% (min 99%), load 1.23/core)" in v.reason
+    rec.data["contention"]["load_per_core"] = 0.3
+    assert "under load" not in validate(rec, _ref5()).reason
