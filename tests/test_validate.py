@@ -529,7 +529,7 @@ def test_a_measured_contention_line_is_quoted_without_its_prefix_and_unknown_fal
                               "lost_share": 0.25, "psi_cpu_some": 37.0, "load_per_core": 1.2,
                               "summary": "contention: contended: CPU share 55% (min 40%), 25% of samples lo..."}
     words = "CPU share 55% (min 40%), 25% of samples lost it, CPU pressure 37%, load 1.20/core"
-    assert contention_of(rec) == {"level": "contended", "source": "measured", "summary": words}
+    assert contention_of(rec) == {"level": "contended", "source": "measured", "summary": words, "load_per_core": 1.2}
     v = validate(rec, _ref5())
     assert v.verdict == "INCONCLUSIVE" and f"(this record: {words})" in v.reason
     rec.data["contention"] = {"level": "light", "summary": "contention: light: CPU pressure 12%"}
