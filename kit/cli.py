@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
         except ModuleNotFoundError as exc:
             if exc.name != mod:
                 raise
+    from kit._cli_engine import own_usage
+
+    for p in sub.choices.values():  # `kit cache --fast` prints cache's usage, not kit's
+        own_usage(p)
     return parser
 
 
@@ -56,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from kit._display import one_line_warnings
+
     try:
-        return int(args.func(args) or 0)
+        with one_line_warnings(f"kit {args.command}"):  # one line each, not Python's source lines
+            return int(args.func(args) or 0)
     except KitError as exc:
         print(f"kit {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
