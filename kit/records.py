@@ -30,6 +30,7 @@ import json
 import statistics
 import math
 import os
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -363,14 +364,60 @@ def _foreign_hint(data: Any) -> str:
     return ""
 
 
+#: Largest record file read (a record of the full preset is ~1 MB): /dev/zero or a huge file is refused.
+MAX_RECORD_BYTES = 64 << 20
+
+
+def _read_record_text(p: Path) -> str:
+    """The text of a record file: a regular file, bounded in size, read without blocking.
+
+    The file type is checked before opening: a FIFO would block ``open`` until a writer
+    came, a device like ``/dev/zero`` never ends; the read is bounded in case the file
+    grows meanwhile.
+    """
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise RecordError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise RecordError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise RecordError(f"{p}: is a folder, expected a record file (*.json)")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a character device"
+                if stat.S_ISCHR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise RecordError(f"{p}: is {kind}, expected a record file (*.json)")
+    if st.st_size > MAX_RECORD_BYTES:
+        raise RecordError(f"{p}: {st.st_size} bytes, larger than any kit record (at most {MAX_RECORD_BYTES}); "
+                          "expected a record file (*.json)")
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced between stat and open
+                raise RecordError(f"{p}: not a regular file, expected a record file (*.json)")
+            raw = f.read(MAX_RECORD_BYTES + 1)
+    except OSError as exc:
+        raise RecordError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(f"{p}: larger than any kit record (at most {MAX_RECORD_BYTES} bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordError(f"{p}: not a text file, expected a kit record (JSON)") from None
+
+
 def load_record(path: Any) -> Record:
     """Read a record, migrating an older schema version; one clear error naming the file otherwise.
 
     Raises
     ------
     RecordError
-        The file is missing, unreadable, truncated or not JSON, not a kit record, of a newer schema
-        version, of an older one with no migration, or lacks required fields.
+        The file is missing, not a regular file (a folder, a FIFO, a device), larger than
+        :data:`MAX_RECORD_BYTES`, unreadable, truncated, nested too deeply or not JSON, not a kit
+        record, of a newer schema version, of an older one with no migration, lacks required
+        fields or has a field of the wrong type (a score that is NaN or a string, boolean or
+        non-finite samples, no measurements).
 
     Examples
     --------
@@ -379,16 +426,7 @@ def load_record(path: Any) -> Record:
     RecordError: missing.json: no such file
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecordError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise RecordError(f"{p}: is a folder, expected a record file (*.json)") from None
-    except UnicodeDecodeError:
-        raise RecordError(f"{p}: not a text file, expected a kit record (JSON)") from None
-    except OSError as exc:
-        raise RecordError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    text = _read_record_text(p)
     if not text.strip():
         raise RecordError(f"{p}: empty file, expected a kit record (JSON)")
     try:
@@ -396,6 +434,8 @@ def load_record(path: Any) -> Record:
     except json.JSONDecodeError as exc:
         what = "truncated" if _ends_open(text) else "not valid JSON"
         raise RecordError(f"{p}: {what} at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    except RecursionError:
+        raise RecordError(f"{p}: JSON nested too deeply to be a kit record") from None
     return _from_data(data, p)
 
 
@@ -446,22 +486,97 @@ def _from_data(data: Any, path: Path | None) -> Record:
     if missing:
         raise RecordError(f"{where}: missing field{'s' if len(missing) > 1 else ''} "
                           f"{', '.join(repr(k) for k in missing)} (is the file complete?)")
-    if not isinstance(data["measurements"], list):
-        raise RecordError(f"{where}: 'measurements' must be a list, got {type(data['measurements']).__name__}")
+    _check_shape(where, data)
     for i, m in enumerate(data["measurements"]):
         lacking = [k for k in REQUIRED_MEASUREMENT if not isinstance(m, dict) or k not in m]
         if lacking:
             raise RecordError(f"{where}: measurement {i} lacks {', '.join(repr(k) for k in lacking)}")
-        if not isinstance(m["raw_s"], list) or not m["raw_s"] or not all(
-                isinstance(x, (int, float)) and x > 0 for x in m["raw_s"]):
+        for k in ("operation", "size", "kind", "backend"):
+            if not isinstance(m[k], str):
+                raise RecordError(f"{where}: measurement {i}: {k!r} must be a string, got {_short(m[k])}")
+        if not _seconds(m["raw_s"]):
             raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}) has no valid raw "
-                              f"samples (expected a list of positive seconds, got {_short(m['raw_s'])})")
+                              f"samples (expected a list of positive finite seconds, got {_short(m['raw_s'])})")
+        if not _number(m["median_s"]) or m["median_s"] <= 0:
+            raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}): 'median_s' must be "
+                              f"positive finite seconds, got {_short(m['median_s'])}")
         runs = m.get("run_medians_s")
-        if runs is not None and (not isinstance(runs, list) or not runs or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in runs)):
+        if runs is not None and not _seconds(runs):
             raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}) has invalid "
                               f"'run_medians_s' (expected a list of positive seconds, got {_short(runs)})")
+        for k in ("speedup", "ci_low_s", "ci_high_s", "cv"):
+            if m.get(k) is not None and not _number(m[k]):
+                raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}): {k!r} must be "
+                                  f"a finite number, got {_short(m[k])}")
     return Record(data, path, migrated_from)
+
+
+def _number(x: Any) -> bool:
+    """A finite int or float (not a bool, not NaN or infinity)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _seconds(xs: Any) -> bool:
+    return isinstance(xs, list) and bool(xs) and all(_number(x) and x > 0 for x in xs)
+
+
+def _pair(x: Any) -> bool:
+    return isinstance(x, list) and len(x) == 2 and all(v is None or _number(v) for v in x)
+
+
+def _check_shape(where: str, data: dict[str, Any]) -> None:
+    """The types of the fields that reports and validation read; one error naming the first wrong one."""
+
+    def bad(field: str, expected: str, got: Any) -> RecordError:
+        return RecordError(f"{where}: {field} must be {expected}, got {_short(got)} (is the file damaged?)")
+
+    for k in ("machine_id", "preset"):
+        if not isinstance(data[k], str):
+            raise bad(repr(k), "a string", data[k])
+    if not isinstance(data["machine"], dict):
+        raise bad("'machine'", "an object", data["machine"])
+    if not isinstance(data["measurements"], list):
+        raise bad("'measurements'", "a list", data["measurements"])
+    if not data["measurements"]:
+        raise RecordError(f"{where}: the record has no measurements, so there is nothing to validate or show "
+                          "(was the run interrupted?)")
+    s = data["score"]
+    if not isinstance(s, dict):
+        raise bad("'score'", "an object with 'value' and 'tier'", s)
+    if not _number(s.get("value")):
+        raise bad("score.value", "a finite number", s.get("value"))
+    if not isinstance(s.get("tier"), str):
+        raise bad("score.tier", "a string", s.get("tier"))
+    for k in ("speedup",):
+        if k in s and not _number(s[k]):
+            raise bad(f"score.{k}", "a finite number", s[k])
+    for k in ("ci", "speedup_ci"):
+        if s.get(k) is not None and not _pair(s[k]):
+            raise bad(f"score.{k}", "a pair of numbers", s[k])
+    for name, kind in (("subscores", dict), ("hardware_index", dict), ("classes", list), ("claims", list),
+                       ("libraries", dict), ("availability", dict), ("selected", dict), ("git", dict)):
+        if data.get(name) is not None and not isinstance(data[name], kind):
+            raise bad(repr(name), "an object" if kind is dict else "a list", data[name])
+    for k, v in (data.get("subscores") or {}).items():
+        if not isinstance(v, dict) or not all(_number(v.get(f)) for f in ("speedup", "score")):
+            raise bad(f"subscores.{k}", "an object with numeric 'speedup' and 'score'", v)
+    for i, c in enumerate(data.get("classes") or []):
+        if not isinstance(c, dict) or not all(isinstance(c.get(f), str) for f in ("operation", "size", "kind",
+                                                                                  "backend")):
+            raise bad(f"classes[{i}]", "an object naming operation, size, kind and backend", c)
+        if c.get("speedup") is not None and not _number(c["speedup"]):
+            raise bad(f"classes[{i}].speedup", "a finite number", c["speedup"])
+    hw = data.get("hardware_index")
+    if hw:
+        if not _number(hw.get("value")) or (hw.get("ci") is not None and not _pair(hw["ci"])) or (
+                hw.get("categories") is not None and not isinstance(hw["categories"], dict)):
+            raise bad("'hardware_index'", "an object with a numeric 'value' (and a 'ci' pair)", hw)
+    for i, c in enumerate(data.get("claims") or []):
+        if not isinstance(c, dict) or not _number(c.get("claimed")) or not isinstance(c.get("title"), str) \
+                or not isinstance(c.get("unit"), str) or not isinstance(c.get("seeds"), list):
+            raise bad(f"claims[{i}]", "an object with 'title', 'claimed', 'unit' and 'seeds'", c)
+        if c.get("measured") is not None and not _number(c["measured"]):
+            raise bad(f"claims[{i}].measured", "a finite number", c["measured"])
 
 
 def _short(x: Any) -> str:

@@ -138,7 +138,28 @@ def test_older_schema_is_migrated_when_a_migration_exists(record, tmp_path, monk
 
 @pytest.mark.parametrize("mutate,match", [
     (lambda d: d.pop("measurements"), "missing field 'measurements'"),
-    (lambda d: d.update(measurements={"a": 1}), "'measurements' must be a list, got dict"),
+    (lambda d: d.update(measurements={"a": 1}), "'measurements' must be a list, got {'a': 1}"),
+    (lambda d: d.update(measurements=[]), "has no measurements, so there is nothing to validate"),
+    (lambda d: d.update(score=float("nan")), "'score' must be an object with 'value' and 'tier', got nan"),
+    (lambda d: d.update(score="98"), "'score' must be an object with 'value' and 'tier', got '98'"),
+    (lambda d: d.update(score=None), "'score' must be an object"),
+    (lambda d: d["score"].update(value=float("nan")), "score.value must be a finite number, got nan"),
+    (lambda d: d["score"].update(value="high"), "score.value must be a finite number, got 'high'"),
+    (lambda d: d["score"].update(value=True), "score.value must be a finite number, got True"),
+    (lambda d: d["score"].update(tier=None), "score.tier must be a string"),
+    (lambda d: d["score"].update(ci=[1]), "score.ci must be a pair of numbers"),
+    (lambda d: d["measurements"][0].update(raw_s=[True, True, True]), "no valid raw samples"),
+    (lambda d: d["measurements"][0].update(raw_s=[1e-6, False]), "no valid raw samples"),
+    (lambda d: d["measurements"][0].update(raw_s=[1e-6, float("inf")]), "no valid raw samples"),
+    (lambda d: d["measurements"][0].update(raw_s=[1e-6, float("nan")]), "no valid raw samples"),
+    (lambda d: d["measurements"][0].update(median_s="fast"), "'median_s' must be positive finite seconds"),
+    (lambda d: d["measurements"][0].update(backend=None), "'backend' must be a string"),
+    (lambda d: d["measurements"][0].update(run_medians_s=[True]), "invalid 'run_medians_s'"),
+    (lambda d: d.update(machine="x"), "'machine' must be an object"),
+    (lambda d: d.update(hardware_index={"value": "1.0"}), "'hardware_index' must be an object with a numeric"),
+    (lambda d: d.update(claims=[{"title": "t"}]), r"claims\[0\] must be an object"),
+    (lambda d: d.update(classes=[None]), r"classes\[0\] must be an object"),
+    (lambda d: d.update(subscores={"json": {"speedup": "x"}}), "subscores.json must be an object"),
     (lambda d: d["measurements"][0].pop("raw_s"), "measurement 0 lacks 'raw_s'"),
     (lambda d: d["measurements"][0].update(raw_s=[]), "measurement 0 .* has no valid raw samples"),
     (lambda d: d["measurements"][0].update(raw_s=[1e-6, "x"]), "no valid raw samples"),
@@ -223,3 +244,41 @@ def test_find_reference_and_latest(record, tmp_path):
         records.latest_record(tmp_path)
     run = write_record(record, tmp_path)
     assert records.latest_record(tmp_path) == run
+
+
+# --- files that are not records: refused before (or without) reading them whole -------------------
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "record.json"
+    os.mkfifo(fifo)
+    with pytest.raises(RecordError, match="is a named pipe .FIFO., expected a record file"):
+        load_record(fifo)  # no writer ever comes: opening it would block forever
+
+
+def test_a_device_is_refused_without_reading_it(tmp_path):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(RecordError, match="/dev/zero: is a character device"):
+        load_record("/dev/zero")
+
+
+def test_a_file_larger_than_any_record_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(records, "MAX_RECORD_BYTES", 1000)
+    p = tmp_path / "big.json"
+    p.write_text(" " * 1001)
+    with pytest.raises(RecordError, match="1001 bytes, larger than any kit record .at most 1000."):
+        load_record(p)
+
+
+def test_json_nested_too_deeply_is_one_error(tmp_path):
+    p = tmp_path / "deep.json"
+    p.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RecordError, match="nested too deeply"):
+        load_record(p)
+
+
+def test_a_score_of_nan_in_the_file_is_refused(record, tmp_path):
+    d = json.loads(json.dumps(record.data))
+    text = json.dumps(d).replace(json.dumps(d["score"]["value"]), "NaN", 1)
+    with pytest.raises(RecordError, match="score.value must be a finite number, got nan"):
+        load_record(_write(tmp_path, "nan.json", text))
