@@ -373,3 +373,27 @@ def pool_noise(observations: Sequence[tuple[float, float]]) -> tuple[float, floa
         return None
     df = sum(d for _, d in obs)
     return math.sqrt(sum(v * d for v, d in obs) / df), df
+
+
+#: The label of an interval that covers one run's sampling noise only.
+SAMPLING_ONLY = "one run: sampling noise only"
+
+
+def interval_label(basis: str, runs: int = 1, noise_runs: int = 0) -> str:
+    """Words for what an interval covers (shown in text, JSON and HTML).
+
+    Examples
+    --------
+    >>> interval_label("sampling")
+    'one run: sampling noise only'
+    >>> interval_label("runs", 5)
+    '5 runs: the spread of the runs'
+    >>> interval_label("machine", 1, 12)
+    "one run and this machine's run-to-run noise (learned from 12 runs)"
+    """
+    if basis == "runs":
+        return f"{runs} runs: the spread of the runs" + (
+            f" and this machine's run-to-run noise ({noise_runs} runs)" if noise_runs else "")
+    if basis == "machine":
+        return f"one run and this machine's run-to-run noise (learned from {noise_runs} runs)"
+    return SAMPLING_ONLY

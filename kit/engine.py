@@ -34,13 +34,14 @@ import math
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from kit import _config, _registry
 from kit._display import Table
 from kit._wisdom import Wisdom
-from kit.errors import BackendUnavailable, KitError
+from kit.errors import BackendUnavailable, KitError, KitWarning
 
 log = logging.getLogger("kit")
 
@@ -369,6 +370,8 @@ class BenchResult:
     reasons: dict[str, dict[str, str]] = field(default_factory=dict)
     #: The run's CPU pressure, load and steal, read around the measurements (see :attr:`contention`).
     probes: dict[str, float | None] = field(default_factory=dict)
+    #: How many runs the machine's learned run-to-run noise (which widens the times' intervals) came from.
+    noise_runs: int = 0
 
     @property
     def contention(self) -> dict[str, Any]:
@@ -386,9 +389,23 @@ class BenchResult:
                       f"speed-up over it lies wholly above {MIN_GAIN:g}x, and never to a backend measured slower "
                       "than the baseline."])
 
+    @property
+    def intervals(self) -> str:
+        """What the intervals of this run's times cover (speed-ups are ratios measured side by side)."""
+        from kit._stats import interval_label
+
+        bases = {r.measurement.ci_basis for r in self.rows}
+        if bases == {"machine"}:
+            return interval_label("machine", 1, self.noise_runs)
+        if bases == {"runs"}:
+            return interval_label("runs", min(len(r.measurement.run_medians) for r in self.rows))
+        return interval_label("sampling")
+
     def notes(self) -> str:
-        """The lines ``kit bench`` prints under its tables: the run's contention, then why each choice."""
-        return f"{self.contention['summary']}\n\n{self.why_table()}"
+        """The lines ``kit bench`` prints under its tables: the run's contention, what its intervals
+        cover, then why each choice."""
+        return (f"{self.contention['summary']}\n95% intervals of times: {self.intervals}; speed-ups: ratios "
+                f"measured side by side\n\n{self.why_table()}")
 
     def table(self) -> Table:
         from kit.measure import format_rate, format_time
@@ -436,11 +453,13 @@ class BenchResult:
         import html
 
         return (self.table()._repr_html_() + self.choices()._repr_html_()
-                + f"<p>{html.escape(self.contention['summary'])}</p>" + self.why_table()._repr_html_())
+                + f"<p>{html.escape(self.contention['summary'])}<br>95% intervals of times: "
+                  f"{html.escape(self.intervals)}</p>" + self.why_table()._repr_html_())
 
     def to_dict(self) -> dict[str, Any]:
         return {"preset": self.preset, "seconds": self.seconds, "started": self.started, "machine": self.machine,
                 "selected": self.selected, "reasons": self.reasons, "contention": self.contention,
+                "intervals": {"times": self.intervals, "speedups": "one run: ratios measured side by side"},
                 "rows": [r.to_dict() for r in self.rows],
                 "verification": {op: {b: v.to_dict() for b, v in per.items()}
                                  for op, per in self.verification.items()}}
@@ -458,6 +477,7 @@ class Engine:
     def __init__(self, cache_dir: Any = None) -> None:
         self._lock = threading.RLock()
         self._verified: dict[tuple[str, str], Verification] = {}
+        self._warned: set[tuple[str, str]] = set()
         self.fallbacks: collections.Counter = collections.Counter()
         # (operation, backend, input class) -> calls that fell back (a guard's class, or the error)
         self.fallback_classes: collections.Counter = collections.Counter()
@@ -590,8 +610,10 @@ class Engine:
             self.wisdom.store_selection(op, per, [r for r in rows if r.operation == op.name], preset, why)
         self.wisdom.save()
         self._invalidate()
+        from kit.measure import clock_name
+
         return BenchResult(rows, selected, fingerprint(), preset, time.perf_counter() - t0, verification, started,
-                           reasons, probes)
+                           reasons, probes, self.wisdom.noise_runs(f"{preset}/{clock_name()}"))
 
     # --- selection ------------------------------------------------------------------------
 
@@ -659,6 +681,8 @@ class Engine:
         chosen = {s: self.selection(op_name, s) for s in SIZE_NAMES}
         fns = [self.implementation(op_name, chosen[s][0]) for s in SIZE_NAMES]
         forced = any(how == "forced" for _, how in chosen.values())
+        if forced:
+            self._warn_if_unverified(op_name, next(n for n, how in chosen.values() if how == "forced"))
         base = _registry.backend(op_name, op.baseline).implementation()
         cacheable = _config._active_contexts[0] == 0
         b = Binding(gen if cacheable else -1, op_name, fns[0], fns[1], fns[2],
@@ -670,6 +694,18 @@ class Engine:
                 self._context_bindings.clear()
             self._context_bindings[ctx_key] = (gen, b)
         return b
+
+    def _warn_if_unverified(self, op_name: str, name: str) -> None:
+        """A forced backend is used as named (house rule 2); if it failed verification, say why, once."""
+        key = (op_name, name)
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        v = self.verification(op_name, name)
+        if not v.ok:
+            more = f" (+{len(v.problems) - 1} more)" if len(v.problems) > 1 else ""
+            warnings.warn(f"kit: {name!r} is forced for {op_name!r} but failed verification: {v.problems[0]}{more}; "
+                          "its results may differ from the baseline's (kit info lists why)", KitWarning, stacklevel=4)
 
     def _invalidate(self) -> None:
         self._bindings.clear()

@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from kit import _registry
+from kit._stats import SAMPLING_ONLY, interval_label
 from kit.errors import KitError
 
 __all__ = [
@@ -266,10 +267,6 @@ def nested_geomean(ratios: Sequence[Ratio], seed: int = 0,
 #   (stored in the wisdom file by every score of several runs) added to the sampling interval;
 # * ``sampling``: one run and nothing learned: the sampling interval, labelled "one run: sampling noise only".
 
-#: The label of an interval that covers one run's sampling noise only.
-SAMPLING_ONLY = "one run: sampling noise only"
-
-
 def _nested(per_class: Mapping[Any, tuple[str, Sequence[float]]]) -> tuple[int, list[float], dict[str, list[float]]]:
     """Per-run nested means: class values per run → ``(runs, overall per run, {category: per run})``.
 
@@ -345,26 +342,6 @@ def _honest(point: float, ci: tuple[float, float], parts: Sequence[tuple[str, fl
     h_hi = math.log(ci[1] / point) if ci[1] > 0 else 0.0
     basis = "sampling" if "sampling" in bases else "machine"
     return point * math.exp(-math.hypot(max(h_lo, 0.0), extra)), point * math.exp(math.hypot(max(h_hi, 0.0), extra)), basis
-
-
-def interval_label(basis: str, runs: int = 1, noise_runs: int = 0) -> str:
-    """Words for what an interval covers (shown in text, JSON and HTML).
-
-    Examples
-    --------
-    >>> interval_label("sampling")
-    'one run: sampling noise only'
-    >>> interval_label("runs", 5)
-    '5 runs: the spread of the runs'
-    >>> interval_label("machine", 1, 12)
-    "one run and this machine's run-to-run noise (learned from 12 runs)"
-    """
-    if basis == "runs":
-        return f"{runs} runs: the spread of the runs" + (
-            f" and this machine's run-to-run noise ({noise_runs} runs)" if noise_runs else "")
-    if basis == "machine":
-        return f"one run and this machine's run-to-run noise (learned from {noise_runs} runs)"
-    return SAMPLING_ONLY
 
 
 def _mean_square(values: Sequence[float] | None) -> float:

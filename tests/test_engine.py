@@ -138,6 +138,8 @@ def test_tune_keeps_the_stored_choice_and_records_why(fresh_engine, monkeypatch)
     assert data["contention"]["level"] in ("quiet", "light", "contended", "unknown")
     notes = res.notes()
     assert notes.startswith("contention: ") and "why these choices" in notes
+    assert "95% intervals of times: one run: sampling noise only" in notes
+    assert data["intervals"]["times"] == "one run: sampling noise only"
     assert all(len(line) <= 100 for line in str(res.why_table()).splitlines())
     # A new engine (new process) reuses the wisdom without measuring.
     again = Engine(fresh_engine.wisdom.dir)
@@ -151,6 +153,13 @@ def test_a_real_tune_selects_only_verified_backends_and_persists(fresh_engine):
     assert fresh_engine.verification("fingerprint", chosen).ok
     assert fresh_engine.wisdom.path.exists() and res.reasons["fingerprint"]["small"]
     assert all(r.measurement.cpu_share is None or 0 < r.measurement.cpu_share <= 1 for r in res.rows)
+    # Once the machine has learned its run-to-run noise (kit score --runs N), times' intervals carry it.
+    fresh_engine.wisdom.store_run_noise("quick/wall", {"measurement/hashing": (0.0025, 4)}, runs=5)
+    res = fresh_engine.tune(["fingerprint"], sizes=["small"])
+    assert {r.measurement.ci_basis for r in res.rows} == {"machine"}
+    assert res.intervals == "one run and this machine's run-to-run noise (learned from 5 runs)"
+    m = res.rows[0].measurement
+    assert m.ci[0] < m.sampling_ci[0] and m.ci[1] > m.sampling_ci[1]
 
 
 def test_stale_wisdom_is_remeasured(fresh_engine):
