@@ -52,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="size classes (default: the quick preset's, small and medium)")
     p.add_argument("--reference-runs", type=int, default=5, metavar="N",
                    help="runs pooled in the reference (default 5, as kit score --as-reference)")
+    p.add_argument("--reference-attempts", type=int, default=3, metavar="N",
+                   help="make the reference up to N times while it comes out contended (default 3)")
     p.add_argument("--slowdown", type=float, default=1.25, metavar="FACTOR",
                    help="slowdown injected for the detection rate (default 1.25)")
     p.add_argument("--target", metavar="OP:BACKEND",
@@ -79,7 +81,8 @@ def _noise(args: argparse.Namespace) -> int:
 
     figures = noise_drill(runs=args.runs, loaded=args.loaded, trials=args.trials,
                           operations=_names(args.ops) or list(DRILL_OPERATIONS), sizes=_names(args.sizes),
-                          reference_runs=args.reference_runs, slowdown=args.slowdown, target=args.target, say=say)
+                          reference_runs=args.reference_runs, slowdown=args.slowdown, target=args.target,
+                          reference_attempts=args.reference_attempts, say=say)
     if args.json:
         json.dump(figures, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")

@@ -1030,15 +1030,21 @@ class Validation:
         return "measured under contention (" + "; ".join(f"{label}: {c['summary']}" for label, c in contended) + ")"
 
     def _light(self) -> str:
-        """The load of a record that did not stop the verdict: light, or a loaded machine on which the
-        measuring thread still got its CPU (a busy loop on another core)."""
-        said = []
+        """The load of a record that did not stop the verdict, briefly: light, or a loaded machine on
+        which the measuring thread still got its CPU (a busy loop on another core)."""
+        light, kept = [], []
         for label, c in (("this record", self.contention.get("record")),
                          ("the reference", self.contention.get("reference"))):
-            if c and c.get("level") == "light":
-                said.append(f"{label} under light load ({c['summary']})")
-            elif c and c.get("level") == "quiet" and (c.get("load_per_core") or 0) > LIGHT_LOAD:
-                said.append(f"{label} quiet for the measuring thread under load ({c['summary']})")
+            if not c:
+                continue
+            load = c.get("load_per_core")
+            brief = f"load {load:.2f}/core" if c.get("source") == "measured" and load is not None else c["summary"]
+            if c.get("level") == "light":
+                light.append(f"{label}, {brief}")
+            elif c.get("level") == "quiet" and (load or 0) > LIGHT_LOAD:
+                kept.append(f"{label}, {brief}")
+        said = ([f"light load ({'; '.join(light)})"] if light else []) + (
+            [f"loaded, but the measuring thread kept its CPU ({'; '.join(kept)})"] if kept else [])
         return "; " + "; ".join(said) if said else ""
 
     def _judge(self) -> tuple[str, str]:

@@ -195,12 +195,35 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     json.dumps(f)  # JSON-ready
 
 
+def test_a_contended_reference_is_made_again():
+    sim = Simulated(seed=4)
+    real = sim.__call__
+
+    def run(**kw):
+        rec = real(**kw)
+        if kw.get("as_reference") and len(sim.calls) < 3:  # the first two references: contended
+            rec["contention"] = {"level": "contended", "cpu_share_median": 0.5}
+        return rec
+
+    lines = []
+    f = nd.noise_drill(runs=2, loaded=0, trials=1, operations=["digest"], run=run, busy=sim.loop, say=lines.append)
+    assert [c["as_reference"] for c in sim.calls[:4]] == [True, True, True, False]
+    assert f["reference_attempts"] == 3 and f["contention"]["reference"] == "unknown"
+    assert "making it again (3/3)" in lines[2] and "made 3 times" in nd.format_figures(f)
+    sim.calls.clear()
+    f = nd.noise_drill(runs=2, loaded=0, trials=1, operations=["digest"], run=run, busy=sim.loop,
+                       reference_attempts=1)
+    assert f["reference_attempts"] == 1 and f["contention"]["reference"] == "contended"
+    assert "every validation against it is INCONCLUSIVE" in nd.format_figures(f)
+
+
 def test_the_drill_refuses_bad_settings_before_running():
     sim = Simulated()
     for kw, match in (({"runs": 1}, "runs must be an integer >= 2, got 1"),
                       ({"trials": 0}, "trials must be an integer >= 1, got 0"),
                       ({"loaded": -1}, "loaded must be an integer >= 0, got -1"),
                       ({"reference_runs": 1}, "reference_runs must be an integer >= 2, got 1"),
+                      ({"reference_attempts": 0}, "reference_attempts must be an integer >= 1, got 0"),
                       ({"slowdown": 1.0}, "slowdown must be a number > 1, got 1.0")):
         with pytest.raises(Exception, match=match):
             nd.noise_drill(run=sim, busy=sim.loop, **kw)
