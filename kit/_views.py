@@ -68,7 +68,7 @@ def bench_tables(res: Any) -> list[Table]:
         rows.append((where, [r.backend + (" *" if sel else ""), time(m.median, lo, hi),
                              rate(m.throughput) if m.nbytes else "",
                              "baseline" if r.baseline else speedup(ratio, s_lo, s_hi), percent(m.cv, 0),
-                             ", ".join(_flag(w) for w in m.warnings if not w.startswith("unstable"))]))
+                             ", ".join(_flag(w) for w in m.warnings)]))
     loads = [r.measurement.load for r in res.rows if r.measurement.load is not None]
     mach = res.machine or {}
     notes = ["* selected. Median time per call and speed-up (baseline time / backend time: above 1 is "
@@ -80,8 +80,9 @@ def bench_tables(res: Any) -> list[Table]:
                       "absolute times are not. Re-run on a quiet machine for records.")
     flagged = sum(1 for r in res.rows if r.measurement.warnings)
     if flagged:
-        notes.append(f"{flagged} of {plural(len(res.rows), 'result')} to treat with care: a CV above 10% (unstable), "
-                     "samples more than 50% from the median (outliers) or a contender timed once.")
+        notes.append(f"{flagged} of {plural(len(res.rows), 'result')} to treat with care: the median's 95% "
+                     "interval reaching more than 5% from it (unstable), samples more than 50% from the median "
+                     "(outliers), too few samples that kept the CPU (contended) or a contender timed once.")
     bench = Table("kit bench", ["backend", "median (95% CI)", "throughput", "speed-up (95% CI)", "CV", "flags"],
                   _sections(rows), notes)
     return [bench, choices_table(res)]

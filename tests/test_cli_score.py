@@ -180,7 +180,8 @@ def test_a_damaged_reference_found_on_its_own_does_not_stop_the_score(results, c
     bad.write_text('{"schema": "kit.record", "schema_version": 1, "measure')
     assert main(["score", *SMALL, "--retries", "0", "--no-record"]) == 0
     out = capsys.readouterr().out
-    assert "reference not used" in out and str(bad) in out and "truncated" in out
+    # the path may wrap inside the 100-column table: its name and the reason are what a person needs
+    assert "reference not used" in out and bad.name in out and "truncated" in out
 
 
 def test_records_go_to_the_user_data_dir_unless_run_inside_kits_checkout(tmp_path, monkeypatch):
