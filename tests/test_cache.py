@@ -240,11 +240,15 @@ def test_stats_report_every_tier_and_compression(cache):
 def test_default_path_follows_kit_cache_dir(tmp_path):
     from kit.cache import default_path
 
+    # one meaning of a cache folder: KIT_CACHE_DIR=D, Cache(D), `kit cache stats --path D` all use D itself
     with kit.config_context(cache_dir=str(tmp_path / "base")):
-        assert default_path() == tmp_path / "base" / "cache"
+        assert default_path() == tmp_path / "base"
         c = Cache()
-        assert c.l3.path.parent == tmp_path / "base" / "cache"
+        assert c.l3.path.parent == tmp_path / "base"
         c.close()
+    explicit = Cache(tmp_path / "base")
+    assert explicit.l3.path == c.l3.path
+    explicit.close()
 
 
 def test_threads_share_a_cache(cache):

@@ -54,12 +54,18 @@ WRITE_POLICIES = ("through", "back")
 
 
 def default_path() -> Path:
-    """Where the default on-disk tier lives: ``KIT_CACHE_DIR`` (or the user cache dir) ``/cache``.
+    """Where the default on-disk tier lives: kit's cache folder, ``KIT_CACHE_DIR`` or the user cache dir.
+
+    One meaning everywhere: ``KIT_CACHE_DIR=D``, ``kit.Cache(D)``, ``kit cache stats --path D`` and
+    ``kit load --cache-dir D`` all keep the on-disk tier in ``D`` itself (the engine's wisdom
+    files live beside it).
 
     Examples
     --------
-    >>> default_path().name
-    'cache'
+    >>> import kit
+    >>> with kit.config_context(cache_dir="kit-demo"):
+    ...     str(default_path())
+    'kit-demo'
     """
     from kit._config import get_config
 
@@ -68,7 +74,7 @@ def default_path() -> Path:
         import platformdirs
 
         base = platformdirs.user_cache_dir("kit")
-    return Path(base).expanduser() / "cache"
+    return Path(base).expanduser()
 
 
 class Cache(MutableMapping):
