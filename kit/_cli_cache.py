@@ -17,11 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cache", help="the on-disk cache: sizes per tier, clear")
     csub = p.add_subparsers(dest="cache_command", metavar="ACTION")
     s = csub.add_parser("stats", help="entries and bytes per tier, files on disk, lifetime hit rate")
-    s.add_argument("--path", help="cache directory (default: KIT_CACHE_DIR or the user cache dir, /cache)")
+    s.add_argument("--path", help="cache folder, as KIT_CACHE_DIR and kit.Cache(path) mean it "
+                                     "(default: KIT_CACHE_DIR or the user cache dir)")
     s.add_argument("--json", action="store_true", help="print the same as JSON")
     s.set_defaults(func=plain_warnings("cache stats", _stats))
     c = csub.add_parser("clear", help="remove every entry (or those whose key starts with --prefix)")
-    c.add_argument("--path", help="cache directory (default: KIT_CACHE_DIR or the user cache dir, /cache)")
+    c.add_argument("--path", help="cache folder, as KIT_CACHE_DIR and kit.Cache(path) mean it "
+                                     "(default: KIT_CACHE_DIR or the user cache dir)")
     c.add_argument("--prefix", help="only keys starting with this, e.g. 'kit.memoize:mymodule.'")
     c.add_argument("--json", action="store_true", help="print what was removed as JSON")
     c.set_defaults(func=plain_warnings("cache clear", _clear))
