@@ -152,9 +152,15 @@ def _score(args: argparse.Namespace) -> int:
         if args.repeat < 2:
             raise KitError(f"--repeat needs at least 2 runs, got {args.repeat!r}")
         st = stability(args.repeat, **kw)
-        paths = [] if args.no_record else [_write(r, args) for r in st["results"]]
+        paths, unsaved = [], None
+        try:
+            paths = [] if args.no_record else [_write(r, args) for r in st["results"]]
+        except KitError as exc:
+            unsaved = exc
         if args.json:
             _dump({k: v for k, v in st.items() if k != "results"} | {"records": [str(p) for p in paths]})
+            if unsaved is not None:
+                raise KitError(f"the result above was not saved: {unsaved}")
             return 0
         from kit._display import speedup
 
@@ -165,21 +171,32 @@ def _score(args: argparse.Namespace) -> int:
               f"CV {st['cv']:.2%} (target <= 3% on a quiet machine)")
         for p in paths:
             print(f"record written: {p}")
+        if unsaved is not None:
+            sys.stdout.flush()
+            raise KitError(f"the result above was not saved: {unsaved}")
         return 0
     res = score(**kw)
-    path = None if args.no_record else _write(res, args)
+    path, unsaved = None, None
+    if not args.no_record:
+        try:  # a run that cannot be saved is still shown: measuring it took minutes
+            path = _write(res, args)
+        except (OSError, KitError) as exc:
+            unsaved = exc
     if args.json:
         out = res.to_record().data
         if path is not None:
             out = {**out, "path": str(path)}
         _dump(out)
-        return 0
-    from kit._views import score_tables
+    else:
+        from kit._views import score_tables
 
-    print("\n\n".join(str(t) for t in score_tables(res)))
-    print(f"\n{res.notes()}")  # what the intervals cover, and the run's contention
-    if path is not None:
-        print(f"\nrecord written: {path}")
+        print("\n\n".join(str(t) for t in score_tables(res)))
+        print(f"\n{res.notes()}")  # what the intervals cover, and the run's contention
+        if path is not None:
+            print(f"\nrecord written: {path}")
+    if unsaved is not None:
+        sys.stdout.flush()
+        raise KitError(f"the result above was not saved: {unsaved}")
     return 0
 
 
@@ -189,8 +206,11 @@ def _write(res: Any, args: argparse.Namespace) -> Any:
     rec = res.to_record()
     folder = args.results or records.results_dir()
     name = f"reference-{rec.machine_id}-{rec.data['preset']}.json" if args.as_reference else None
-    path = records.write_record(rec, folder, name)
-    records.append_parquet(rec, records.Path(folder) / records.PARQUET_NAME)
+    try:
+        path = records.write_record(rec, folder, name)
+        records.append_parquet(rec, records.Path(folder) / records.PARQUET_NAME)
+    except OSError as exc:
+        raise KitError(f"cannot write the record in {folder}: {exc.strerror or exc}") from None
     return path
 
 

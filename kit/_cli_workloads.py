@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -54,8 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_generate)
 
     p = sub.add_parser("load", help="replay a request trace through the copy service and print its metrics")
-    p.add_argument("--requests", type=int, default=100_000, help="requests to replay (default 100000)")
-    p.add_argument("--distinct", type=int, default=10_000, help="distinct requests in the catalogue (default 10000)")
+    p.add_argument("--requests", type=int, default=100_000,
+                   help="requests to replay (default 100000, at most 10,000,000)")
+    p.add_argument("--distinct", type=int, default=10_000,
+                   help="distinct requests in the catalogue (default 10000, at most 1,000,000)")
     p.add_argument("--distribution", default="zipf", help=f"one of: {', '.join(DISTRIBUTIONS)} (default zipf)")
     p.add_argument("--skew", type=float, default=1.1, help="Zipf exponent (default 1.1)")
     p.add_argument("--seed", type=int, default=0)
@@ -77,12 +80,30 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     return {f: getattr(args, f) for f in _FLAG_FIELDS if getattr(args, f) is not None}
 
 
+#: Largest ``--request`` file: one request's fields.
+MAX_REQUEST_BYTES = 1 << 20
+
+
 def _read_json_object(path: str) -> dict[str, Any]:
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise KitError(f"{path}: no such file") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, a device never end
+        raise KitError(f"{path}: not a regular file, expected a JSON object with the request's fields")
+    if st.st_size > MAX_REQUEST_BYTES:
+        raise KitError(f"{path}: {st.st_size} bytes, more than a request ({MAX_REQUEST_BYTES} at most)")
     try:
         with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+            data = json.loads(f.read(MAX_REQUEST_BYTES + 1))
     except json.JSONDecodeError as exc:
         raise KitError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise KitError(f"{path}: JSON nested too deeply to be a request") from None
+    except UnicodeDecodeError:
+        raise KitError(f"{path}: not UTF-8 text, expected a JSON object") from None
     if not isinstance(data, dict):
         raise KitError(f"{path}: expected a JSON object with the request's fields, got {type(data).__name__}")
     return data
@@ -193,15 +214,23 @@ def _errors_by_index(res: Any, n: int) -> list[Any]:
 
 # --- kit load --------------------------------------------------------------------------------
 
+#: Largest L1 of ``kit load`` (entries): each holds a generated response (~1 KB).
+MAX_L1 = 10_000_000
+
+
 def _load(args: argparse.Namespace) -> int:
     from kit.workloads import DISTRIBUTIONS
     from kit.workloads.service import CopyService, metrics_table
+    from kit.workloads.traces import MAX_DISTINCT, MAX_REQUESTS
 
     if args.distribution not in DISTRIBUTIONS:
         raise KitError(f"unknown distribution {args.distribution!r}; valid: {', '.join(DISTRIBUTIONS)}")
-    for name in ("requests", "distinct", "l1"):
-        if getattr(args, name) < 1:
-            raise KitError(f"--{name} must be at least 1, got {getattr(args, name)!r}")
+    for name, high in (("requests", MAX_REQUESTS), ("distinct", MAX_DISTINCT), ("l1", MAX_L1)):
+        value = getattr(args, name)
+        if not 1 <= value <= high:  # before anything is allocated for them
+            raise KitError(f"--{name.replace('_', '-')} must be from 1 to {high:,}, got {value:,}")
+    if not math.isfinite(args.skew) or args.skew < 0:
+        raise KitError(f"--skew must be a finite number >= 0, got {args.skew!r}")
     service = CopyService(l1_size=args.l1, path=args.cache_dir)
     try:
         show = not args.no_progress and not (args.json or args.prometheus) and sys.stderr.isatty()

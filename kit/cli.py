@@ -48,11 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status.
 
+    Ctrl-C at any point, also while the subcommands' modules are still being
+    imported (the first few tenths of a second), prints one line and exits
+    with 130, never a traceback.
+
     Examples
     --------
     >>> main(["--version"])  # doctest: +SKIP
     kit 0.1.0
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        name = getattr(_main, "command", None)
+        print(f"kit{' ' + name if name else ''}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    _main.command = None  # type: ignore[attr-defined]
     from kit.errors import KitError
 
     parser = build_parser()
@@ -60,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _main.command = args.command  # type: ignore[attr-defined]
     from kit._display import one_line_warnings
 
     try:

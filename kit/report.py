@@ -17,11 +17,14 @@ Examples
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import html
 import math
+import os
+import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from kit._display import Table
 
@@ -332,28 +335,53 @@ def write_report(records: Sequence[Any], out: Any = "report", against: Any = Non
     >>> write_report(["results/kit/reference.json"], "report")["html"].name  # doctest: +SKIP
     'report.html'
     """
-    from kit.records import as_record
+    from kit.records import as_record, validate
 
+    # Everything is read, checked and drawn before anything is written: a missing or damaged
+    # record (or reference) leaves the output folder as it was.
     recs = [as_record(r) for r in records]
     if not recs:
         raise ValueError("a report needs at least one record, got none")
+    ref = as_record(against) if against is not None else None
     folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder}: exists and is not a folder; give --out a folder for report.html and report.png")
     folder.mkdir(parents=True, exist_ok=True)
-    png = chart(recs, folder / "report.png")
-    parts = [f"<h1>kit report</h1><p>{html.escape(_label(recs[0].data))}; written "
-             f"{datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}</p>",
-             f"<img alt='speed-up per operation and claims' src='data:image/png;base64,"
-             f"{base64.b64encode(png.read_bytes()).decode()}'>"]
-    if against is not None:
-        from kit.records import validate
+    with tempfile.TemporaryDirectory(prefix=".kit-report-", dir=folder) as tmp:
+        with _shown(recs[0]):
+            png = chart(recs, Path(tmp) / "report.png")
+        parts = [f"<h1>kit report</h1><p>{html.escape(_label(recs[0].data))}; written "
+                 f"{datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}</p>",
+                 f"<img alt='speed-up per operation and claims' src='data:image/png;base64,"
+                 f"{base64.b64encode(png.read_bytes()).decode()}'>"]
+        if ref is not None:
+            parts.append("<h2>validation</h2>")
+            with _shown(recs[0], ref):
+                parts += [t._repr_html_() for t in validate(recs[0], ref).tables()]
+        for r in recs:
+            parts.append(f"<h2>{html.escape(r.name)}</h2>")
+            with _shown(r):
+                parts += [t._repr_html_() for t in score_tables(r)]
+        page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>kit report</title><style>{_CSS}</style>"
+                f"</head><body>{''.join(parts)}</body></html>\n")
+        html_tmp = Path(tmp) / "report.html"
+        html_tmp.write_text(page, encoding="utf-8")
+        page_path, png_path = folder / "report.html", folder / "report.png"
+        os.replace(png, png_path)
+        os.replace(html_tmp, page_path)
+    return {"html": page_path, "png": png_path}
 
-        parts.append("<h2>validation</h2>")
-        parts += [t._repr_html_() for t in validate(recs[0], against).tables()]
-    for r in recs:
-        parts.append(f"<h2>{html.escape(r.name)}</h2>")
-        parts += [t._repr_html_() for t in score_tables(r)]
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>kit report</title><style>{_CSS}</style>"
-            f"</head><body>{''.join(parts)}</body></html>\n")
-    page_path = folder / "report.html"
-    page_path.write_text(page, encoding="utf-8")
-    return {"html": page_path, "png": png}
+
+@contextlib.contextmanager
+def _shown(*recs: Any) -> Iterator[None]:
+    """A record whose fields cannot be drawn is one error naming the file, not a Python message alone."""
+    from kit.records import RecordError
+
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError) as exc:
+        if isinstance(exc, RecordError):
+            raise
+        names = " or ".join(r.name for r in recs)
+        what = f"field {exc} is missing" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        raise RecordError(f"{names}: cannot be shown ({what}); is the file damaged?") from None

@@ -468,27 +468,37 @@ class CopyService:
         >>> m["requests"], m["cache"]["hits"] + m["cache"]["misses"]
         (2000, 2000)
         """
-        from kit.workloads.traces import copy_requests, trace
+        from kit.workloads.traces import MAX_DISTINCT, MAX_REQUESTS, check_size, copy_requests, trace
 
+        if keys is None:  # checked before the catalogue is built: a bad n fails at once
+            check_size("n", n, 0, MAX_REQUESTS)
         if requests is None:
-            requests = copy_requests(distinct, seed)
+            requests = copy_requests(check_size("distinct", distinct, 1, MAX_DISTINCT), seed)
         if keys is None:
             keys = trace(n, distribution, distinct=len(requests), skew=skew, seed=seed)
-        keys = [int(k) for k in keys]
+        else:
+            keys = list(keys)
+            check_size("the number of keys", len(keys), 0, MAX_REQUESTS)
+        if hasattr(keys, "tolist"):  # a trace: Python ints a step at a time, not all at once
+            steps = (keys[i:i + REPLAY_STEP].tolist() for i in range(0, len(keys), REPLAY_STEP))
+        else:
+            keys = [int(k) for k in keys]
+            steps = (keys[i:i + REPLAY_STEP] for i in range(0, len(keys), REPLAY_STEP))
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(keys), desc="replay", unit="req", mininterval=0.25)
-        step = REPLAY_STEP
-        if keys:
-            # The engine's first choice of a fingerprint backend (and a JIT's first call) is not
-            # a request's latency: make it on the first step's requests before the clock runs.
-            self.keys([r for r in (_as_request(requests[k]) for k in keys[:step]) if r is not None])
-        for start in range(0, len(keys), step):
-            self._serve_step([requests[k] for k in keys[start:start + step]])
+        first = True
+        for part in steps:
+            if first:
+                # The engine's first choice of a fingerprint backend (and a JIT's first call) is not
+                # a request's latency: make it on the first step's requests before the clock runs.
+                self.keys([r for r in (_as_request(requests[k]) for k in part) if r is not None])
+                first = False
+            self._serve_step([requests[k] for k in part])
             if bar is not None:
-                bar.update(min(step, len(keys) - start))
+                bar.update(len(part))
         if bar is not None:
             bar.close()
         return self.metrics()
