@@ -105,7 +105,8 @@ def _numbers():
         st.floats(allow_nan=False, width=32), st.sampled_from([1 + 0j, 1 - 0j, 0.5 + 0j, 1j, -0.0 + 1j]),
         st.sampled_from([decimal.Decimal("1"), decimal.Decimal("1.0"), decimal.Decimal("0.5"),
                          decimal.Decimal("0.1"), decimal.Decimal("-0"), decimal.Decimal("1E+1")]),
-        st.sampled_from([np.int64(1), np.float32(0.5), np.float64(-0.0), np.bool_(True), np.uint8(2)]),
+        # (Not numpy integers: Decimal(1) == np.int64(1) raises, so no dict can hold both.)
+        st.sampled_from([np.float32(0.5), np.float64(-0.0), np.float64(2.0), np.bool_(True)]),
     )
 
 
@@ -121,6 +122,7 @@ equal_looking_keys = st.recursive(
 @given(a=equal_looking_keys, b=equal_looking_keys)
 def test_keys_equal_in_a_dict_are_one_key_in_every_tier(a, b):
     """One rule for all tiers: keys are equal as in a dict (1 == 1.0 == True, 0.0 == -0.0, any offset)."""
+    assert encode_key(np.int64(1)) == encode_key(1) and encode_key(np.uint8(2)) == encode_key(2.0)
     try:  # numpy compares a scalar with a tuple element-wise: not equal keys
         eq = a == b
         eq = bool(eq) if isinstance(eq, (bool, np.bool_)) else False
