@@ -585,3 +585,47 @@ def test_a_result_nested_too_deeply_to_store_is_still_returned(cache):
     with pytest.warns(KitWarning, match="kept in memory only"):
         out = f(990)
     assert f(990) is out and f.info()["hits"] == 1
+
+
+# --- a project location and asking whether a call is cached ---------------------------------------
+
+def test_location_keeps_results_in_a_folder_that_outlives_the_process(tmp_path):
+    import subprocess
+    import sys
+
+    project = tmp_path / "project-cache"
+    code = ("import kit, sys\n"
+            "@kit.memoize(location=sys.argv[1])\n"
+            "def slow(x):\n"
+            "    print('computed', flush=True)\n"
+            "    return x * 2\n"
+            "print(slow.cached(21), slow(21), slow.cached(21))\n")
+    first = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-c", code, str(project)], capture_output=True, text=True)
+    assert first.stdout.split() == ["computed", "False", "42", "True"], first.stderr
+    assert again.stdout.split() == ["True", "42", "True"], again.stderr
+    assert (project / "cache.sqlite3").exists()
+
+
+def test_one_cache_per_location_and_location_or_cache(tmp_path):
+    f = kit.memoize(location=tmp_path / "p")(lambda x: x)
+    g = kit.memoize(location=str(tmp_path / "p"))(lambda x: -x)
+    assert f.cache is g.cache and f.info()["location"] == str((tmp_path / "p").resolve())
+    with pytest.raises(ValueError, match="not both"):
+        kit.memoize(cache=Cache(disk=False), location=tmp_path)(lambda x: x)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="must be a folder"):
+        kit.memoize(location=tmp_path / "file")(lambda x: x)
+
+
+def test_cached_asks_without_computing_or_counting(cache):
+    f, calls = counted(cache)
+    assert f.cached([1, 2]) is False and f.check_call_in_cache([1, 2]) is False
+    f([1, 2])
+    assert f.cached([1, 2]) and f.cached(a=[1, 2], b=1) and not f.cached([1, 2], 3)
+    assert len(calls) == 1 and (f.info()["hits"], f.info()["misses"]) == (0, 1)
+
+
+def test_help_says_results_are_read_only_and_persist():
+    doc = kit.memoize.__doc__
+    assert "read-only" in doc and "persist" in doc and "location" in doc and ".cached(" in doc

@@ -66,7 +66,7 @@ from kit.cache.fingerprint import (ALGORITHM, _update, free_variables, function_
 from kit.cache.values import UnsupportedValue
 from kit.errors import KitWarning
 
-__all__ = ["memoize", "Memoized", "default_cache"]
+__all__ = ["memoize", "Memoized", "default_cache", "location_cache"]
 
 _STRIPES = 256
 _default: list[Any] = []
@@ -82,6 +82,32 @@ def default_cache() -> Any:
 
                 _default.append(Cache())
     return _default[0]
+
+
+_located: dict[str, Any] = {}
+
+
+def location_cache(location: str | os.PathLike) -> Any:
+    """The cache of a memoize ``location`` (a project folder): one per folder, created on first use.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> c = location_cache(tempfile.mkdtemp())
+    >>> c.l3 is not None
+    True
+    """
+    path = Path(location).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"memoize location must be a folder, got the file {str(path)!r}")
+    key = str(path)
+    with _default_lock:
+        cache = _located.get(key)
+        if cache is None or getattr(cache, "_closed", False):
+            from kit.cache.core import Cache
+
+            cache = _located[key] = Cache(path)
+    return cache
 
 
 class _KeyLocks:
@@ -224,15 +250,22 @@ class Memoized:
         logger): every other closure variable is part of the key, by content.
     ttl : float, optional
         Seconds a result lives.
+    location : str or path, optional
+        A folder whose on-disk cache keeps the results (not with ``cache``).
     """
 
     def __init__(self, func: Callable, cache: Any = None, version: Any = None, ignore: Iterable[str] = (),
-                 ttl: float | None = None) -> None:
+                 ttl: float | None = None, location: str | os.PathLike | None = None) -> None:
         if not callable(func):
             raise TypeError(f"memoize expects a callable, got {type(func).__name__!r}")
+        if cache is not None and location is not None:
+            raise ValueError("give memoize a cache= or a location=, not both")
         functools.update_wrapper(self, func)
         self.func = func
         self._cache = cache
+        self.location = None if location is None else Path(location).expanduser().resolve()
+        if self.location is not None and self.location.exists() and not self.location.is_dir():
+            raise ValueError(f"memoize location must be a folder, got the file {str(self.location)!r}")
         self.version = version
         self.ttl = _check_ttl(ttl)
         try:
@@ -266,9 +299,29 @@ class Memoized:
 
     @property
     def cache(self) -> Any:
+        """Where results are kept: the ``cache=`` given, the ``location=``'s cache, or :func:`default_cache`."""
         if self._cache is None:
-            self._cache = default_cache()
+            self._cache = location_cache(self.location) if self.location is not None else default_cache()
         return self._cache
+
+    def cached(self, *args: Any, **kwargs: Any) -> bool:
+        """Whether the result of this call is stored (in any tier); nothing is computed or counted.
+
+        (joblib calls it ``check_call_in_cache``; that name works too.)
+
+        Examples
+        --------
+        >>> import kit
+        >>> f = kit.memoize(lambda x: x * 2, cache=kit.Cache(disk=False))
+        >>> f.cached(3)
+        False
+        >>> _ = f(3)
+        >>> f.cached(3), f.cached(4)
+        (True, False)
+        """
+        return self.key(*args, **kwargs) in self.cache
+
+    check_call_in_cache = cached
 
     def key(self, *args: Any, **kwargs: Any) -> str:
         """The cache key of a call (computed, not looked up).
@@ -377,46 +430,77 @@ class Memoized:
                 "mean_compute_seconds": mean,
                 "saved_seconds_estimate": mean * self.hits if mean is not None else None,
                 "key_prefix": self.prefix, "key_hash": ALGORITHM, "version": self.version,
-                "ignore": sorted(self.ignore), "ttl": self.ttl}
+                "ignore": sorted(self.ignore), "ttl": self.ttl,
+                "location": str(self.location) if self.location is not None else None}
 
     def __repr__(self) -> str:
         return f"<memoized {self.func.__module__}.{self.func.__qualname__}>"
 
 
 def memoize(func: Callable | None = None, *, cache: Any = None, version: Any = None, ignore: Iterable[str] = (),
-            ttl: float | None = None) -> Any:
+            ttl: float | None = None, location: str | os.PathLike | None = None) -> Any:
     """Cache a function's results by the content of its arguments.
 
-    Use as ``@memoize`` or ``@memoize(cache=..., version=..., ignore=[...], ttl=...)``.
+    Use as ``@memoize`` or ``@memoize(location=..., version=..., ignore=[...], ttl=...)``.
+
+    The key of a call is the function (qualified name, source and code, and
+    what it holds: closure cells, defaults, a bound method's object, by
+    content), ``version`` and the arguments bound to the signature, each
+    fingerprinted by content (arrays and tables by their buffers).
+
+    Results are **read-only**: a numpy array in a result (also inside a
+    tuple, list or dict) is a private copy, returned read-only on the first
+    call as on every hit (``a[0] = 1`` raises ``ValueError: assignment
+    destination is read-only``; use ``.copy()`` to modify it), so no caller
+    can change what later callers get; polars frames come back as clones.
+    Lists and dicts themselves are shared, as with ``functools.lru_cache``.
+
+    Results **persist**: they are stored in the cache's on-disk tier and
+    survive the process, until evicted (least recently used beyond the
+    cache's ``disk_bytes``), cleared (``f.clear()``, ``kit cache clear``) or
+    invalidated (editing the function, a new ``version``). Without ``cache``
+    or ``location`` that is the user cache directory (``kit cache stats``);
+    ``location`` keeps them in a folder of your choosing, such as a
+    project's, like ``joblib.Memory(location)``.
 
     Parameters
     ----------
     func : callable, optional
     cache : kit.Cache, optional
-        Default: the on-disk cache at the default path (see ``kit cache stats``).
+        Where results are kept (default: the on-disk cache at the default path).
     version : object, optional
         Bump it to invalidate (e.g. when data a function reads changed).
     ignore : iterable of str
-        Parameters that do not change the result (``verbose``, ``n_jobs``).
+        Parameters that do not change the result (``verbose``, ``n_jobs``),
+        and closure variables that do not (a call counter, a logger).
     ttl : float, optional
         Seconds a result lives.
+    location : str or path, optional
+        A folder for the results (one on-disk cache per folder, shared by the
+        functions memoized there); not with ``cache``.
 
     Returns
     -------
     Memoized
+        Call it as the function; ``.cached(*args)`` says whether a call is
+        stored, ``.clear()`` forgets every result, ``.info()`` counts hits.
 
     Examples
     --------
-    >>> import kit, numpy as np
-    >>> @kit.memoize(cache=kit.Cache(disk=False))
+    >>> import kit, numpy as np, tempfile
+    >>> @kit.memoize(location=tempfile.mkdtemp())
     ... def col_means(a):
     ...     return a.mean(axis=0)
     >>> x = np.ones((1000, 3))
+    >>> col_means.cached(x)
+    False
     >>> col_means(x).tolist() == col_means(x.copy()).tolist()
     True
-    >>> col_means.info()["hits"]
-    1
+    >>> col_means.info()["hits"], col_means.cached(x)
+    (1, True)
+    >>> col_means(x).flags.writeable
+    False
     """
     if func is None:
-        return lambda f: Memoized(f, cache, version, ignore, ttl)
-    return Memoized(func, cache, version, ignore, ttl)
+        return lambda f: Memoized(f, cache, version, ignore, ttl, location)
+    return Memoized(func, cache, version, ignore, ttl, location)
