@@ -52,7 +52,6 @@ FORMAT = 1
 FILENAME = "cache.sqlite3"
 
 _BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
-_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kit_meta (name TEXT PRIMARY KEY, value);
@@ -159,14 +158,6 @@ def _file_refused(exc: BaseException) -> bool:
     msg = str(exc).lower()
     return isinstance(exc, sqlite3.Error) and ("unable to open" in msg or "readonly" in msg
                                                or "disk i/o" in msg or "disk is full" in msg)
-
-
-def _is_corrupt(exc: BaseException) -> bool:
-    code = _code(exc)
-    if code is not None:
-        return code in _CORRUPT_CODES
-    msg = str(exc).lower()
-    return "malformed" in msg or "not a database" in msg
 
 
 class DiskTier(BlobTier):
