@@ -389,3 +389,32 @@ def test_a_failing_disk_tier_in_the_batch_path(tmp_path, monkeypatch):
         warnings.simplefilter("ignore")
         assert c.get_many(["j"]) == {}
     assert c.stats()["tiers"]["l3"]["errors"] >= 2
+
+
+def test_a_value_nested_990_deep_is_a_clear_error_and_stores_nothing(tmp_path):
+    from kit.cache.values import UnsupportedValue
+
+    deep: list = []
+    for _ in range(990):
+        deep = [deep]
+    nested: dict = {}
+    inner = nested
+    for _ in range(990):
+        inner["a"] = {}
+        inner = inner["a"]
+    with Cache(tmp_path) as c:
+        for value in (deep, nested):
+            with pytest.raises(UnsupportedValue, match="nested deeper than 500 levels"):
+                c.set("deep", value)
+            assert "deep" not in c
+
+
+def test_a_value_over_max_value_bytes_is_refused_whole(tmp_path):
+    from kit.cache.values import ValueTooLarge
+
+    with Cache(tmp_path, max_value_bytes=1000) as c:
+        with pytest.raises(ValueTooLarge, match="over this cache's limit of 1000 bytes"):
+            c.set("big", b"x" * 5000)
+        assert "big" not in c
+        c.set("small", b"x" * 100)
+        assert c.get("small") == b"x" * 100
