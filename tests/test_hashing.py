@@ -118,7 +118,6 @@ def test_digest_is_the_same_in_fresh_processes_with_and_without_tuning(tmp_path)
     for op, fast in (("digest", "blake3"), ("fingerprint", "xxh3_128")):
         if _registry.backend(op, fast).available:
             eng.wisdom.store_selection(_registry.operation(op), {s: fast for s in _registry.SIZE_CLASSES}, [], "quick")
-    eng.wisdom._dirty = True
     eng.wisdom.save()
     code = ("import kit; print(kit.digest(b'hello').hex(), kit.fingerprint(b'hello').hex(), "
             "kit.digest(bytes(10**6)).hex(), kit.fingerprint(bytes(10**6)).hex())")

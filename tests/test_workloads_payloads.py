@@ -119,7 +119,7 @@ def test_uniform_hotset_and_scan():
 def test_trace_errors_name_the_valid_choices():
     with pytest.raises(ValueError, match="unknown distribution 'pareto'; valid: zipf, uniform, hotset, scan"):
         trace(10, "pareto")
-    with pytest.raises(ValueError, match="distinct must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="distinct must be an integer from 1 to 1,000,000, got 0"):
         trace(10, distinct=0)
     with pytest.raises(ValueError, match="skew must be >= 0"):
         trace(10, skew=-1)
