@@ -444,7 +444,7 @@ def _concurrent(engine: str, path: Path, seconds: float = 2.0, procs: int = 4) -
 
 def engine_report() -> None:
     """Print the L3 engine comparison quoted in docs/cache.md."""
-    from kit.measure import compare, format_time
+    from kit.engine.measure import compare, format_time
 
     root = _tmp()
     try:

@@ -1,6 +1,6 @@
 """asv benchmarks of kit.compress: every codec of the registry and "auto", at every level, per payload kind.
 
-The codec list comes from the registry (``kit.backends.codecs.CODECS``); an
+The codec list comes from the registry (``kit.registry.codecs.CODECS``); an
 unavailable codec raises ``NotImplementedError`` in ``setup`` (asv's skip).
 ``track_ratio`` records frame bytes / input bytes (lower is better), so a
 change of codec or level shows up next to its time.
@@ -8,13 +8,13 @@ change of codec or level shows up next to its time.
 
 from __future__ import annotations
 
-from kit.backends.codecs import CODECS, LEVEL_NAMES
+from kit.registry.codecs import CODECS, LEVEL_NAMES
 
 KINDS = ("text", "numeric", "canterbury")  # random data: see AutoObjective (every codec stores it raw)
 
 
 def _payload(kind: str) -> tuple[bytes, int]:
-    from kit.workloads.payloads import numeric, random_bytes, text
+    from kit.payloads import numeric, random_bytes, text
 
     size = 256 << 10  # large enough for the codecs' steady state, small enough for lzma at max in asv --quick
     if kind == "text":
@@ -23,7 +23,7 @@ def _payload(kind: str) -> tuple[bytes, int]:
         return numeric(size, 1), 8
     if kind == "random":
         return random_bytes(size, 1), 1
-    from kit._data import shared_file
+    from kit._paths import shared_file
 
     p = shared_file("canterbury", "kennedy.xls")
     if p is None:
@@ -34,7 +34,7 @@ def _payload(kind: str) -> tuple[bytes, int]:
 def _require(codec: str) -> None:
     if codec in ("auto", "raw"):
         return
-    from kit import _registry
+    from kit import registry as _registry
 
     reason = _registry.backend("compress", codec).unavailable_reason()
     if reason is not None:

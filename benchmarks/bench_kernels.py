@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kit import _registry
+from kit import registry as _registry
 
 ENTROPY_SIZES = [1 << 10, 1 << 16, 1 << 20, 100 << 20]
 KEY_COUNTS = [100, 10_000, 1_000_000]
@@ -89,7 +89,7 @@ class EntropyReference:
 def _arrow_keys(n: int) -> tuple[list[bytes], Any]:
     import pyarrow as pa
 
-    from kit.kernels.targets import _keys
+    from kit.targets.kernels import _keys
 
     keys = _keys(n)
     return keys, pa.array(keys, type=pa.binary())

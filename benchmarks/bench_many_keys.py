@@ -14,7 +14,7 @@ Each batch path is timed beside the loop it replaces, on the same data:
   each once.
 
 ``python benchmarks/bench_many_keys.py`` prints the same comparisons
-measured side by side (:func:`kit.measure.compare`), with ``/proc/loadavg``.
+measured side by side (:func:`kit.engine.measure.compare`), with ``/proc/loadavg``.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class CopyKeys:
 
 def main() -> None:
     """Print the batch paths against their loops, measured side by side."""
-    from kit.measure import compare, format_time
+    from kit.engine.measure import compare, format_time
 
     def show(title: str, res: dict[str, Any], n: int, unit: str) -> None:
         print(title)

@@ -1,7 +1,7 @@
 """asv benchmarks generated from kit's registry: every operation × backend × payload class × kind.
 
 Nothing here names an operation or a backend. For each operation that
-``kit._registry.operations()`` declares, this module makes two classes:
+``kit.registry.operations()`` declares, this module makes two classes:
 
 ``<Operation>.time_call(backend, size, kind)``
     one call of the backend's implementation on the seeded payload of that size
@@ -47,7 +47,7 @@ import re
 import tempfile
 from typing import Any
 
-from kit import _registry
+from kit import registry as _registry
 
 #: Seed of every payload, as the engine's measurements use.
 SEED = 0

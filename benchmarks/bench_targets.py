@@ -1,18 +1,18 @@
 """asv benchmarks of the hot-path targets: small-payload JSON dispatch, ``codec="auto"`` regret, batch keys.
 
-Each target is a ratio measured within one run (``kit.measure.compare``:
+Each target is a ratio measured within one run (``kit.engine.measure.compare``:
 interleaved samples, medians), tracked as a number, with the times beside it:
 
 * ``JsonDispatch``: ``kit.json.dumps``/``loads`` on a 189-byte document over
   the selected library's plain call (target 1.10);
 * ``AutoRegret``: ``codec="auto"``'s objective (balanced) over the best
   codec's in hindsight, on the held-out inputs of
-  ``kit.cache.targets.held_out`` (target 1.10);
+  ``kit.targets.cache.held_out`` (target 1.10);
 * ``BatchKeys``: a Python loop of ``xxhash.xxh64_intdigest`` over the numba
   kernel on 1M random keys of 0-80 bytes in a pyarrow array (target 15).
 
-``python -m kit._targets``, ``python -m kit.cache.targets --only compression``
-and ``python -m kit.kernels.targets`` print the same figures with intervals.
+``python -m kit.targets``, ``python -m kit.targets.cache --only compression``
+and ``python -m kit.targets.kernels`` print the same figures with intervals.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class JsonDispatch:
         self.lib_loads(self.data)
 
     def _ratio(self, kit_fn, direct_fn) -> float:
-        from kit.measure import compare
+        from kit.engine.measure import compare
 
         doc, data = self.doc, self.data
         arg = doc if kit_fn is self.dumps else data
@@ -67,7 +67,7 @@ class JsonDispatch:
 
 def _held_out_labels() -> list[str]:
     try:
-        from kit.cache.targets import held_out
+        from kit.targets.cache import held_out
 
         return [label for label, _, _ in held_out()]
     except Exception:  # noqa: BLE001 - a missing piece only shrinks the parameter list
@@ -80,7 +80,7 @@ class AutoRegret:
     timeout = 300
 
     def setup(self, label: str) -> None:
-        from kit.cache.targets import held_out
+        from kit.targets.cache import held_out
 
         found = {lbl: (data, ts) for lbl, data, ts in held_out()}
         if label not in found:
@@ -100,7 +100,7 @@ class AutoRegret:
 
 
 def auto_regret(data: bytes, ts: int, samples: int = 5, min_time: float = 0.003) -> float:
-    """``codec="auto"``'s balanced objective over the best single codec's, as ``kit.cache.targets`` measures it.
+    """``codec="auto"``'s balanced objective over the best single codec's, as ``kit.targets.cache`` measures it.
 
     Examples
     --------
@@ -109,9 +109,9 @@ def auto_regret(data: bytes, ts: int, samples: int = 5, min_time: float = 0.003)
     """
     import functools
 
-    from kit import _registry
-    from kit.backends.codecs import CODECS
-    from kit.cache.targets import _objective_samples
+    from kit import registry as _registry
+    from kit.registry.codecs import CODECS
+    from kit.targets.cache import _objective_samples
     from kit.compression import CODEC_IDS, OBJECTIVES, compress, decompress
 
     names = {v: k for k, v in CODEC_IDS.items()}
@@ -128,7 +128,7 @@ class BatchKeys:
 
     def setup(self) -> None:
         from kit.kernels import _api
-        from kit.kernels.targets import _cpu_backends, _keys
+        from kit.targets.kernels import _cpu_backends, _keys
 
         backends = _cpu_backends()
         if not backends:
@@ -152,7 +152,7 @@ class BatchKeys:
     def track_loop_over_kernel(self) -> float:
         import xxhash
 
-        from kit.measure import compare
+        from kit.engine.measure import compare
 
         f, keys, fn, arr = xxhash.xxh64_intdigest, self.keys, self.fn, self.arr
         res = compare({"loop": lambda: [f(k) for k in keys], "kernel": lambda: fn(arr)}, preset="quick", samples=7)

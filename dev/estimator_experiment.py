@@ -31,7 +31,7 @@ import sys
 import time
 
 from kit.machine import psi_cpu_some, thread_schedstat
-from kit.measure import compare
+from kit.engine.measure import compare
 
 BUSY = [sys.executable, "-c", "while True: pass"]
 LOST = 0.9  # a sample whose thread got less than this share of the CPU lost it

@@ -3,7 +3,7 @@
 #
 # In a temporary clone of this repository (HEAD = the base) the drill makes two commits:
 #   slow       one backend's callable does 25% more work: a code edit appended to the module
-#              that declares the backend (kit/backends/hashing.py for the default), which makes
+#              that declares the backend (kit/registry/hashing.py for the default), which makes
 #              the callable also process the first quarter of its input again;
 #   unchanged  a comment-only edit of the same file.
 # It then runs `asv continuous` between the base and each commit on that backend's benchmark
@@ -72,7 +72,7 @@ cat >> "$target" <<EOF
 
 
 # --- regression drill (dev/regression_drill.sh): 25% more work in one backend's callable ---
-_drill_backend = __import__("kit._registry", fromlist=["_backends"])._backends["$op"]["$backend"]
+_drill_backend = __import__("kit.registry", fromlist=["_backends"])._backends["$op"]["$backend"]
 _drill_load = _drill_backend.load
 
 

@@ -18,23 +18,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from kit._config import config_context, get_config, set_config
+from kit.config import config_context, get_config, set_config
 
 __version__ = "0.1.0"
 
 # attribute -> "module:object" (or "module" for a submodule)
 _LAZY = {
     "json": "kit.json",
-    "fingerprint": "kit._handlers:fingerprint",
-    "digest": "kit._handlers:digest",
-    "verify_digest": "kit._handlers:verify_digest",
-    "Digest": "kit._handlers:Digest",
+    "fingerprint": "kit.engine.handlers:fingerprint",
+    "digest": "kit.engine.handlers:digest",
+    "verify_digest": "kit.engine.handlers:verify_digest",
+    "Digest": "kit.engine.handlers:Digest",
     "backend_for": "kit.engine:backend_for",
     "info": "kit.engine:info",
     "tune": "kit.engine:tune",
     "bench": "kit.engine:bench",
     "get_engine": "kit.engine:get_engine",
-    "show_versions": "kit.versions:show_versions",
+    "show_versions": "kit.registry.versions:show_versions",
     "compress": "kit.compression:compress",
     "decompress": "kit.compression:decompress",
     "Cache": "kit.cache:Cache",
@@ -46,7 +46,7 @@ _LAZY = {
     "batch": "kit.batch",
     "notebook": "kit.notebook",
     "machine": "kit.machine",
-    "measure": "kit.measure",
+    "measure": "kit.engine.measure",
 }
 
 __all__ = ["__version__", "config_context", "get_config", "set_config", *_LAZY]

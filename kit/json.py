@@ -1,6 +1,6 @@
 """JSON through the engine's selected backend: ``dumps`` and ``loads``.
 
-The behaviour is the registry's contract (see ``kit.backends.json``), the
+The behaviour is the registry's contract (see ``kit.registry.json``), the
 same whichever backend runs: the baseline's bytes out (stdlib ``json``,
 compact, UTF-8), exact integers, non-finite floats as ``null``,
 ``NaN``/``Infinity`` literals rejected, RFC 3339 datetimes. A backend that
@@ -24,9 +24,10 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable
 
-from kit import _config, _registry
-from kit._handlers import dispatch
-from kit.backends.json import SMALL_FLOATS, SMALL_FLOATS_WHY, find_problem, small_float_written
+from kit import config as _config
+from kit import registry as _registry
+from kit.engine.handlers import dispatch
+from kit.registry.json import SMALL_FLOATS, SMALL_FLOATS_WHY, find_problem, small_float_written
 from kit.engine import _MEDIUM_MAX, _SMALL_MAX, get_engine
 
 __all__ = ["dumps", "loads", "encode", "decode"]

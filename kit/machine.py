@@ -77,7 +77,7 @@ def runqueue_clock() -> Callable[[], float]:
     Read from Linux's ``/proc/thread-self/schedstat``; a clock that stays at 0 elsewhere. On a
     busy machine CPU-bound work also spends wall time waiting for a core; subtracting that wait
     keeps it from looking like I/O (:mod:`kit.batch`), and dividing it by the wall time says how
-    much of a sample the measuring thread lost (:mod:`kit.measure`).
+    much of a sample the measuring thread lost (:mod:`kit.engine.measure`).
 
     Examples
     --------

@@ -30,7 +30,7 @@ def fixed_codec_cost_model():
 @pytest.fixture
 def shared_data() -> Path:
     """The shared conformance data, or skip with the reason."""
-    from kit._data import shared_data as find
+    from kit._paths import shared_data as find
 
     p = find()
     if p is None:
@@ -42,7 +42,9 @@ def shared_data() -> Path:
 def fresh_engine(tmp_path, monkeypatch):
     """An engine with its own empty wisdom folder, installed as the process engine."""
     import kit
-    from kit import _config, _registry, engine
+    from kit import config as _config
+    from kit import registry as _registry
+    from kit import engine
 
     original = kit.get_config()["cache_dir"]
     kit.set_config(cache_dir=str(tmp_path / "wisdom"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kit import _registry
+from kit import registry as _registry
 
 ROOT = Path(__file__).resolve().parent.parent
 

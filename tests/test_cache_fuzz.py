@@ -118,7 +118,7 @@ def mutate(data: bytes, rng: random.Random, other: bytes) -> bytes:
 
 def crafted_frames(n: int, seed: int) -> list[bytes]:
     """``n`` forged frames: mutated encodings in valid frames (header CRC and checksums recomputed)."""
-    from kit import _registry
+    from kit import registry as _registry
     from kit.cache.values import encode
     from kit.compression import compress
 

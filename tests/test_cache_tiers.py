@@ -359,7 +359,7 @@ def responses():
 
 
 def _needs_zstd():
-    from kit import _registry
+    from kit import registry as _registry
 
     reason = _registry.backend("compress", "zstd").unavailable_reason()
     if reason is not None:

@@ -84,7 +84,7 @@ def test_every_value_kind_round_trips_exactly(value):
 @SETTINGS
 @given(value=values, codec=st.sampled_from(["auto", "raw", "zlib", "zstd", "lz4", "blosc2", "bz2", "lzma"]))
 def test_through_frames_of_every_codec(value, codec):
-    from kit import _registry
+    from kit import registry as _registry
 
     if codec not in ("auto", "raw") and not _registry.backend("compress", codec).available:
         return

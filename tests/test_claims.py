@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from kit import _registry
-from kit.claims import CLAIMS, SEEDS, Claim, check_claims, claims_table
+from kit import registry as _registry
+from kit.scoring.claims import CLAIMS, SEEDS, Claim, check_claims, claims_table
 from kit.engine import BenchResult, Row
-from kit.measure import Measurement, speedup
+from kit.engine.measure import Measurement, speedup
 
 
 def test_the_claims_table_of_the_design_is_data():
@@ -118,6 +118,6 @@ def test_the_cache_claims_are_measured_when_the_cache_exists():
     v, lo, hi = size.measured
     assert v == lo == hi and v < 100 and "bytes encoded" in size.reason
     # Enough responses that the tier trains its dictionary, as a user's would; its bytes are counted.
-    from kit.claims import COMPRESSED_CACHE_RESPONSES
+    from kit.scoring.claims import COMPRESSED_CACHE_RESPONSES
 
     assert size.classes == COMPRESSED_CACHE_RESPONSES and "zstd dictionary" in size.reason

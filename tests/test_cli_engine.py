@@ -94,7 +94,7 @@ def _bad_config(name: str, value: str) -> subprocess.CompletedProcess:
 
 
 def test_configuration_mistakes_are_one_line_naming_the_variable_and_the_valid_values(tmp_path):
-    from kit import _registry
+    from kit import registry as _registry
 
     ops = _registry.operation_names()
     err = _one_line(_bad_config("KIT_BACKENDS", "nope=orjson"))
@@ -140,7 +140,7 @@ def test_configuration_mistakes_raise_a_kit_error_from_the_library(tmp_path):
                        env={**os.environ, "KIT_CACHE_DIR": str(a_file)})
     assert r.stdout.startswith("ConfigError KIT_CACHE_DIR=") and not r.stderr
     import kit
-    from kit._config import ConfigError
+    from kit.config import ConfigError
 
     with pytest.raises(ConfigError, match="tune='fast': expected one of quick, full, off"):
         kit.set_config(tune="fast")

@@ -161,19 +161,19 @@ def test_ctrl_c_while_the_subcommands_are_imported_is_one_line(tmp_path, monkeyp
 
     (tmp_path / "kit_interrupted_import.py").write_text("raise KeyboardInterrupt\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(kit.cli, "COMMANDS", ("kit._cli_engine", "kit_interrupted_import"))
+    monkeypatch.setattr(kit.cli, "COMMANDS", ("kit.cli.engine", "kit_interrupted_import"))
     code = main(["info"])
     out, err = capsys.readouterr()
     assert code == 130 and err.strip() == "kit: interrupted" and "Traceback" not in err
 
 
 def test_ctrl_c_during_a_command_is_one_line(monkeypatch, capsys):
-    import kit._cli_cache
+    import kit.cli.cache
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(kit._cli_cache, "collect", lambda db: interrupted(None))
+    monkeypatch.setattr(kit.cli.cache, "collect", lambda db: interrupted(None))
     code = main(["cache", "stats", "--path", "/nonexistent-kit-cache"])
     err = capsys.readouterr().err
     assert code == 130 and "interrupted" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -61,7 +61,7 @@ def test_validate_passes_against_itself_and_fails_on_an_injected_slowdown(result
                                                                          monkeypatch):
     import time
 
-    import kit.measure
+    import kit.engine.measure
 
     # This thread's CPU time (the backends measured are single-threaded): wall-clock samples on a
     # shared 2-core machine swing by tens of percent between runs.

@@ -91,7 +91,7 @@ def test_batch_with_request_flags_is_refused(tmp_path, capsys):
 
 
 def test_a_failed_write_leaves_the_old_output(tmp_path, monkeypatch):
-    from kit import _cli_workloads
+    from kit.cli import workloads as _cli_workloads
 
     out = tmp_path / "out.jsonl"
     out.write_text("old\n")

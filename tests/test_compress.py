@@ -11,12 +11,12 @@ import zlib
 import pytest
 
 import kit
-from kit import _registry
-from kit.backends.codecs import CODECS, LEVEL_NAMES
+from kit import registry as _registry
+from kit.registry.codecs import CODECS, LEVEL_NAMES
 from kit.compression import (CODEC_IDS, HEADER_SIZE, MAGIC, ChecksumError, DecompressionBombError, FrameError,
                           choose_codec, compress, decompress, frame_info)
 from kit.errors import BackendUnavailable
-from kit.workloads.payloads import numeric, random_bytes, text
+from kit.payloads import numeric, random_bytes, text
 
 PAYLOADS = {
     "empty": b"",
@@ -83,7 +83,7 @@ def test_codec_payload_is_the_codecs_standard_format(codec):
     data = PAYLOADS["text 20 KiB"]
     frame = compress(data, codec=codec)
     assert frame_info(frame).codec == codec
-    _, standard_decompress = __import__("kit.backends.codecs", fromlist=["codec_pair"]).codec_pair(codec)
+    _, standard_decompress = __import__("kit.registry.codecs", fromlist=["codec_pair"]).codec_pair(codec)
     assert bytes(standard_decompress(frame[HEADER_SIZE:])) == data
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kit import _registry
-from kit.backends.codecs import CODECS, LEVEL_NAMES
+from kit import registry as _registry
+from kit.registry.codecs import CODECS, LEVEL_NAMES
 from kit.compression import HEADER_SIZE, FrameError, compress, decompress, frame_info
 
 AVAILABLE = [c for c in CODECS if _registry.backend("compress", c).available]

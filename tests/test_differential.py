@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kit import _registry
+from kit import registry as _registry
 
 EXAMPLES = 1000
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from kit import noise_drill as nd
+from kit.records import noise_drill as nd
 from kit.cli import main
 from kit.records import SCHEMA, SCHEMA_VERSION
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import kit
-from kit import _registry
+from kit import registry as _registry
 from kit.engine import Engine, Row, choose, size_class, verify_backend
-from kit.measure import Measurement, speedup
+from kit.engine.measure import Measurement, speedup
 
 
 def test_size_classes_bracket_the_payload_sizes():

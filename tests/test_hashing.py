@@ -7,7 +7,8 @@ import hashlib
 import pytest
 
 import kit
-from kit import _registry, vectors
+from kit import registry as _registry
+from kit.registry import vectors
 
 
 def _impl(op: str, name: str):

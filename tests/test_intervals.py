@@ -18,10 +18,10 @@ import math
 import numpy as np
 import pytest
 
-from kit import _registry
-from kit._wisdom import Wisdom
+from kit import registry as _registry
+from kit.engine.wisdom import Wisdom
 from kit.engine import BenchResult, Row
-from kit.measure import Measurement, speedup
+from kit.engine.measure import Measurement, speedup
 
 sc = importlib.import_module("kit.scoring")
 
@@ -56,7 +56,7 @@ def _bench(runs):
 
 
 def _score(runs, noise=None, noise_runs=0):
-    from kit._stats import median_se_log
+    from kit.stats import median_se_log
 
     bench = _bench(runs)
     medians = {k: [float(np.median(runs[0][k]))] for k in KEYS}

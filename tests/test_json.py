@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 import kit
-from kit import _registry
-from kit.backends.json import json_test_suite, same_value, stdlib_decode, stdlib_encode
+from kit import registry as _registry
+from kit.registry.json import json_test_suite, same_value, stdlib_decode, stdlib_encode
 
 ENCODERS = [pytest.param(b.name, id=b.name) for b in _registry.backends("json.encode")]
 DECODERS = [pytest.param(b.name, id=b.name) for b in _registry.backends("json.decode")]
@@ -91,7 +91,7 @@ def test_standard_documents_round_trip_exactly(doc, shared_data):
 @pytest.mark.parametrize("name", ENCODERS)
 def test_contract_cases_encode_like_the_baseline(name):
     _require("json.encode", name)
-    from kit.backends.json import _encode_cases
+    from kit.registry.json import _encode_cases
 
     if not _verified("json.encode", name):
         pytest.skip(f"{name} fails verification and is never selected (see kit info)")
@@ -240,7 +240,7 @@ def test_the_issue_reproducers_encode_as_the_baseline_with_orjson_selected(fresh
 
 def test_simdjson_declines_a_str_with_a_leading_bom(fresh_engine):
     _require("json.decode", "simdjson")
-    from kit._registry import Declined
+    from kit.registry import Declined
 
     _select(fresh_engine, "json.decode", "simdjson")
     with pytest.raises(ValueError, match="Unexpected UTF-8 BOM"):  # the baseline's answer
@@ -255,7 +255,7 @@ def test_the_float_guard_catches_exactly_the_forms_orjson_writes_differently():
     import orjson
     import random
 
-    from kit.backends.json import small_float_written
+    from kit.registry.json import small_float_written
 
     rng = random.Random(5)
     for exponent in range(-325, 309):
@@ -315,7 +315,7 @@ def test_the_one_frame_paths_follow_changes_and_check_input_types(fresh_engine):
 
 
 def test_the_small_float_screen_is_a_superset_of_what_it_confirms():
-    from kit.backends.json import small_float_screen, small_float_written
+    from kit.registry.json import small_float_screen, small_float_written
 
     samples = [b'{"a":45.385}', b"[1e-7]", b"[-1]", b"[0.00001]", b'["x-y","0.0000"]', b"[1e-07]", b"[-1e-10]",
                b"[10.00001]", b'{"k":"e-"}']

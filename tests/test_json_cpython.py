@@ -27,8 +27,8 @@ import sys
 import pytest
 
 import kit
-from kit import _registry
-from kit.backends.json import same_value, stdlib_decode, stdlib_encode
+from kit import registry as _registry
+from kit.registry.json import same_value, stdlib_decode, stdlib_encode
 
 
 def _backends(op: str) -> list:

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kit
-from kit import _registry
-from kit.backends import _jsongen
-from kit.backends.json import same_value, stdlib_decode, stdlib_encode
+from kit import registry as _registry
+from kit.registry import _jsongen
+from kit.registry.json import same_value, stdlib_decode, stdlib_encode
 
 EXAMPLES = 2000  # per operation; every backend sees each one
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,

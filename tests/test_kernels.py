@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import kit
 import kit.kernels
-from kit import _registry
+from kit import registry as _registry
 from kit.errors import BackendUnavailable
 from kit.kernels import _api, _inputs, _numpy, _splitmix, _xxh
 from kit.kernels._surface import FEATURES, KERNELS
@@ -179,7 +179,7 @@ def _lib(algorithm: str):
 @pytest.mark.parametrize("algorithm", ["xxh64", "xxh3_64"])
 @pytest.mark.parametrize("backend", _params("batch_fingerprint"))
 def test_fingerprint_official_vectors(backend, algorithm, shared_data):
-    from kit import vectors
+    from kit.registry import vectors
 
     fn = _impl("batch_fingerprint", backend, algorithm)
     cases = vectors.xxhash_vectors(algorithm)
@@ -423,7 +423,7 @@ def test_bootstrap_empty_and_bad_input(backend):
 
 
 def test_measure_bootstrap_ci_uses_the_kernel():
-    from kit.measure import bootstrap_ci
+    from kit.engine.measure import bootstrap_ci
 
     xs = [1.0, 1.2, 0.9, 1.1, 1.05, 0.97, 1.01]
     assert bootstrap_ci(xs) == kit.kernels.bootstrap(xs, resamples=2000, backend="numpy")
@@ -643,7 +643,7 @@ def test_asv_benchmarks_run_and_skip_unavailable_backends():
 
 
 def test_targets_command_runs_small():
-    from kit.kernels import targets
+    from kit.targets import kernels as targets
 
     for module in ("numba", "pyarrow"):
         if importlib.util.find_spec(module) is None:

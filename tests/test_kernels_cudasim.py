@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import xxhash
     import kit.kernels as K
-    from kit import vectors
+    from kit.registry import vectors
     from kit.errors import BackendUnavailable
 
     for kernel in K.KERNELS:
@@ -106,7 +106,7 @@ def test_cuda_kernels_under_the_simulator():
 
 def test_without_the_simulator_cuda_is_unavailable_and_says_why():
     """Outside the simulator, and without a GPU, the same call refuses to run on the CPU."""
-    from kit import _registry
+    from kit import registry as _registry
     from kit.errors import BackendUnavailable
 
     b = _registry.backend("kernel.entropy", "cuda")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import kit.measure
-from kit.measure import Measurement, bootstrap_ci, calibrate, compare, geometric_mean, speedup
+import kit.engine.measure
+from kit.engine.measure import Measurement, bootstrap_ci, calibrate, compare, geometric_mean, speedup
 
 
 class FakeClock:
@@ -204,7 +204,7 @@ def test_a_backend_running_its_own_threads_keeps_every_sample(monkeypatch, wall_
 
 
 def test_contention_levels_and_the_line():
-    from kit.measure import contention_summary
+    from kit.engine.measure import contention_summary
 
     def ms(share, kept=7, lost=0):
         return {"cpu_share": share, "samples": kept, "lost_s": [1.0] * lost}

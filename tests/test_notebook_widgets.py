@@ -51,7 +51,7 @@ def test_unknown_panel_name_lists_the_available_ones():
 
 
 def test_profiling_menus_come_from_the_registry():
-    from kit import _registry
+    from kit import registry as _registry
     from kit.notebook import ProfilingPanel
 
     panel = ProfilingPanel()
@@ -220,7 +220,7 @@ def test_tier_breakdown_accounts_for_every_request():
 def test_compression_savings_by_kind():
     from kit.notebook.cache import compression_savings
 
-    from kit.backends.codecs import CODECS
+    from kit.registry.codecs import CODECS
 
     rows = {r["kind"]: r for r in compression_savings(16 << 10, ["json", "text", "random"])}
     assert list(rows) == ["json", "text", "random"]
@@ -331,7 +331,7 @@ def test_burst_reaches_the_lower_tiers_and_fills_the_chart(generation_panel):
 
 
 def test_tiers_menus_come_from_the_registry(tmp_path):
-    from kit import _registry
+    from kit import registry as _registry
     from kit.notebook import TiersPanel
     from kit.notebook.tiers import quick_operations
 

@@ -18,7 +18,8 @@ sc = importlib.import_module("kit.scoring")
 def record(tmp_path_factory):
     """The record of a real, small run (one operation, one size class)."""
     import kit
-    from kit import _config, _registry
+    from kit import config as _config
+    from kit import registry as _registry
 
     original = kit.get_config()["cache_dir"]
     kit.set_config(cache_dir=str(tmp_path_factory.mktemp("wisdom")))

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kit import _registry
+from kit import registry as _registry
 
 BACKENDS = [pytest.param(b, id=b.key) for b in _registry.all_backends()]
 
@@ -108,7 +108,7 @@ def _fake(op: str, name: str, fn) -> _registry.Backend:
 def test_verification_reports_differences_and_fallbacks_by_generated_input_class():
     import datetime
 
-    from kit.backends.json import stdlib_encode
+    from kit.registry.json import stdlib_encode
     from kit.engine import verify_backend
 
     op = _registry.operation("json.encode")
@@ -137,7 +137,7 @@ def test_verification_reports_differences_and_fallbacks_by_generated_input_class
 
 
 def test_decode_verification_catches_a_backend_that_accepts_what_the_baseline_rejects():
-    from kit.backends.json import stdlib_decode
+    from kit.registry.json import stdlib_decode
     from kit.engine import verify_backend
 
     def skips_bom(data):

@@ -13,7 +13,7 @@ sc = importlib.import_module("kit.scoring")
 
 from kit.engine import BenchResult, Row
 from kit.errors import KitError
-from kit.measure import Measurement, compare
+from kit.engine.measure import Measurement, compare
 from kit.scoring import (
     TIERS,
     Ratio,
@@ -126,7 +126,8 @@ def test_bootstrap_ci_brackets_the_point_and_narrows_with_samples():
 @pytest.fixture(scope="module")
 def small_result(tmp_path_factory):
     import kit
-    from kit import _config, _registry
+    from kit import config as _config
+    from kit import registry as _registry
 
     original = kit.get_config()["cache_dir"]
     kit.set_config(cache_dir=str(tmp_path_factory.mktemp("wisdom")))
@@ -212,7 +213,7 @@ def test_runs_pool_fresh_processes_and_keep_each_runs_median(tmp_path):
         assert m["ci_basis"] == "runs"
     assert r.ci_basis == "runs" and rec["intervals"]["label"].startswith("2 runs: the spread of the runs")
     # The two runs taught this machine its run-to-run noise, which a later single run's intervals use.
-    from kit._wisdom import Wisdom
+    from kit.engine.wisdom import Wisdom
 
     learned = Wisdom(tmp_path).run_noise("quick/wall")
     assert {"relative/hashing", "relative/overall", "absolute/hashing", "measurement/hashing"} <= set(learned)
@@ -222,7 +223,7 @@ def test_runs_pool_fresh_processes_and_keep_each_runs_median(tmp_path):
 def test_runs_refuse_a_clock_fresh_processes_cannot_share(monkeypatch):
     import time
 
-    import kit.measure
+    import kit.engine.measure
 
     monkeypatch.setattr(kit.measure, "_timer", time.monotonic)
     with pytest.raises(KitError, match="runs in fresh processes read a named clock .wall, thread."):
@@ -247,7 +248,7 @@ def _seeded(name, median, n=15, seed=0):
 def scripted_engine(tmp_path, monkeypatch):
     """An engine whose measurements are scripted: ``plan`` maps a backend to its median time per call."""
     from kit.engine import Engine
-    from kit.measure import speedup
+    from kit.engine.measure import speedup
 
     eng = Engine(tmp_path / "wisdom")
     plan = {}
@@ -304,7 +305,7 @@ class _FakeEngine:
 
 
 def _rows(op, size, kind, names, base_samples, sel_samples):
-    from kit.measure import speedup
+    from kit.engine.measure import speedup
 
     mb = Measurement(names[0], base_samples, 1)
     ms = Measurement(names[1], sel_samples, 1)
@@ -361,8 +362,8 @@ def test_no_remeasurement_when_steady_or_when_the_baseline_is_selected():
 def test_injected_slowdown_makes_a_backend_really_slower_and_is_undone(monkeypatch):
     import time
 
-    import kit.measure
-    from kit import _registry
+    import kit.engine.measure
+    from kit import registry as _registry
 
     # This thread's CPU time: wall-clock samples on a shared 2-core machine swing by tens of percent.
     monkeypatch.setattr(kit.measure, "_timer", time.thread_time)
@@ -433,7 +434,7 @@ def test_kit_score_stays_callable_and_the_modules_stay_light():
 
     code = ("import sys, kit\n"
             "from kit.scoring import tier_of\n"
-            "import kit.records, kit.claims, kit.report, kit._cli_score\n"
+            "import kit.records, kit.scoring.claims, kit.report, kit.cli.score\n"
             "assert callable(kit.score), type(kit.score)\n"
             "assert kit.validate is kit.records.validate\n"
             "heavy = sorted(m for m in ('numpy', 'polars', 'matplotlib', 'pyarrow', 'numba') if m in sys.modules)\n"

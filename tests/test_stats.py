@@ -1,4 +1,4 @@
-"""Student's t and the moderated run-to-run test (kit._stats), against closed forms and tables."""
+"""Student's t and the moderated run-to-run test (kit.stats), against closed forms and tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kit._stats import betainc, moderated_run_tests, t_quantile, t_sf
+from kit.stats import betainc, moderated_run_tests, t_quantile, t_sf
 
 
 @pytest.mark.parametrize("a,b,x", [(1.0, 1.0, 0.3), (2.5, 1.0, 0.7), (1.0, 3.0, 0.2), (0.5, 0.5, 0.25)])

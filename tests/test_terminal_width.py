@@ -88,7 +88,7 @@ def test_validate_and_a_stored_score_fit(results, short_tmp):
     r = kit("report", str(REFERENCE), "--out", str(tmp_path / "report"))
     assert r.returncode == 0, r.stderr
     assert_fits(r.stdout, "kit report")
-    from kit._views import score_tables
+    from kit.report.tables import score_tables
 
     text = "\n\n".join(str(t) for t in score_tables(REFERENCE))
     assert "claims check" in text and "[1]" in text

@@ -461,7 +461,7 @@ def test_the_machine_slower_overall_is_judged_run_by_run():
                                                  (0.001, "FAIL", "beyond its run-to-run noise"),
                                                  (None, "INCONCLUSIVE", "run-to-run noise of the machine's speed")])
 def test_a_machine_slower_overall_fails_only_beyond_its_run_by_run_noise(run_p, verdict, words):
-    from kit._stats import RunTest
+    from kit.stats import RunTest
     from kit.records import SAME, Comparison, Validation
     from kit.scoring import HardwareIndex
 

@@ -10,10 +10,10 @@ import textwrap
 
 import pytest
 
-from kit import _registry
-from kit._wisdom import Wisdom, file_lock
+from kit import registry as _registry
+from kit.engine.wisdom import Wisdom, file_lock
 from kit.engine import Row
-from kit.measure import Measurement
+from kit.engine.measure import Measurement
 
 # A writer process: it loads the wisdom, waits until every writer has loaded (so that each holds a view
 # without the others' entries, the case where the last writer used to win), then stores its own choice
@@ -21,10 +21,10 @@ from kit.measure import Measurement
 WRITER = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from kit import _registry
-    from kit._wisdom import Wisdom
+    from kit import registry as _registry
+    from kit.engine.wisdom import Wisdom
     from kit.engine import Row
-    from kit.measure import Measurement
+    from kit.engine.measure import Measurement
 
     folder, op_name, me, writers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     w = Wisdom(folder)
@@ -90,7 +90,7 @@ def test_the_lock_excludes_another_process(tmp_path):
     code = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from kit._wisdom import file_lock
+        from kit.engine.wisdom import file_lock
         counter = Path(sys.argv[1]) / "counter"
         for _ in range(200):
             with file_lock(Path(sys.argv[1]) / "counter.lock"):
@@ -103,7 +103,7 @@ def test_the_lock_excludes_another_process(tmp_path):
 
 
 def test_a_lock_held_too_long_times_out(tmp_path):
-    code = ("import sys, time\nfrom pathlib import Path\nfrom kit._wisdom import file_lock\n"
+    code = ("import sys, time\nfrom pathlib import Path\nfrom kit.engine.wisdom import file_lock\n"
             "with file_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(30)\n")
     holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "x.lock")], stdout=subprocess.PIPE, text=True)
     try:
@@ -119,7 +119,7 @@ def test_a_lock_held_too_long_times_out(tmp_path):
 
 
 def test_a_write_that_cannot_get_the_lock_warns_and_keeps_the_change(tmp_path, monkeypatch):
-    import kit._wisdom as wisdom_module
+    import kit.engine.wisdom as wisdom_module
 
     w = Wisdom(tmp_path)
     op = _registry.operation("digest")

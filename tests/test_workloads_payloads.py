@@ -140,7 +140,7 @@ def test_importing_the_workloads_and_the_batch_runner_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, kit, kit.workloads, kit.batch, kit._cli_workloads; "
+    code = ("import sys, kit, kit.workloads, kit.batch, kit.cli.workloads; "
             "heavy = {'numpy', 'tqdm', 'distributed', 'cloudpickle'} & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

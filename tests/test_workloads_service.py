@@ -227,7 +227,7 @@ def test_batch_keys_equal_single_keys_and_the_xxhash_library(svc):
 @pytest.mark.parametrize("backend", ["numpy", "numba", "numba.parallel", "xxhash"])
 def test_batch_keys_on_every_fingerprint_backend(svc, backend):
     import kit
-    from kit import _registry
+    from kit import registry as _registry
 
     b = _registry.backend("kernel.batch_fingerprint", backend)
     if not b.available:

@@ -487,6 +487,6 @@ def _dictionary_of(blob: bytes) -> bytes | None:
 
 
 def _zstd_available() -> bool:
-    from kit import _registry
+    from kit import registry as _registry
 
     return _registry.backend("compress", "zstd").available

@@ -67,7 +67,7 @@ def default_path() -> Path:
     ...     str(default_path())
     'kit-demo'
     """
-    from kit._config import get_config
+    from kit.config import get_config
 
     base = get_config().get("cache_dir")
     if not base:

@@ -128,7 +128,7 @@ def _check_fn(name: str) -> Callable[[bytes, bytes, float | None], int]:
 
 
 def _default_check() -> str:
-    from kit import _registry
+    from kit import registry as _registry
 
     return "xxh3_64" if _registry.backend("fingerprint", "xxh3_128").available else "blake2b_64"
 

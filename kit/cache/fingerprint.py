@@ -50,7 +50,7 @@ __all__ = ["ALGORITHM", "fingerprint", "new_hasher", "function_identity", "funct
 
 
 def _xxhash_available() -> bool:
-    from kit import _registry
+    from kit import registry as _registry
 
     return _registry.backend("fingerprint", "xxh3_128").available
 

@@ -80,7 +80,7 @@ def _chain(op: str) -> Callable:
     finite floats, str keys, exact builtin types) that every verified backend
     reads back exactly, so the choice of backend cannot change a value.
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     backs = _registry.backends(op)
     base = backs[0].implementation()
@@ -501,7 +501,7 @@ class Signer:
             raise ValueError(f"a pickle signing key must be at least 16 bytes, got {type(key).__name__} "
                              f"of length {len(key) if hasattr(key, '__len__') else '?'}")
         self._key = hashlib.sha256(b"kit.cache pickle key\0" + bytes(key)).digest()
-        from kit import _registry
+        from kit import registry as _registry
 
         self.alg = 1 if _registry.backend("digest", "blake3").available else 2
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 def identify() -> dict[str, Any]:
     """The worker's host name, process id and measuring clock (asked before the runs start)."""
     from kit.machine import fingerprint_id
-    from kit.measure import clock_name
+    from kit.engine.measure import clock_name
 
     return {"hostname": socket.gethostname(), "pid": os.getpid(), "clock": clock_name(),
             "machine_id": fingerprint_id()}
@@ -38,7 +38,7 @@ def score_here(spec: Mapping[str, Any]) -> dict[str, Any]:
     'kit.record'
     """
     import kit
-    from kit import _registry
+    from kit import registry as _registry
     from kit.engine import Engine
     from kit.fleet.faults import expand
     from kit.scoring import score

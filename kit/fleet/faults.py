@@ -58,7 +58,7 @@ def parse_slowdowns(specs: Iterable[str]) -> dict[str, dict[str, float]]:
     Traceback (most recent call last):
     KitError: --inject-slowdown 'w=nope:x=2': unknown operation 'nope'; ...
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     out: dict[str, dict[str, float]] = {}
     for spec in specs:
@@ -95,7 +95,7 @@ def expand(slowdown: Mapping[str, float], operations: Iterable[str]) -> dict[str
     >>> sorted(expand({"*": 1.5}, ["fingerprint"]))  # doctest: +SKIP
     ['fingerprint:hashlib.blake2b', 'fingerprint:xxh3_128']
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     out: dict[str, float] = {}
     whole = slowdown.get(WHOLE_MACHINE)

@@ -260,7 +260,7 @@ def check_settings(preset: str = "quick", operations: Iterable[str] | None = Non
     Traceback (most recent call last):
     KitError: size must be one of small, medium, large, got 'huge'
     """
-    from kit import _registry
+    from kit import registry as _registry
     from kit.scoring import PRESET_NAMES
 
     if preset not in PRESET_NAMES:

@@ -30,7 +30,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kit import _config, _registry
+from kit import config as _config
+from kit import registry as _registry
 from kit.errors import BackendUnavailable
 from kit.kernels import _inputs, _numpy, _splitmix
 from kit.kernels._surface import FALLBACK_ORDER, FEATURES, operation_name
@@ -40,7 +41,7 @@ from kit.kernels._surface import FALLBACK_ORDER, FEATURES, operation_name
 def bootstrap_params(payload_bytes: int) -> tuple[int, int]:
     """``(samples, resamples)`` measured for a numeric payload of ``payload_bytes``.
 
-    Small payloads are what :func:`kit.measure.bootstrap_ci` does all the
+    Small payloads are what :func:`kit.engine.measure.bootstrap_ci` does all the
     time (a few samples, 2000 resamples); large ones are the issue's target
     (1000 samples, 10,000 resamples).
 

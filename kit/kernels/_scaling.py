@@ -1,7 +1,7 @@
 """Time against input size per backend, perfplot-style, for the notebooks.
 
 :func:`scaling` measures every available backend of a kernel at each size
-with :func:`kit.measure.compare` (interleaved, calibrated, with a CI), and
+with :func:`kit.engine.measure.compare` (interleaved, calibrated, with a CI), and
 returns plain data; :func:`plot_scaling` draws it with matplotlib (imported
 when called).
 """
@@ -61,7 +61,7 @@ def scaling(kernel: str, sizes: Iterable[int], backends: Iterable[str] | None = 
         Default: every backend available here. A named backend that cannot
         run raises :class:`kit.errors.BackendUnavailable`.
     preset : {"quick", "full"}
-        Timing preset of :func:`kit.measure.compare`.
+        Timing preset of :func:`kit.engine.measure.compare`.
 
     Returns
     -------
@@ -77,10 +77,10 @@ def scaling(kernel: str, sizes: Iterable[int], backends: Iterable[str] | None = 
     >>> len(data["backends"]["numpy"]["median_s"])
     2
     """
-    from kit import _registry
+    from kit import registry as _registry
     from kit.kernels import _api
     from kit.kernels._surface import operation_name
-    from kit.measure import compare
+    from kit.engine.measure import compare
 
     op = operation_name(kernel)
     sizes = [int(s) for s in sizes]

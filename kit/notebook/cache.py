@@ -611,7 +611,7 @@ class MemoizePanel(Panel):
 
     def _draw(self) -> None:
         from kit._display import Table
-        from kit.measure import format_time
+        from kit.engine.measure import format_time
 
         info = self.fn.info()
         rows = [[c["call"], f"{c['elements']:,}", c["window"], c["result"], format_time(c["seconds"])]

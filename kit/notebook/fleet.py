@@ -72,7 +72,7 @@ class FleetPanel(Panel):
     def __init__(self, workers: int = 3, operations: Sequence[str] | None = None, sizes: Sequence[str] | None = None,
                  slow: str | None = None, factor: float = 3.0, results: Any = None, client: Any = None) -> None:
         super().__init__()
-        from kit import _registry
+        from kit import registry as _registry
         from kit.fleet.store import fleet_dir
 
         w = ipywidgets()

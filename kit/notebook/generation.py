@@ -199,7 +199,7 @@ class GenerationPanel(Panel):
         ``InvalidRequest`` listing what is allowed (the button shows it on the
         status line instead).
         """
-        from kit.measure import format_time
+        from kit.engine.measure import format_time
 
         resp = self._send(self.request())
         self.last = resp

@@ -1,7 +1,7 @@
 """Profiling: time or throughput vs payload size per backend, with CI bands.
 
 The menus (categories, operations, payload kinds, backends) are read from the
-registry; the timing is :func:`kit.measure.compare` (calibrated, interleaved,
+registry; the timing is :func:`kit.engine.measure.compare` (calibrated, interleaved,
 bootstrap CIs), on the registry's payloads and ``prepare`` hooks, exactly as
 the engine measures a size class, but at any byte size so that scaling shows.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from kit.measure import format_rate, format_time
+from kit.engine.measure import format_rate, format_time
 from kit.notebook._common import (Panel, format_bytes, html_output, ipywidgets, new_figure, note_html, png_output,
                                   progress, quick, to_png)
 
@@ -181,7 +181,7 @@ def menu(category: str | None = None) -> list[str]:
     >>> "json.decode" in menu("json")
     True
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     if category not in (None, "all") and category not in _registry.CATEGORIES:
         raise ValueError(f"category must be one of all, {', '.join(_registry.CATEGORIES)}; got {category!r}")
@@ -196,7 +196,7 @@ def categories() -> list[str]:
     >>> "hashing" in categories()
     True
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     present = {op.category for op in _registry.operations()}
     return [c for c in _registry.CATEGORIES if c in present]
@@ -211,7 +211,7 @@ def backend_menu(operation: str) -> tuple[list[str], dict[str, str]]:
     >>> names[0]
     'hashlib.sha256'
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     names, missing = [], {}
     for b in _registry.backends(operation):
@@ -245,7 +245,7 @@ def size_steps() -> tuple[int, ...]:
     >>> set(_registry.SIZE_CLASSES.values()) <= set(size_steps())
     True
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     return tuple(sorted(set(_BETWEEN) | set(_registry.SIZE_CLASSES.values())))
 
@@ -258,14 +258,14 @@ def size_label(nbytes: int) -> str:
     >>> size_label(200), size_label(1024)
     ('200 B (small)', '1 KiB')
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     names = [n for n, s in _registry.SIZE_CLASSES.items() if s == nbytes]
     return format_bytes(nbytes) + (f" ({names[0]})" if names else "")
 
 
 def _as_size(value: int | str) -> int:
-    from kit import _registry
+    from kit import registry as _registry
 
     if isinstance(value, str):
         try:
@@ -294,7 +294,7 @@ def measure_scaling(operation: str, kind: str | None = None, sizes: Sequence[int
                     progress_bar: bool = True, on_step: Callable[[int, int], None] | None = None) -> Scaling:
     """Measure backends of one operation at several payload sizes.
 
-    At each size the backends are timed interleaved (:func:`kit.measure.compare`)
+    At each size the backends are timed interleaved (:func:`kit.engine.measure.compare`)
     on the same seeded payload, prepared by the registry's ``prepare`` hook.
     A backend that raises on a payload is left out and listed in ``skipped``.
 
@@ -311,7 +311,7 @@ def measure_scaling(operation: str, kind: str | None = None, sizes: Sequence[int
         Backend names (default: those the engine may select); the baseline is
         always added.
     preset : {"quick", "full"}
-        Timing preset of :mod:`kit.measure`; ``KIT_QUICK`` shortens "quick" further.
+        Timing preset of :mod:`kit.engine.measure`; ``KIT_QUICK`` shortens "quick" further.
     progress_bar : bool
         Show a ``tqdm.auto`` bar over the sizes.
     on_step : callable, optional
@@ -329,9 +329,9 @@ def measure_scaling(operation: str, kind: str | None = None, sizes: Sequence[int
     """
     import time
 
-    from kit import _registry
+    from kit import registry as _registry
     from kit.engine import payload_nbytes
-    from kit.measure import PRESETS, compare, speedup
+    from kit.engine.measure import PRESETS, compare, speedup
     from kit.workloads import payload
 
     op = _registry.operation(operation)
@@ -453,7 +453,7 @@ class ProfilingPanel(Panel):
         self.sizes = w.SelectionRangeSlider(options=steps, index=(all_steps.index(lo), all_steps.index(hi)),
                                             description="sizes", continuous_update=False,
                                             layout=w.Layout(width="520px"))
-        from kit import _registry
+        from kit import registry as _registry
 
         self.size_classes = w.HTML(note_html("payload classes of the engine: " + ", ".join(
             f"{n} {format_bytes(s)}" for n, s in _registry.SIZE_CLASSES.items())))
@@ -491,7 +491,7 @@ class ProfilingPanel(Panel):
         self._refresh_operation()
 
     def _refresh_operation(self, backends: Iterable[str] | None = None, kind: str | None = None) -> None:
-        from kit import _registry
+        from kit import registry as _registry
 
         op = _registry.operation(self.operation.value)
         self.kind.options = list(op.kinds)

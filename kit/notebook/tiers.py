@@ -45,7 +45,7 @@ def quick_operations() -> list[str]:
     >>> "json.encode" in quick_operations()
     True
     """
-    from kit import _registry
+    from kit import registry as _registry
 
     first: dict[str, str] = {}
     for op in _registry.operations():
@@ -81,7 +81,7 @@ def plot_score(result: Any) -> Any:
     """
     from kit.scoring import TIERS, score_from_speedup
 
-    from kit._views import subset_note
+    from kit.report.tables import subset_note
 
     claims = list(result.claims or [])
     if claims:
@@ -195,7 +195,7 @@ def headline_html(result: Any) -> str:
     True
     """
     from kit._display import speedup
-    from kit._views import subset_note
+    from kit.report.tables import subset_note
 
     lo, hi = result.score_ci
     subset = subset_note(result.to_record())
@@ -265,7 +265,7 @@ class TiersPanel(Panel):
     def __init__(self, results: Any = None, preset: str = "quick", operations: Sequence[str] | None = None,
                  sizes: Sequence[str] | None = None) -> None:
         super().__init__()
-        from kit import _registry
+        from kit import registry as _registry
         from kit.records import results_dir
         from kit.scoring import PRESET_NAMES
 
@@ -347,7 +347,7 @@ class TiersPanel(Panel):
         Returns the :class:`kit.scoring.ScoreResult`.
         """
         # not kit.score(...): once the submodule kit.score is imported it shadows the function there
-        from kit._views import score_tables
+        from kit.report.tables import score_tables
         from kit.scoring import score
 
         if not self.operations.value or not self.sizes.value:
@@ -384,7 +384,7 @@ class TiersPanel(Panel):
         against = self.reference.value
         if against is None:
             raise ValueError(f"no record to compare with in {self.results} (expected reference-*.json there)")
-        from kit._views import validation_tables
+        from kit.report.tables import validation_tables
 
         self.validation = v = validate(self.result.to_record(), against=against, relative=self.relative.value)
         self.validation_chart.value = to_png(plot_validation(v))

@@ -27,7 +27,7 @@ from kit.workloads.copy import (
     InvalidRequest,
     generate_copy,
 )
-from kit.workloads.payloads import JSON_SHAPES, KINDS, NUMERIC_SHAPES, TEXT_ALPHABETS, payload
+from kit.payloads import JSON_SHAPES, KINDS, NUMERIC_SHAPES, TEXT_ALPHABETS, payload
 from kit.workloads.service import CopyService, Response, metrics_table
 from kit.workloads.traces import DISTRIBUTIONS, copy_requests, trace
 

@@ -13,10 +13,10 @@ import time
 import numpy as np
 import pytest
 
-from kit import _registry
+from kit import registry as _registry
 from kit.engine import BenchResult, Row
 from kit.machine import fingerprint, load_per_core
-from kit.measure import Measurement, compare, speedup
+from kit.engine.measure import Measurement, compare, speedup
 from kit.records import Record, validate
 
 pytestmark = pytest.mark.drill
@@ -41,7 +41,7 @@ REF_RUNS = 5
 def _three_runs(slowdown: float) -> dict[str, Record]:
     """A reference of ``REF_RUNS`` runs, a one-run record with ``TARGET`` slowed down, and an unchanged one.
 
-    Round by round, one :func:`kit.measure.compare` measures every contender of the three records
+    Round by round, one :func:`kit.engine.measure.compare` measures every contender of the three records
     interleaved, so that the drifts of a shared machine hit them alike: what is tested is the
     decision rule on real samples, not the machine's quietness. Each round is one run of the
     reference; the slowed and the unchanged records pool their samples of every round as one run,
@@ -79,7 +79,7 @@ def test_live_detection_of_a_25_percent_slowdown(monkeypatch):
     if not _registry.backend(OP, TARGET).available:
         pytest.skip(f"{TARGET} is not installed")
 
-    import kit.measure
+    import kit.engine.measure
 
     # CPU time of this thread, not wall time: on a shared 2-core machine the scheduler's preemptions
     # make wall-clock samples of a millisecond vary by tens of percent, which no rule can see through.

@@ -1,0 +1,538 @@
+"""The noise drill: do kit's intervals, choices and verdicts hold on this machine, quiet and loaded?
+
+``kit drill noise`` scores this machine many times, each run a fresh ``kit score`` process (as a
+user's runs are), into a throw-away results folder and wisdom:
+
+1. a reference of ``reference_runs`` pooled runs (``kit score --as-reference``);
+2. quiet runs, interleaved with runs in which one selected backend is slowed by ``slowdown``
+   (``kit score --inject-slowdown``, :func:`kit.scoring.injected_slowdown`);
+3. the same, beside a one-core busy loop that the drill starts and always stops
+   (:func:`busy_loop`).
+
+It reports, from those records alone:
+
+* **coverage**: the fraction of quiet runs whose 95% interval of the hardware index, and of the
+  score, contains the median of all quiet runs' estimates (:func:`coverage`; target at least 90%);
+* **shift under load**: how far the median loaded run's score, index and each category's index
+  lie from the median quiet run's (:func:`shift`);
+* **selection changes**: payload classes whose selected backend changed between quiet runs, those
+  among them whose best two contenders are more than 10% apart, and selected backends with a
+  speed-up below 1 (:func:`selection_changes`);
+* **verdicts**: of each quiet run against the previous one and each loaded run against a quiet one
+  (single runs: never FAIL), and, against the reference, the **detection rate** of the slowdown and
+  the **false-alarm rate** on unchanged runs over ``trials`` each (:func:`rate`; targets 19 of 20
+  and at most 1 of 20), and the loaded slowed runs' verdicts (never PASS).
+
+A drill measures; it is never a gating test. On a shared machine, say what else was running.
+
+Examples
+--------
+>>> coverage([(1.0, 0.9, 1.1), (1.2, 1.15, 1.25), (0.95, 0.9, 1.0)])
+(0.6666666666666666, 1.0)
+>>> figures = noise_drill(runs=10, trials=20, operations=["digest"])  # doctest: +SKIP
+>>> print(format_figures(figures))                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from kit.errors import KitError
+
+__all__ = ["DRILL_OPERATIONS", "busy_loop", "coverage", "format_figures", "noise_drill", "rate",
+           "realised_slowdown", "run_figures", "score_run", "selection_changes", "shift"]
+
+#: Two categories (JSON and hashing), about five seconds a run on a quiet 2-core machine.
+DRILL_OPERATIONS = ("json.encode", "digest")
+#: What the busy loop runs: one core, at full tilt, until killed.
+BUSY_CODE = "while True: pass"
+#: Gap between a class's best two contenders above which its choice must not change.
+CLEAR_GAP = 1.10
+
+
+# --- the computations ---------------------------------------------------------------------------------
+
+
+def coverage(estimates: Sequence[tuple[float, float, float]]) -> tuple[float, float]:
+    """Fraction of ``(value, low, high)`` intervals that contain the median of the values, and that median.
+
+    Examples
+    --------
+    >>> coverage([(2.0, 1.9, 2.1), (2.2, 2.1, 2.3)])
+    (0.5, 2.1)
+    """
+    if not estimates:
+        raise ValueError("coverage needs at least one (value, low, high) estimate, got none")
+    center = statistics.median(v for v, _, _ in estimates)
+    inside = sum(1 for _, lo, hi in estimates if lo <= center <= hi)
+    return inside / len(estimates), center
+
+
+def rate(flags: Sequence[bool]) -> tuple[int, int]:
+    """``(flagged, trials)``.
+
+    Examples
+    --------
+    >>> rate([True, False, True])
+    (2, 3)
+    """
+    return sum(1 for f in flags if f), len(flags)
+
+
+def shift(quiet: Sequence[float], loaded: Sequence[float]) -> float | None:
+    """Relative shift of the median loaded value from the median quiet one (-0.08: 8% lower under load).
+
+    Examples
+    --------
+    >>> round(shift([1.0, 1.1, 0.9], [0.92, 0.9]), 3)
+    -0.09
+    >>> shift([], [1.0]) is None
+    True
+    """
+    if not quiet or not loaded:
+        return None
+    return statistics.median(loaded) / statistics.median(quiet) - 1.0
+
+
+def _classes(record: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"op size kind": {"selected", "speedup", "baseline", "gap"}}`` of one record's dict."""
+    out: dict[str, dict[str, Any]] = {}
+    medians: dict[str, list[float]] = {}
+    for m in record.get("measurements") or []:
+        medians.setdefault(f"{m['operation']} {m['size']} {m['kind']}", []).append(float(m["median_s"]))
+    for c in record.get("classes") or []:
+        key = f"{c['operation']} {c['size']} {c['kind']}"
+        ts = sorted(medians.get(key, []))
+        out[key] = {"selected": c["backend"], "baseline": c["baseline"], "speedup": c.get("speedup"),
+                    "gap": ts[1] / ts[0] if len(ts) > 1 and ts[0] > 0 else None}
+    return out
+
+
+def selection_changes(records: Sequence[Mapping[str, Any]], clear_gap: float = CLEAR_GAP) -> dict[str, Any]:
+    """How the selected backends moved between runs.
+
+    Returns ``classes`` (compared), ``changed`` (classes whose choice changed at least once, with the
+    choices in order), ``changes`` (changes between consecutive runs, all classes), ``clear_changed``
+    (changed classes whose best two contenders differ by more than ``clear_gap`` in the median run),
+    and ``below_one`` (selected non-baseline backends reported with a speed-up below 1, as
+    ``"class: backend speed-up"``).
+
+    Examples
+    --------
+    >>> r = lambda b, t: {"classes": [{"operation": "digest", "size": "small", "kind": "random",
+    ...                                "baseline": "sha256", "backend": b, "speedup": 2.0}],
+    ...                   "measurements": [{"operation": "digest", "size": "small", "kind": "random",
+    ...                                     "median_s": t}, {"operation": "digest", "size": "small",
+    ...                                     "kind": "random", "median_s": 1.0}]}
+    >>> selection_changes([r("a", 0.5), r("b", 0.5), r("b", 0.5)])["changes"]
+    1
+    """
+    per = [_classes(r) for r in records]
+    keys = sorted(set().union(*per)) if per else []
+    changed: dict[str, list[str]] = {}
+    changes = 0
+    clear = []
+    below = []
+    for k in keys:
+        seq = [p[k]["selected"] for p in per if k in p]
+        changes += sum(1 for a, b in zip(seq, seq[1:]) if a != b)
+        if len(set(seq)) > 1:
+            changed[k] = seq
+            gaps = [p[k]["gap"] for p in per if k in p and p[k]["gap"] is not None]
+            if gaps and statistics.median(gaps) > clear_gap:
+                clear.append(k)
+        for p in per:
+            c = p.get(k)
+            if c and c["selected"] != c["baseline"] and c["speedup"] is not None and c["speedup"] < 1:
+                below.append(f"{k}: {c['selected']} {c['speedup']:.2f}x")
+    return {"classes": len(keys), "changed": changed, "changes": changes, "clear_changed": clear,
+            "below_one": below}
+
+
+def run_figures(record: Any) -> dict[str, Any]:
+    """The figures the drill reads from one record: score, hardware index and categories, each
+    ``(value, low, high)``, and the contention level.
+
+    Examples
+    --------
+    >>> run_figures({"schema": "kit.record", "schema_version": 1, "machine": {}, "machine_id": "x",
+    ...              "measurements": [], "preset": "quick", "score": {"value": 50.0, "ci": [45.0, 55.0]},
+    ...              "hardware_index": None})["score"]
+    (50.0, 45.0, 55.0)
+    """
+    from kit.records import as_record, contention_of
+
+    rec = as_record(record)
+    s = rec.data.get("score") or {}
+    hw = rec.data.get("hardware_index") or None
+    ci = s.get("ci") or [None, None]
+    return {
+        "score": None if s.get("value") is None else (float(s["value"]), float(ci[0]), float(ci[1])),
+        "index": None if hw is None else (float(hw["value"]), float(hw["ci"][0]), float(hw["ci"][1])),
+        "categories": {} if hw is None else {k: (float(v["value"]), float(v["ci"][0]), float(v["ci"][1]))
+                                             for k, v in (hw.get("categories") or {}).items()},
+        "contention": contention_of(rec)["level"],
+    }
+
+
+# --- the busy loop ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def busy_loop(cores: int = 1, popen: Callable[..., Any] = subprocess.Popen) -> Iterator[list[Any]]:
+    """Keep ``cores`` cores busy with ``python3 -c "while True: pass"`` while the block runs.
+
+    The processes are killed and reaped when the block ends, however it ends (an error, Ctrl-C).
+
+    Examples
+    --------
+    >>> with busy_loop() as procs:
+    ...     procs[0].poll() is None
+    True
+    >>> procs[0].poll() is not None
+    True
+    """
+    procs: list[Any] = []
+    try:
+        for _ in range(cores):
+            procs.append(popen([sys.executable, "-c", BUSY_CODE], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        yield procs
+    finally:
+        for p in procs:
+            with contextlib.suppress(OSError):
+                p.kill()
+        for p in procs:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                p.wait(timeout=30)
+
+
+# --- one run: a fresh `kit score` process ------------------------------------------------------------
+
+
+def score_run(folder: Path, operations: Sequence[str], sizes: Sequence[str] | None = None, *,
+              reference: Path | None = None, runs: int = 1, as_reference: bool = False,
+              slowdown: Mapping[str, float] | None = None, timeout: float = 900.0) -> dict[str, Any]:
+    """Run ``kit score --quick`` in a fresh process writing into ``folder``; returns its record (a dict).
+
+    The process keeps its wisdom in ``folder/wisdom`` (this machine's stored choices are not touched)
+    and inherits this process's environment otherwise (``KIT_CLOCK`` included).
+
+    Examples
+    --------
+    >>> rec = score_run(Path("/tmp/drill"), ["digest"], ["small"])  # doctest: +SKIP
+    >>> rec["score"]["value"]                                         # doctest: +SKIP
+    52.1
+    """
+    cmd = [sys.executable, "-m", "kit.cli", "score", "--quick", "--no-claims", "--no-progress", "--retries", "0",
+           "--json", "--results", str(folder / "records")]
+    for op in operations:
+        cmd += ["--op", op]
+    for size in sizes or ():
+        cmd += ["--size", size]
+    cmd += ["--reference", str(reference)] if reference is not None else ["--no-reference"]
+    if as_reference:
+        cmd.append("--as-reference")
+    if runs != 1:
+        cmd += ["--runs", str(runs)]
+    for key, factor in (slowdown or {}).items():
+        cmd += ["--inject-slowdown", f"{key}={factor:g}"]
+    env = {**os.environ, "KIT_CACHE_DIR": str(folder / "wisdom")}
+    env.pop("KIT_RESULTS_DIR", None)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise KitError(f"a kit score run took longer than {timeout:g} s; try fewer --ops") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise KitError(f"a kit score run failed (exit {done.returncode}): {last}")
+    out = done.stdout
+    start = out.find('{\n "schema"')
+    if start < 0:
+        raise KitError("a kit score run printed no record")
+    return json.loads(out[start:])
+
+
+def _auto_target(reference: Mapping[str, Any]) -> str:
+    """The selected non-baseline backend whose quickest selected class is slowest: ``"operation:backend"``.
+
+    The slowdown wrapper's own clock reads add a fixed cost to every call, which turns 1.25x into
+    about 2x on a call of a few microseconds; the backend whose selected calls are all long keeps the
+    injected factor honest (the drill reports the factor it realised).
+    """
+    quickest: dict[str, float] = {}
+    for c in reference.get("classes") or []:
+        if c["backend"] == c["baseline"]:
+            continue
+        t = next((m["median_s"] for m in reference.get("measurements") or []
+                  if (m["operation"], m["size"], m["kind"], m["backend"]) ==
+                  (c["operation"], c["size"], c["kind"], c["backend"])), 0.0)
+        key = f"{c['operation']}:{c['backend']}"
+        quickest[key] = min(quickest.get(key, math.inf), t)
+    if not quickest:
+        raise KitError("the reference selected no backend other than the baselines, so there is nothing to "
+                       "slow down; choose --ops with a faster library, or name one with --target")
+    return max(sorted(quickest), key=quickest.__getitem__)
+
+
+def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mapping[str, Any]],
+                      target: str) -> dict[str, float]:
+    """``{"size kind": median slowed time / median quiet time}`` of the slowed backend, per class.
+
+    Examples
+    --------
+    >>> m = lambda t: {"measurements": [{"operation": "digest", "size": "small", "kind": "random",
+    ...                                  "backend": "blake3", "median_s": t}]}
+    >>> realised_slowdown([m(1.0), m(1.2)], [m(1.4)], "digest:blake3")
+    {'small random': 1.2727272727272727}
+    """
+    op, _, backend = target.partition(":")
+
+    def medians(records: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for r in records:
+            for m in r.get("measurements") or []:
+                if m["operation"] == op and m["backend"] == backend:
+                    out.setdefault(f"{m['size']} {m['kind']}", []).append(float(m["median_s"]))
+        return out
+
+    q, s = medians(quiet), medians(slowed)
+    return {k: statistics.median(s[k]) / statistics.median(q[k]) for k in sorted(set(q) & set(s))}
+
+
+# --- the drill ----------------------------------------------------------------------------------------
+
+
+def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: Sequence[str] = DRILL_OPERATIONS,
+                sizes: Sequence[str] | None = None, reference_runs: int = 5, slowdown: float = 1.25,
+                target: str | None = None, reference_attempts: int = 3,
+                run: Callable[..., dict[str, Any]] | None = None,
+                busy: Callable[[], Any] = busy_loop, folder: Path | None = None,
+                say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Score this machine ``max(runs, trials)`` times quiet, ``trials`` times slowed, ``loaded`` times each
+    beside a busy core; return the figures (see the module's docstring).
+
+    Parameters
+    ----------
+    runs : int
+        Quiet runs for the coverage (at least 2); the unchanged trials reuse them.
+    loaded : int
+        Runs beside the busy loop, unchanged and slowed each (0: none).
+    trials : int
+        Slowed runs and unchanged runs validated against the reference (20 in the issue's targets).
+    operations, sizes
+        What each run scores (default :data:`DRILL_OPERATIONS`, the quick preset's sizes).
+    reference_runs : int
+        Runs pooled in the reference (5, as ``kit score --as-reference``).
+    reference_attempts : int
+        How many times the reference is made while it comes out contended (every validation against a
+        contended reference is INCONCLUSIVE).
+    slowdown : float
+        Factor injected into ``target`` (``"operation:backend"``; default: the reference's selected
+        backend in its slowest class).
+    run, busy
+        The runner (:func:`score_run` in a temporary folder) and the busy loop (:func:`busy_loop`),
+        replaceable for tests.
+    say
+        Called with a line of progress.
+
+    Returns
+    -------
+    dict
+        JSON-ready figures; :func:`format_figures` prints them.
+    """
+    from kit import registry as _registry
+    from kit.records import contention_of, validate
+
+    for name, value, low in (("runs", runs, 2), ("loaded", loaded, 0), ("trials", trials, 1),
+                             ("reference_runs", reference_runs, 2), ("reference_attempts", reference_attempts, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise KitError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not (isinstance(slowdown, (int, float)) and slowdown > 1):
+        raise KitError(f"slowdown must be a number > 1, got {slowdown!r}")
+    for op in operations:
+        _registry.operation(op)  # ValueError naming the valid operations
+    t0 = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        if run is None:
+            base = folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kit-drill-")))
+
+            def run(**kw: Any) -> dict[str, Any]:
+                return score_run(base, operations, sizes, **kw)
+
+            ref_path = base / "reference.json"
+        else:
+            ref_path = None
+        say(f"reference: {reference_runs} pooled runs")
+        ref = run(runs=reference_runs, as_reference=True)
+        attempts = 1
+        while attempts < reference_attempts and contention_of(ref)["level"] == "contended":
+            attempts += 1
+            say(f"the reference was measured under contention; making it again ({attempts}/{reference_attempts})")
+            ref = run(runs=reference_runs, as_reference=True)
+        if ref_path is not None:
+            ref_path.write_text(json.dumps(ref))
+        target = target or _auto_target(ref)
+        slowed_spec = {target: float(slowdown)}
+        quiet: list[dict[str, Any]] = []
+        slowed: list[dict[str, Any]] = []
+        n_quiet = max(runs, trials)
+        for i in range(max(n_quiet, trials)):
+            if i < n_quiet:
+                say(f"quiet run {i + 1}/{n_quiet}")
+                quiet.append(run(reference=ref_path))
+            if i < trials:
+                say(f"slowed run {i + 1}/{trials} ({target} x{slowdown:g})")
+                slowed.append(run(reference=ref_path, slowdown=slowed_spec))
+        busy_runs: list[dict[str, Any]] = []
+        busy_slowed: list[dict[str, Any]] = []
+        if loaded:
+            with busy():
+                for i in range(loaded):
+                    say(f"loaded run {i + 1}/{loaded}, beside a busy core")
+                    busy_runs.append(run(reference=ref_path))
+                    busy_slowed.append(run(reference=ref_path, slowdown=slowed_spec))
+    seconds = time.perf_counter() - t0
+    figures = _figures(ref, quiet, slowed, busy_runs, busy_slowed, target=target, slowdown=float(slowdown),
+                       trials=trials, operations=list(operations), seconds=seconds, validate=validate)
+    figures["reference_attempts"] = attempts
+    return figures
+
+
+def _verdicts(pairs: Sequence[tuple[Any, Any]], validate: Callable[..., Any]) -> dict[str, Any]:
+    vs = [validate(a, b) for a, b in pairs]
+    count = Counter(v.verdict for v in vs)
+    return {"PASS": count["PASS"], "FAIL": count["FAIL"], "INCONCLUSIVE": count["INCONCLUSIVE"], "n": len(vs),
+            "names_load": sum(1 for v in vs if "contention" in v.reason or "load" in v.reason),
+            "reasons": [v.summary for v in vs]}
+
+
+def _figures(ref: dict[str, Any], quiet: list[dict[str, Any]], slowed: list[dict[str, Any]],
+             busy_runs: list[dict[str, Any]], busy_slowed: list[dict[str, Any]], *, target: str, slowdown: float,
+             trials: int, operations: list[str], seconds: float, validate: Callable[..., Any]) -> dict[str, Any]:
+    """The drill's figures from its records (dicts); see :func:`noise_drill`."""
+    fq = [run_figures(r) for r in quiet]
+    fl = [run_figures(r) for r in busy_runs]
+    out: dict[str, Any] = {"operations": operations, "target": target, "slowdown": slowdown,
+                           "clock": os.environ.get("KIT_CLOCK", "wall"), "seconds": seconds,
+                           "runs": {"reference": ref.get("runs"), "quiet": len(quiet), "slowed": len(slowed),
+                                    "loaded": len(busy_runs)},
+                           "contention": {"reference": run_figures(ref)["contention"],
+                                          "quiet": dict(Counter(f["contention"] for f in fq)),
+                                          "loaded": dict(Counter(f["contention"] for f in fl))}}
+    cov = {}
+    for what in ("index", "score"):
+        est = [f[what] for f in fq if f[what] is not None]
+        if est:
+            frac, center = coverage(est)
+            cov[what] = {"coverage": frac, "median": center, "runs": len(est),
+                         "values": [e[0] for e in est]}
+    out["coverage"] = cov
+    load: dict[str, Any] = {}
+    for what in ("score", "index"):
+        q = [f[what][0] for f in fq if f[what] is not None]
+        b = [f[what][0] for f in fl if f[what] is not None]
+        load[what] = shift(q, b)
+    cats = sorted({c for f in fq + fl for c in f["categories"]})
+    load["categories"] = {c: shift([f["categories"][c][0] for f in fq if c in f["categories"]],
+                                   [f["categories"][c][0] for f in fl if c in f["categories"]]) for c in cats}
+    out["load_shift"] = load
+    out["selection"] = selection_changes(quiet)
+    out["realised_slowdown"] = realised_slowdown(quiet, slowed, target)
+    out["verdicts"] = {
+        "quiet_vs_quiet": _verdicts(list(zip(quiet[1:], quiet[:-1])), validate),
+        "loaded_vs_quiet": _verdicts(list(zip(busy_runs, quiet)), validate),
+        "slowed_vs_reference": _verdicts([(r, ref) for r in slowed[:trials]], validate),
+        "unchanged_vs_reference": _verdicts([(r, ref) for r in quiet[:trials]], validate),
+        "loaded_slowed_vs_reference": _verdicts([(r, ref) for r in busy_slowed], validate),
+    }
+    v = out["verdicts"]
+    out["detection"] = {"flagged": v["slowed_vs_reference"]["FAIL"], "trials": v["slowed_vs_reference"]["n"]}
+    out["false_alarms"] = {"flagged": v["unchanged_vs_reference"]["FAIL"], "trials": v["unchanged_vs_reference"]["n"]}
+    return out
+
+
+# --- printing -----------------------------------------------------------------------------------------
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:+.1%}"
+
+
+def _counts(v: Mapping[str, Any]) -> str:
+    return (f"{v['PASS']} PASS, {v['FAIL']} FAIL, {v['INCONCLUSIVE']} INCONCLUSIVE of {v['n']}"
+            if v["n"] else "none run")
+
+
+def format_figures(f: Mapping[str, Any]) -> str:
+    """The drill's figures as tables that fit 100 columns.
+
+    Examples
+    --------
+    >>> print(format_figures(noise_drill(runs=2, trials=1, loaded=0)))  # doctest: +SKIP
+    """
+    from kit._display import Table
+
+    cov = f["coverage"]
+    v = f["verdicts"]
+    rows = []
+    for what, label in (("index", "hardware index"), ("score", "score")):
+        c = cov.get(what)
+        rows.append([f"{label}: interval coverage (>= 90%)",
+                     "n/a" if c is None else f"{c['coverage']:.0%} of {c['runs']} quiet runs; median {c['median']:.3g}, "
+                                             f"range {min(c['values']):.3g}-{max(c['values']):.3g}"])
+    ls = f["load_shift"]
+    rows.append(["shift under load", f"score {_pct(ls['score'])}, hardware index {_pct(ls['index'])}"])
+    for c, x in ls["categories"].items():
+        rows.append([f"shift under load: {c}", _pct(x)])
+    sel = f["selection"]
+    rows.append(["selection: classes that changed", f"{len(sel['changed'])} of {sel['classes']} "
+                 f"({sel['changes']} changes between consecutive runs)"])
+    rows.append(["  of them > 10% apart (0)", str(len(sel["clear_changed"]))])
+    rows.append(["selected below 1x (0)", str(len(sel["below_one"]))])
+    rows.append(["quiet vs quiet (never FAIL)", _counts(v["quiet_vs_quiet"])])
+    lq = v["loaded_vs_quiet"]
+    rows.append(["loaded vs quiet (never FAIL)", _counts(lq)])
+    rows.append(["  of them naming the load (all)", f"{lq['names_load']} of {lq['n']}"])
+    d, fa = f["detection"], f["false_alarms"]
+    sv, uv = v["slowed_vs_reference"], v["unchanged_vs_reference"]
+    rows.append([f"detection, {f['target']} x{f['slowdown']:g} (19 of 20)",
+                 f"{d['flagged']} of {d['trials']} FAIL; {sv['PASS']} PASS, {sv['INCONCLUSIVE']} INCONCLUSIVE"])
+    real = f.get("realised_slowdown") or {}
+    if real:
+        rows.append([f"  realised x{f['slowdown']:g} (median times)", ", ".join(f"{k} {x:.2f}x" for k, x in real.items())])
+    rows.append(["false alarms, unchanged (1 of 20 at most)",
+                 f"{fa['flagged']} of {fa['trials']} FAIL; {uv['PASS']} PASS, {uv['INCONCLUSIVE']} INCONCLUSIVE"])
+    rows.append(["slowed under load (never PASS)", _counts(v["loaded_slowed_vs_reference"])])
+    runs = f["runs"]
+    con = f["contention"]
+    notes = [f"{len(f['operations'])} operations ({', '.join(f['operations'])}), quick preset, {f['clock']} clock; "
+             f"reference of {runs['reference']} runs, {runs['quiet']} quiet, {runs['slowed']} slowed and "
+             f"{runs['loaded']} + {runs['loaded']} loaded runs, each a fresh kit score process; {f['seconds']:.0f} s.",
+             "contention: reference " + con["reference"] + "; quiet runs "
+             + (", ".join(f"{n} {k}" for k, n in sorted(con["quiet"].items())) or "none") + "; loaded runs "
+             + (", ".join(f"{n} {k}" for k, n in sorted(con["loaded"].items())) or "none") + ".",
+             "coverage: the fraction of runs whose 95% interval contains the median of all runs' estimates; "
+             "shift: median loaded run against median quiet run."]
+    if f.get("reference_attempts", 1) > 1:
+        notes.append(f"the reference was made {f['reference_attempts']} times: the earlier ones were contended.")
+    if con["reference"] == "contended":
+        notes.append("the reference was measured under contention, so every validation against it is "
+                     "INCONCLUSIVE: the detection and false-alarm figures need a quieter machine.")
+    tables = [Table("kit drill noise", ["figure (target)", "measured"], rows, notes, align="ll")]
+    if sel["changed"]:
+        tables.append(Table("classes whose choice changed", ["class", "choices, run by run"],
+                            [[k, " ".join(seq)] for k, seq in sel["changed"].items()], align="ll"))
+    return "\n\n".join(str(t) for t in tables)
