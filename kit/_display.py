@@ -539,3 +539,19 @@ def one_line_warnings(prefix: str = "kit") -> Iterator[None]:
 __all__ = ["DASH", "Section", "Table", "WIDTH", "change", "fit", "num", "one_line_warnings", "percent", "plural", "rate",
            "size", "speedup", "time", "width"]
 
+
+
+def progress_bar(total: int, desc: str, unit: str, **options: Any) -> Any:
+    """A tqdm progress bar in its auto mode (a widget in Jupyter, text in a terminal).
+
+    kit's one place that makes a bar, so that every bar looks and closes alike; ``options`` go to
+    tqdm (``leave``, ``mininterval``...).
+
+    Examples
+    --------
+    >>> bar = progress_bar(2, "demo", "item", disable=True)
+    >>> bar.update(2); bar.close()
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, **options)

@@ -1,13 +1,18 @@
-"""Where the third-party conformance suites and workloads live.
+"""Where kit reads and writes: the cache folder, the shared data, and writes that readers see whole.
 
-They are not copied into kit: tests, verification and benchmarks read them
-from ``../shared/data`` beside the project's root, or from ``KIT_SHARED_DATA``.
+One helper each, so that every part of kit agrees on a folder (and on Windows): the cache folder is
+``KIT_CACHE_DIR`` (or ``set_config(cache_dir=...)``), else the user cache directory of platformdirs.
+The third-party conformance suites and workloads are not copied into kit: tests, verification and
+benchmarks read them from ``../shared/data`` beside the project's root, or from ``KIT_SHARED_DATA``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,3 +43,78 @@ def shared_file(*parts: str) -> Path | None:
         return None
     p = root.joinpath(*parts)
     return p if p.exists() else None
+
+
+def user_cache_dir() -> Path:
+    """The user cache directory of platformdirs for kit (no author folder on Windows).
+
+    Examples
+    --------
+    >>> user_cache_dir().name
+    'kit'
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("kit", appauthor=False))
+
+
+def cache_dir() -> Path:
+    """kit's cache folder: the configured ``cache_dir`` (``KIT_CACHE_DIR``), else :func:`user_cache_dir`.
+
+    Examples
+    --------
+    >>> import kit
+    >>> with kit.config_context(cache_dir="kit-demo"):
+    ...     str(cache_dir())
+    'kit-demo'
+    """
+    from kit.config import get_config
+
+    base = get_config().get("cache_dir")
+    return Path(base).expanduser() if base else user_cache_dir()
+
+
+def atomic_write(path: Any, data: str | bytes, *, mode: int | None = None, fsync: bool = False) -> Path:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part.
+
+    The data goes to a temporary file in the same folder, which replaces ``path`` in one rename; on
+    any failure the temporary file is removed and ``path`` is untouched. ``mode`` sets the file's
+    permissions (``tempfile`` makes it 0600); ``fsync`` flushes it to the disk before the rename.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "out.json"
+    >>> atomic_write(p, "{}") == p, p.read_text()
+    (True, '{}')
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w",
+                       **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def usual_mode() -> int:
+    """The permissions a new file gets here (0666 less the umask), for files written via a temporary.
+
+    Examples
+    --------
+    >>> 0 <= usual_mode() <= 0o666
+    True
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

@@ -288,9 +288,9 @@ class _State:
         self.done = 0
         self.bar = None
         if progress and n:
-            from tqdm.auto import tqdm
+            from kit._display import progress_bar
 
-            self.bar = tqdm(total=n, desc=desc or "batch", unit="item", dynamic_ncols=True)
+            self.bar = progress_bar(n, desc or "batch", "item")
 
     def take(self, rows: list[tuple]) -> None:
         for idx, ok, value, attempts in rows:

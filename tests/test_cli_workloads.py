@@ -91,7 +91,6 @@ def test_batch_with_request_flags_is_refused(tmp_path, capsys):
 
 
 def test_a_failed_write_leaves_the_old_output(tmp_path, monkeypatch):
-    from kit.cli import workloads as _cli_workloads
 
     out = tmp_path / "out.jsonl"
     out.write_text("old\n")
@@ -99,9 +98,11 @@ def test_a_failed_write_leaves_the_old_output(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(_cli_workloads.os, "replace", boom)
+    from kit import _paths
+
+    monkeypatch.setattr(_paths.os, "replace", boom)
     with pytest.raises(OSError):
-        _cli_workloads.write_atomic(str(out), "new\n")
+        _paths.atomic_write(str(out), "new\n", fsync=True)
     assert out.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
 

@@ -67,14 +67,9 @@ def default_path() -> Path:
     ...     str(default_path())
     'kit-demo'
     """
-    from kit.config import get_config
+    from kit._paths import cache_dir
 
-    base = get_config().get("cache_dir")
-    if not base:
-        import platformdirs
-
-        base = platformdirs.user_cache_dir("kit")
-    return Path(base).expanduser()
+    return cache_dir()
 
 
 class Cache(MutableMapping):

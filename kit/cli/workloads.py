@@ -18,9 +18,9 @@ import json
 import math
 import os
 import sys
-import tempfile
 from typing import Any, Iterable
 
+from kit._paths import atomic_write
 from kit.errors import KitError
 
 
@@ -137,33 +137,6 @@ def _parse_batch(path: str) -> tuple[list[tuple[int, Any]], list[str]]:
     return good, bad
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> p = os.path.join(tempfile.mkdtemp(), "out.jsonl")
-    >>> write_atomic(p, "{}\\n")
-    >>> open(p).read()
-    '{}\\n'
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kit-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _generate(args: argparse.Namespace) -> int:
     from kit import batch
     from kit.workloads import CopyRequest, generate_copy
@@ -195,7 +168,7 @@ def _generate(args: argparse.Namespace) -> int:
             out.append(json.dumps({"line": lineno, **value.to_dict()}, ensure_ascii=False) + "\n")
     text = "".join(out)
     if args.output:
-        write_atomic(args.output, text)
+        atomic_write(args.output, text, fsync=True)
     else:
         sys.stdout.write(text)
     for msg in problems:

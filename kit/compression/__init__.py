@@ -80,6 +80,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from kit._paths import atomic_write
 from kit.errors import BackendUnavailable, KitError
 
 __all__ = [
@@ -939,14 +940,10 @@ class _Model:
         from pathlib import Path
 
         from kit import registry as _registry
-        from kit.config import get_config
+        from kit._paths import cache_dir
         from kit.machine import cpu_model
 
-        base = get_config().get("cache_dir")
-        if not base:
-            import platformdirs
-
-            base = platformdirs.user_cache_dir("kit")
+        base = cache_dir()
         ident = json.dumps([cpu_model(), os.cpu_count(), platform.machine(), platform.python_version(),
                             {c: _registry.backend("compress", c).version for c in _codec_names()}])
         return Path(base) / f"compress-model-{hashlib.blake2b(ident.encode(), digest_size=6).hexdigest()}.json"
@@ -972,9 +969,7 @@ class _Model:
             data[f"{level}/{int(shuffle)}"] = {c: row for (c, lvl, sh), row in self.table.items()
                                                if lvl == level and sh == shuffle}
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, path)
+            atomic_write(path, json.dumps(data))
         except OSError:
             pass  # a read-only cache dir: calibrate again next time
 

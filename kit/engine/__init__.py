@@ -824,9 +824,9 @@ def _progress(progress: bool | Callable | None, total: int) -> Callable[[int, st
         return lambda i, label: progress(i, total, label)
     if not progress:
         return lambda i, label: None
-    from tqdm.auto import tqdm
+    from kit._display import progress_bar
 
-    bar = tqdm(total=total, unit="class", leave=False)
+    bar = progress_bar(total, "", "class", leave=False)
 
     def update(i: int, label: str) -> None:
         bar.set_description_str(label[:40])

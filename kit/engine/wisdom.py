@@ -26,7 +26,6 @@ import contextlib
 import datetime
 import json
 import os
-import tempfile
 import threading
 import time
 import warnings
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from kit import registry as _registry
+from kit._paths import atomic_write, cache_dir
 
 SCHEMA = 1
 #: Run-to-run observations kept per preset and clock (the oldest go first).
@@ -121,13 +121,8 @@ def file_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
 
 
 def default_cache_dir() -> Path:
-    """``KIT_CACHE_DIR`` or the user cache directory (platformdirs)."""
-    env = os.environ.get("KIT_CACHE_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("kit", appauthor=False))
+    """``KIT_CACHE_DIR`` or the user cache directory (:func:`kit._paths.cache_dir`)."""
+    return cache_dir()
 
 
 def _versions(op: _registry.Operation) -> dict[str, str | None]:
@@ -330,15 +325,7 @@ class Wisdom:
                 self.dir.mkdir(parents=True, exist_ok=True)
                 with file_lock(self.lock_path):
                     merged = self._merge(self._load(warn=False))
-                    fd, tmp = tempfile.mkstemp(prefix=".wisdom-", dir=self.dir)
-                    try:
-                        with os.fdopen(fd, "w", encoding="utf-8") as f:
-                            json.dump(merged, f, indent=1, sort_keys=True)
-                        os.replace(tmp, self.path)
-                    except BaseException:
-                        with contextlib.suppress(OSError):
-                            os.unlink(tmp)
-                        raise
+                    atomic_write(self.path, json.dumps(merged, indent=1, sort_keys=True))
                 self._data = merged  # what other processes stored meanwhile is now seen here too
                 self._changes.clear()
                 self._new_noise.clear()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import io
 import json
 import statistics
 import math
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from kit._paths import atomic_write, usual_mode
 from kit.errors import KitError
 
 __all__ = [
@@ -325,26 +327,10 @@ def write_record(record: Any, directory: Any = None, name: str | None = None) ->
     if not fname.endswith(".json"):
         raise RecordError(f"a record's file name must end in .json, got {fname!r}")
     path = d / fname
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(rec.data, f, indent=1, allow_nan=False, default=_jsonable)
-            f.write("\n")
-        _usual_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, json.dumps(rec.data, indent=1, allow_nan=False, default=_jsonable) + "\n",
+                 mode=usual_mode())
     rec.path = path
     return path
-
-
-def _usual_mode(path: str) -> None:
-    """Give a temporary file (created 0600) the mode a new file gets under the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -659,16 +645,9 @@ def append_parquet(record: Any, path: Any = None) -> Path:
         if "record_id" in old.columns:
             old = old.filter(pl.col("record_id") != rec.data.get("id"))
         new = pl.concat([old, new], how="diagonal_relaxed")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=p.parent)
-    os.close(fd)
-    try:
-        new.write_parquet(tmp)
-        _usual_mode(tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    new.write_parquet(buf)
+    atomic_write(p, buf.getvalue(), mode=usual_mode())
     return p
 
 

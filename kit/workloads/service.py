@@ -486,9 +486,9 @@ class CopyService:
             steps = (keys[i:i + REPLAY_STEP] for i in range(0, len(keys), REPLAY_STEP))
         bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from kit._display import progress_bar
 
-            bar = tqdm(total=len(keys), desc="replay", unit="req", mininterval=0.25)
+            bar = progress_bar(len(keys), "replay", "req", mininterval=0.25)
         first = True
         for part in steps:
             if first:
