@@ -1,18 +1,12 @@
-"""The kernels' public functions, their per-backend implementations, and dispatch.
+"""The kernels' public functions and their dispatch.
 
 Every backend of a kernel is the same Python function wrapped around a
-different *core*: validation, defaults and post-processing are written once
-here, so all implementations share one signature and reject the same inputs
-with the same messages (the registry hands out these wrappers). A core takes
-normalised inputs:
-
-========================  ==================================================
-kernel                    core
-========================  ==================================================
-``entropy``               ``core(a: uint8[n], block: int | None)``
-``batch_fingerprint``     ``core(offsets: int32|int64[k+1], data: uint8[m], seed, algorithm)``
-``bootstrap``             ``core(sorted_samples: float64[n], resamples, key, statistic)``
-========================  ==================================================
+different *core* (:func:`kit.kernels._inputs.wrap`; the registry's loaders
+build them, :mod:`kit.registry.kernels`): validation, defaults and
+post-processing are written once, so all implementations share one
+signature and reject the same inputs with the same messages. The public
+functions here check their inputs the same way, then call the chosen
+backend's core.
 
 With ``backend=None`` the choice is, in order: a backend forced by the
 configuration; numpy for bootstrap work too small to be worth a thread or
@@ -25,7 +19,6 @@ from __future__ import annotations
 import math
 import sys
 import threading
-import time
 from typing import Any, Callable
 
 import numpy as np
@@ -33,26 +26,10 @@ import numpy as np
 from kit import config as _config
 from kit import registry as _registry
 from kit.errors import BackendUnavailable
-from kit.kernels import _inputs, _numpy, _splitmix
-from kit.kernels._surface import FALLBACK_ORDER, FEATURES, operation_name
+from kit.kernels import _inputs
+from kit.kernels._surface import FALLBACK_ORDER, bootstrap_params, operation_name
 
 # --- bootstrap work <-> payload size ---------------------------------------------------
-
-def bootstrap_params(payload_bytes: int) -> tuple[int, int]:
-    """``(samples, resamples)`` measured for a numeric payload of ``payload_bytes``.
-
-    Small payloads are what :func:`kit.engine.measure.bootstrap_ci` does all the
-    time (a few samples, 2000 resamples); large ones are the issue's target
-    (1000 samples, 10,000 resamples).
-
-    Examples
-    --------
-    >>> bootstrap_params(200), bootstrap_params(8 << 20)
-    ((25, 2000), (1000, 10000))
-    """
-    n = max(1, min(payload_bytes // 8, 1000))
-    return n, (10_000 if payload_bytes >= (1 << 20) else 2_000)
-
 
 def _work_bounds() -> tuple[float, float]:
     # Geometric midpoints between the work of the size classes' payloads.
@@ -140,134 +117,6 @@ def _core(kernel: str, size: int | None, backend: str | None) -> Callable:
     return implementation(kernel, name).core
 
 
-# --- implementations ----------------------------------------------------------------------
-
-def _entropy_impl(core: Callable) -> Callable:
-    def entropy(buffer: Any, block: int | None = None) -> float | np.ndarray:
-        return core(_inputs.as_buffer(buffer), _inputs.as_block(block))
-
-    return entropy
-
-
-def _fingerprint_impl(core: Callable) -> Callable:
-    def batch_fingerprint(keys: Any, seed: int = 0, algorithm: str = "xxh64") -> np.ndarray:
-        seed, algorithm = _inputs.as_seed(seed), _inputs.as_algorithm(algorithm)
-        offsets, data = _inputs.as_keys(keys)
-        return core(offsets, data, seed, algorithm)
-
-    return batch_fingerprint
-
-
-def _bootstrap_impl(core: Callable) -> Callable:
-    def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, level: float = 0.95,
-                  seed: int = 0, return_distribution: bool = False) -> Any:
-        xs, args = _bootstrap_args(samples, statistic, resamples, level, seed)
-        return _bootstrap_run(core, xs, *args, return_distribution)
-
-    return bootstrap
-
-
-def _bootstrap_args(samples: Any, statistic: Any, resamples: Any, level: Any, seed: Any) -> tuple:
-    return _inputs.as_samples(samples), (_inputs.as_statistic(statistic), _inputs.as_resamples(resamples),
-                                         _inputs.as_level(level), _inputs.as_seed(seed))
-
-
-def _bootstrap_run(core: Callable, xs: np.ndarray, statistic: str, resamples: int, level: float, seed: int,
-                   return_distribution: bool) -> Any:
-    if xs.size == 0:
-        stats = np.full(resamples, np.nan)
-    else:
-        stats = core(np.sort(xs), resamples, _splitmix.key(seed), statistic)
-    if return_distribution:
-        return stats
-    tail = (1.0 - level) / 2.0 * 100.0
-    lo, hi = np.percentile(stats, [tail, 100.0 - tail])
-    return float(lo), float(hi)
-
-
-_WRAPPERS = {"entropy": _entropy_impl, "batch_fingerprint": _fingerprint_impl, "bootstrap": _bootstrap_impl}
-
-
-def _xxhash_loop(offsets: np.ndarray, data: np.ndarray, seed: int, algorithm: str) -> np.ndarray:
-    import xxhash
-
-    fn = xxhash.xxh64_intdigest if algorithm == "xxh64" else xxhash.xxh3_64_intdigest
-    mv = memoryview(data)
-    bounds = offsets.tolist()
-    return np.fromiter((fn(mv[bounds[i]:bounds[i + 1]], seed) for i in range(len(bounds) - 1)),
-                       dtype=np.uint64, count=len(bounds) - 1)
-
-
-def _numpy_core(kernel: str) -> Callable:
-    return {"entropy": _numpy.entropy, "batch_fingerprint": _numpy.fingerprint,
-            "bootstrap": _numpy.bootstrap_stats}[kernel]
-
-
-#: backend -> kernel -> first call (compile or load) in seconds, for backends that compile.
-_FIRST_CALLS: dict[str, dict[str, object]] = {}
-
-
-def _module_core(module: str, kernel: str) -> Callable:
-    import importlib
-
-    mod = importlib.import_module(f"kit.kernels.{module}")
-    if hasattr(mod, "warm"):
-        mod.warm(kernel)
-    name = {"batch_fingerprint": "fingerprint"}.get(kernel, kernel)
-    return getattr(mod, name)
-
-
-def _numba_parallel_core(kernel: str) -> Callable:
-    import functools
-
-    from kit.kernels import _numba
-
-    _numba.warm(kernel, parallel=True)
-    name = {"batch_fingerprint": "fingerprint"}.get(kernel, kernel)
-    return functools.partial(getattr(_numba, name), parallel=True)
-
-
-def _cupy_core(kernel: str) -> Callable:
-    from kit.kernels import _cupy
-
-    core = getattr(_cupy, kernel)
-    key = f"cupy:{kernel}"
-    if key not in _FIRST_CALLS:
-        t0 = time.perf_counter()
-        if kernel == "entropy":
-            core(np.arange(64, dtype=np.uint8), None)
-            core(np.arange(64, dtype=np.uint8), 16)
-        else:
-            core(np.arange(5, dtype=np.float64), 3, 1, "median")
-            core(np.arange(5, dtype=np.float64), 3, 1, "mean")
-        _FIRST_CALLS[key] = {"seconds": time.perf_counter() - t0, "source": "compiled"}
-    return core
-
-
-def load(kernel: str, backend: str) -> Callable:
-    """Build the implementation of ``kernel`` on ``backend`` (imports and compiles on first use)."""
-    if backend == "numpy":
-        core = _numpy_core(kernel)
-    elif backend == "numba":
-        core = _module_core("_numba", kernel)
-    elif backend == "numba.parallel":
-        core = _numba_parallel_core(kernel)
-    elif backend == "cuda":
-        core = _module_core("_cuda", kernel)
-    elif backend == "cupy":
-        core = _cupy_core(kernel)
-    elif backend == "xxhash" and kernel == "batch_fingerprint":
-        core = _xxhash_loop
-    else:
-        raise ValueError(f"no {backend!r} implementation of {kernel!r}")
-    fn = _WRAPPERS[kernel](core)
-    fn.core = core  # type: ignore[attr-defined]
-    fn.backend = backend  # type: ignore[attr-defined]
-    fn.features = FEATURES[kernel]  # type: ignore[attr-defined]
-    fn.__qualname__ = f"{kernel}[{backend}]"
-    return fn
-
-
 def compile_times() -> dict[str, dict[str, object]]:
     """First-call (compile, or load from numba's disk cache) times, apart from steady state.
 
@@ -283,11 +132,10 @@ def compile_times() -> dict[str, dict[str, object]]:
     True
     """
     out: dict[str, dict[str, object]] = {}
-    for mod in ("kit.kernels._numba", "kit.kernels._cuda"):
-        m = sys.modules.get(mod)
+    for mod in ("kit.kernels._numba", "kit.kernels._cuda", "kit.kernels._cupy"):
+        m = sys.modules.get(mod)  # a backend never used here is not imported to ask
         if m is not None:
             out.update({k: dict(v) for k, v in m.COMPILE_TIMES.items()})
-    out.update({k: dict(v) for k, v in _FIRST_CALLS.items()})
     return out
 
 
@@ -378,7 +226,7 @@ def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, 
     """Percentile bootstrap confidence interval of the median (or mean) of samples.
 
     Resampling draws indices from a counter-based SplitMix64 stream
-    (:mod:`kit.kernels._splitmix`), so every backend draws the same
+    (``kit.kernels._splitmix``), so every backend draws the same
     resamples: medians agree bit for bit, means to rounding.
 
     Parameters
@@ -411,6 +259,6 @@ def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, 
     >>> 0.9 <= lo <= 1.0 <= hi <= 1.2
     True
     """
-    xs, args = _bootstrap_args(samples, statistic, resamples, level, seed)
+    xs, args = _inputs.as_bootstrap_args(samples, statistic, resamples, level, seed)
     core = _core("bootstrap", bootstrap_size(xs.size, args[1]), backend)
-    return _bootstrap_run(core, xs, *args, return_distribution)
+    return _inputs.bootstrap_result(core, xs, *args, return_distribution)

@@ -22,8 +22,8 @@ import warnings
 import numpy as np
 from numba import cuda, uint32
 
-from kit.kernels import _numba as S
-from kit.kernels import _xxh
+import kit.kernels._numba as S
+import kit.kernels._xxh as _xxh
 
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM", "") == "1"
 THREADS = 256

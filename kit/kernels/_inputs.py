@@ -1,20 +1,33 @@
-"""Validation and normalisation of the kernels' inputs, shared by every backend.
+"""Validation and normalisation of the kernels' inputs, and the wrapper every backend shares.
 
-Each function turns what a user may pass into the one layout the cores take
-(contiguous ``uint8`` buffers, ``(offsets, data)`` key batches, ``float64``
-samples) and raises ``TypeError`` / ``ValueError`` saying what was expected
-and what was received. Validation lives here, once, so that every backend
-rejects the same inputs with the same message.
+Each ``as_*`` function turns what a user may pass into the one layout the
+cores take (contiguous ``uint8`` buffers, ``(offsets, data)`` key batches,
+``float64`` samples) and raises ``TypeError`` / ``ValueError`` saying what was
+expected and what was received. Validation lives here, once, so that every
+backend rejects the same inputs with the same message: :func:`wrap` makes a
+backend's implementation from its *core*, the same Python function around a
+different core, so all implementations share one signature. A core takes
+normalised inputs:
+
+========================  ==================================================
+kernel                    core
+========================  ==================================================
+``entropy``               ``core(a: uint8[n], block: int | None)``
+``batch_fingerprint``     ``core(offsets: int32|int64[k+1], data: uint8[m], seed, algorithm)``
+``bootstrap``             ``core(sorted_samples: float64[n], resamples, key, statistic)``
+========================  ==================================================
 """
 
 from __future__ import annotations
 
 import importlib.util
 import operator
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+import kit.kernels._splitmix as _splitmix
+from kit.kernels._surface import FEATURES
 from kit.kernels._xxh import ALGORITHMS
 
 STATISTICS = ("median", "mean")
@@ -266,3 +279,87 @@ def as_level(level: Any) -> float:
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     return float(level)
+
+
+def as_bootstrap_args(samples: Any, statistic: Any, resamples: Any, level: Any,
+                      seed: Any) -> tuple[np.ndarray, tuple[str, int, float, int]]:
+    """``(samples, (statistic, resamples, level, seed))`` of a bootstrap call, each checked.
+
+    Examples
+    --------
+    >>> xs, args = as_bootstrap_args([2, 1], "median", 100, 0.9, 3)
+    >>> xs.tolist(), args
+    ([2.0, 1.0], ('median', 100, 0.9, 3))
+    """
+    return as_samples(samples), (as_statistic(statistic), as_resamples(resamples), as_level(level), as_seed(seed))
+
+
+# --- the wrapper around every core --------------------------------------------------------
+
+def bootstrap_result(core: Callable, xs: np.ndarray, statistic: str, resamples: int, level: float, seed: int,
+                     return_distribution: bool) -> Any:
+    """Run a bootstrap core on checked inputs: the percentile interval, or the resampled statistics.
+
+    Examples
+    --------
+    >>> import kit.kernels._numpy as _numpy
+    >>> bootstrap_result(_numpy.bootstrap_stats, np.array([1.0]), "median", 10, 0.95, 0, False)
+    (1.0, 1.0)
+    """
+    if xs.size == 0:
+        stats = np.full(resamples, np.nan)
+    else:
+        stats = core(np.sort(xs), resamples, _splitmix.key(seed), statistic)
+    if return_distribution:
+        return stats
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(stats, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
+def _entropy(core: Callable) -> Callable:
+    def entropy(buffer: Any, block: int | None = None) -> float | np.ndarray:
+        return core(as_buffer(buffer), as_block(block))
+
+    return entropy
+
+
+def _fingerprint(core: Callable) -> Callable:
+    def batch_fingerprint(keys: Any, seed: int = 0, algorithm: str = "xxh64") -> np.ndarray:
+        seed, algorithm = as_seed(seed), as_algorithm(algorithm)
+        offsets, data = as_keys(keys)
+        return core(offsets, data, seed, algorithm)
+
+    return batch_fingerprint
+
+
+def _bootstrap(core: Callable) -> Callable:
+    def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, level: float = 0.95,
+                  seed: int = 0, return_distribution: bool = False) -> Any:
+        xs, args = as_bootstrap_args(samples, statistic, resamples, level, seed)
+        return bootstrap_result(core, xs, *args, return_distribution)
+
+    return bootstrap
+
+
+_WRAPPERS = {"entropy": _entropy, "batch_fingerprint": _fingerprint, "bootstrap": _bootstrap}
+
+
+def wrap(kernel: str, core: Callable, backend: str) -> Callable:
+    """The implementation of ``kernel`` on ``backend``: the kernel's signature around ``core``.
+
+    The result carries ``core``, ``backend`` and ``features`` attributes.
+
+    Examples
+    --------
+    >>> import kit.kernels._numpy as _numpy
+    >>> fn = wrap("entropy", _numpy.entropy, "numpy")
+    >>> fn(b"abab"), fn.backend
+    (1.0, 'numpy')
+    """
+    fn = _WRAPPERS[kernel](core)
+    fn.core = core  # type: ignore[attr-defined]
+    fn.backend = backend  # type: ignore[attr-defined]
+    fn.features = FEATURES[kernel]  # type: ignore[attr-defined]
+    fn.__qualname__ = f"{kernel}[{backend}]"
+    return fn

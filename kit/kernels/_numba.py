@@ -29,7 +29,9 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import register_jitable
 
-from kit.kernels import _splitmix, _surface, _xxh
+import kit.kernels._splitmix as _splitmix
+import kit.kernels._surface as _surface
+import kit.kernels._xxh as _xxh
 
 U = np.uint64
 M32 = U(0xFFFFFFFF)

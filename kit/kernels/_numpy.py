@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from kit.kernels import _splitmix, _xxh
+import kit.kernels._splitmix as _splitmix
+import kit.kernels._xxh as _xxh
 
 U64 = np.uint64
 _M32 = U64(0xFFFFFFFF)

@@ -1,4 +1,4 @@
-"""What every implementation of a kernel shares: names and feature sets (no imports).
+"""What every implementation of a kernel shares: names, feature sets, work per payload (no imports).
 
 Kept apart from the implementations so the registry can declare the
 kernels without importing numpy.
@@ -38,3 +38,19 @@ def operation_name(kernel: str) -> str:
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; valid kernels: {', '.join(KERNELS)}")
     return f"kernel.{kernel}"
+
+
+def bootstrap_params(payload_bytes: int) -> tuple[int, int]:
+    """``(samples, resamples)`` measured for a numeric payload of ``payload_bytes``.
+
+    Small payloads are what :func:`kit.engine.measure.bootstrap_ci` does all the
+    time (a few samples, 2000 resamples); large ones are the issue's target
+    (1000 samples, 10,000 resamples).
+
+    Examples
+    --------
+    >>> bootstrap_params(200), bootstrap_params(8 << 20)
+    ((25, 2000), (1000, 10000))
+    """
+    n = max(1, min(payload_bytes // 8, 1000))
+    return n, (10_000 if payload_bytes >= (1 << 20) else 2_000)

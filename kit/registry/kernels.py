@@ -141,15 +141,72 @@ def _parallel_notes(kernel: str, how: str) -> str:
             "(same result)")
 
 
-# --- loaders ------------------------------------------------------------------------------
+# --- loaders: each backend's core, wrapped in the kernel's one signature ---------------------
+
+def _xxhash_core(offsets: Any, data: Any, seed: int, algorithm: str) -> Any:
+    import numpy as np
+    import xxhash
+
+    fn = xxhash.xxh64_intdigest if algorithm == "xxh64" else xxhash.xxh3_64_intdigest
+    mv = memoryview(data)
+    bounds = offsets.tolist()
+    return np.fromiter((fn(mv[bounds[i]:bounds[i + 1]], seed) for i in range(len(bounds) - 1)),
+                       dtype=np.uint64, count=len(bounds) - 1)
+
+
+def _core_name(kernel: str) -> str:
+    return {"batch_fingerprint": "fingerprint"}.get(kernel, kernel)
+
+
+def _core(kernel: str, backend: str) -> Callable:
+    """The core of ``kernel`` on ``backend``; a compiling backend compiles (or loads) it now, timed."""
+    if backend == "numpy":
+        import kit.kernels._numpy as _numpy
+
+        return {"entropy": _numpy.entropy, "batch_fingerprint": _numpy.fingerprint,
+                "bootstrap": _numpy.bootstrap_stats}[kernel]
+    if backend in ("numba", "numba.parallel"):
+        import functools
+
+        import kit.kernels._numba as _numba
+
+        parallel = backend == "numba.parallel"
+        _numba.warm(kernel, parallel=parallel)
+        core = getattr(_numba, _core_name(kernel))
+        return functools.partial(core, parallel=True) if parallel else core
+    if backend == "cuda":
+        import kit.kernels._cuda as _cuda
+
+        _cuda.warm(kernel)
+        return getattr(_cuda, _core_name(kernel))
+    if backend == "cupy" and kernel != "batch_fingerprint":
+        import kit.kernels._cupy as _cupy
+
+        _cupy.warm(kernel)
+        return getattr(_cupy, kernel)
+    if backend == "xxhash" and kernel == "batch_fingerprint":
+        return _xxhash_core
+    raise ValueError(f"no {backend!r} implementation of {kernel!r}")
+
+
+def load(kernel: str, backend: str) -> Callable:
+    """Build the implementation of ``kernel`` on ``backend`` (imports and compiles on first use).
+
+    Examples
+    --------
+    >>> load("entropy", "numpy")(b"abab")
+    1.0
+    """
+    from kit.kernels._inputs import wrap
+
+    return wrap(kernel, _core(kernel, backend), backend)
+
 
 def _loader(kernel: str, backend: str) -> Callable[[], Callable]:
-    def load() -> Callable:
-        from kit.kernels import _api
+    def loader() -> Callable:
+        return load(kernel, backend)
 
-        return _api.load(kernel, backend)
-
-    return load
+    return loader
 
 
 # --- preparation from the engine's payloads ------------------------------------------------
@@ -188,7 +245,7 @@ def _prepare_fingerprint(payload: Any, backend: str) -> tuple:
 def _prepare_bootstrap(payload: Any, backend: str) -> tuple:
     import numpy as np
 
-    from kit.kernels._api import bootstrap_params
+    from kit.kernels._surface import bootstrap_params
 
     n, resamples = bootstrap_params(len(payload))
     samples = np.frombuffer(payload, dtype="<f8", count=min(n, len(payload) // 8)).astype(np.float64)
