@@ -18,9 +18,21 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from kit import config as _config
 from kit.config import config_context, get_config, set_config
 
 __version__ = "0.1.0"
+
+
+def _check_backend(operation: str, backend: str) -> None:
+    """The registry's lookup, which names the valid operations or backends (loaded on first use)."""
+    from kit import registry
+
+    registry.backend(operation, backend)
+
+
+# The configuration (a leaf) checks KIT_BACKENDS and backends= against the registry through this.
+_config.check_backends_with(_check_backend)
 
 # attribute -> "module:object" (or "module" for a submodule)
 _LAZY = {

@@ -17,11 +17,21 @@ prints that line and exits with status 2.
     use, the default; ``kit bench --quick`` does the same ahead of time), ``full``, or ``off`` (use
     the registry's preference order and say so in ``kit info``).
 ``KIT_CLOCK``
-    The clock measurements read (:data:`kit.engine.measure.CLOCKS`): ``wall`` (the default) or ``thread``.
+    The clock measurements read (:data:`CLOCKS`): ``wall`` (the default) or ``thread``.
 ``KIT_QUICK``
     ``1`` makes notebooks and long demonstrations run in seconds (``0``, the default: full runs).
 ``KIT_RESULTS_DIR``
     Where result records go (read by :func:`kit.records.results_dir`).
+
+Callers use public functions only, as scikit-learn's ``_config`` asks: :func:`generation` (a
+counter that changes with every change of the configuration or of the engine's selection, so that a
+cached resolution is checked with one comparison), :func:`on_change` (a callback on every change),
+:func:`contexts_active` and :func:`config_id` (whether, and which, thread-local configuration is in
+effect) and :func:`mark_changed` (for the engine, when its selection changes).
+
+The valid operations and backends are the registry's, a layer above this module: the package's face
+(``kit/__init__.py``, which Python runs before any ``kit.config``) installs the registry's check with
+:func:`check_backends_with`, and ``KIT_BACKENDS``, :func:`set_config` and :func:`config_context` call it.
 """
 
 from __future__ import annotations
@@ -29,14 +39,22 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from kit.errors import KitError
 
 _TUNE_MODES = ("quick", "full", "off")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 _local = threading.local()
+
+#: Clocks a measurement can read (``KIT_CLOCK``). ``wall`` (the default) is what a user waits; ``thread``
+#: is the CPU time of the measuring thread, which other processes' load does not inflate, but which
+#: misses the work of any thread a backend starts (numba.parallel, blosc2, polars, pyarrow): only for
+#: comparing single-threaded code on a shared machine, as kit's own tests do. The table lives here, in a
+#: leaf, so that the configuration can check the variable; :mod:`kit.engine.measure` reads it.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
 
 
 class ConfigError(KitError, ValueError):
@@ -65,14 +83,45 @@ def _parse_backends(text: str, name: str = "KIT_BACKENDS") -> dict[str, str]:
     return _check_backends(out, name, text)
 
 
-def _check_backends(backends: dict[str, str], name: str, shown: Any) -> dict[str, str]:
-    from kit import registry as _registry
+# The check of backend names: one callable ``check(operation, backend)`` that raises ValueError naming the
+# valid choices (the registry's lookup), installed by the package face; none until then.
+_backend_check: list[Callable[[str, str], Any] | None] = [None]
 
-    for op, backend in backends.items():
-        try:
-            _registry.backend(op, backend)  # the registry lists the valid operations or backends
-        except ValueError as exc:
-            raise ConfigError.for_value(name, shown, str(exc)) from None
+
+def check_backends_with(check: Callable[[str, str], Any] | None) -> Callable[[str, str], Any] | None:
+    """Install the check of ``operation=backend`` names that the configuration applies; return the previous one.
+
+    ``check(operation, backend)`` raises :class:`ValueError` with a message naming the valid
+    operations or backends; the configuration turns it into a :class:`ConfigError` naming the
+    variable. kit's package face installs the registry's lookup (the registry is a layer above this
+    module, which must not import it). ``None`` removes the check.
+
+    Examples
+    --------
+    >>> import kit.config
+    >>> def check(op, backend):
+    ...     if backend != "json":
+    ...         raise ValueError(f"unknown backend {backend!r}")
+    >>> previous = kit.config.check_backends_with(check)
+    >>> kit.config.set_config(backends={"json.encode": "ujson"})
+    Traceback (most recent call last):
+    ...
+    kit.config.ConfigError: backends={'json.encode': 'ujson'}: unknown backend 'ujson'
+    >>> _ = kit.config.check_backends_with(previous)
+    """
+    previous = _backend_check[0]
+    _backend_check[0] = check
+    return previous
+
+
+def _check_backends(backends: dict[str, str], name: str, shown: Any) -> dict[str, str]:
+    check = _backend_check[0]
+    if check is not None:
+        for op, backend in backends.items():
+            try:
+                check(op, backend)  # the registry's lookup lists the valid operations or backends
+            except ValueError as exc:
+                raise ConfigError.for_value(name, shown, str(exc)) from None
     return backends
 
 
@@ -99,7 +148,22 @@ def folder_problem(path: Any) -> str | None:
     return None if os.access(parent, os.W_OK | os.X_OK) else f"cannot be created: {parent} is not writable"
 
 
-def _check_folder(name: str, value: Any) -> str:
+def check_folder(name: str, value: Any) -> str:
+    """``value`` as a path string when kit can keep files there, else a :class:`ConfigError`.
+
+    The error names the setting ``name`` (an environment variable or a :func:`set_config` key),
+    the value and why it is refused, in one line.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> check_folder("KIT_RESULTS_DIR", tempfile.gettempdir()) == os.fspath(tempfile.gettempdir())
+    True
+    >>> check_folder("KIT_RESULTS_DIR", __file__)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    kit.config.ConfigError: KIT_RESULTS_DIR='...': a file, not a folder; expected a folder kit can write to ...
+    """
     problem = folder_problem(value)
     if problem is not None:
         raise ConfigError.for_value(name, os.fspath(value), f"{problem}; expected a folder kit can write to "
@@ -120,14 +184,12 @@ def _from_environment() -> dict[str, Any]:
     if tune not in _TUNE_MODES:
         raise ConfigError.for_value("KIT_TUNE", env["KIT_TUNE"], f"expected one of {', '.join(_TUNE_MODES)}")
     if env.get("KIT_CLOCK"):
-        from kit.engine.measure import CLOCKS
-
         if env["KIT_CLOCK"] not in CLOCKS:
             raise ConfigError.for_value("KIT_CLOCK", env["KIT_CLOCK"], f"expected one of {', '.join(CLOCKS)}")
     cache_dir = env.get("KIT_CACHE_DIR") or None
     return {
         "backends": _parse_backends(env.get("KIT_BACKENDS", "")),
-        "cache_dir": None if cache_dir is None else _check_folder("KIT_CACHE_DIR", cache_dir),
+        "cache_dir": None if cache_dir is None else check_folder("KIT_CACHE_DIR", cache_dir),
         "tune": tune,
         "quick": _flag("KIT_QUICK", env.get("KIT_QUICK", "")),
     }
@@ -168,7 +230,7 @@ def _validate(key: str, value: Any) -> Any:
             raise ConfigError.for_value("tune", value, f"expected one of {', '.join(_TUNE_MODES)}")
         return value
     if key == "cache_dir":
-        return None if value is None else _check_folder("cache_dir", value)
+        return None if value is None else check_folder("cache_dir", value)
     if key == "quick":
         return bool(value)
     raise TypeError(f"unknown configuration key {key!r}; valid keys: backends, cache_dir, quick, tune")
@@ -188,7 +250,7 @@ def set_config(**changes: Any) -> None:
     state = _state()
     for key, value in changes.items():
         state[key] = _validate(key, value)
-    _bump()
+    mark_changed()
 
 
 @contextlib.contextmanager
@@ -214,14 +276,14 @@ def config_context(**changes: Any) -> Iterator[None]:
     _local.config = new
     with _contexts_lock:
         _active_contexts[0] += 1
-    _bump()
+    mark_changed()
     try:
         yield
     finally:
         _local.config = old
         with _contexts_lock:
             _active_contexts[0] -= 1
-        _bump()
+        mark_changed()
 
 
 # A generation counter lets the handlers cache their bindings and notice changes
@@ -231,13 +293,104 @@ _generation = [0]
 # because the configuration then differs between threads.
 _active_contexts = [0]
 _contexts_lock = threading.Lock()
-
-
 # Called on every change, so that specialised fast paths can unbind themselves.
-_listeners: list = []
+_listeners: list[Callable[[], Any]] = []
 
 
-def _bump() -> None:
+def generation() -> int:
+    """A counter that changes with every change of the configuration or of the engine's selection.
+
+    A cached resolution (a handler's binding) stays valid while the generation it was made at is
+    current: one comparison per call.
+
+    Examples
+    --------
+    >>> g = generation()
+    >>> set_config(tune=get_config()["tune"])
+    >>> generation() > g
+    True
+    """
+    return _generation[0]
+
+
+def generation_cell() -> list[int]:
+    """The shared one-item list whose item is :func:`generation`, for the dispatch hot paths.
+
+    Taken once, at import, by the handlers of ``kit.digest``, ``kit.fingerprint`` and
+    ``kit.json``: reading ``cell[0]`` costs an index where calling :func:`generation` costs a
+    function call on every call. Read it, never write it (:func:`mark_changed` advances it).
+
+    Examples
+    --------
+    >>> cell = generation_cell()
+    >>> cell[0] == generation() and cell is generation_cell()
+    True
+    """
+    return _generation
+
+
+def contexts_active() -> bool:
+    """Whether any thread is inside a :func:`config_context` now.
+
+    While one is, the configuration may differ between threads: a resolution made now must not be
+    cached for the whole process.
+
+    Examples
+    --------
+    >>> with config_context(tune="off"):
+    ...     contexts_active()
+    True
+    """
+    return _active_contexts[0] != 0
+
+
+def config_id() -> int:
+    """An identifier of the configuration this thread reads now: the process's or its innermost context's.
+
+    Together with :func:`generation` it identifies the configuration's contents: a cache keyed by
+    both never serves a resolution made under another configuration.
+
+    Examples
+    --------
+    >>> outside = config_id()
+    >>> with config_context(tune="off"):
+    ...     config_id() != outside
+    True
+    """
+    return id(_state())
+
+
+def on_change(callback: Callable[[], Any]) -> Callable[[], Any]:
+    """Call ``callback()`` after every change of the configuration or of the engine's selection.
+
+    For specialised fast paths that must unbind themselves when what they were specialised to
+    changes (``kit.json``). Returns ``callback``, so it serves as a decorator.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> _ = on_change(lambda: seen.append(generation()))
+    >>> set_config(tune=get_config()["tune"])
+    >>> seen[-1] == generation()
+    True
+    """
+    _listeners.append(callback)
+    return callback
+
+
+def mark_changed() -> None:
+    """Advance :func:`generation` and call the :func:`on_change` callbacks.
+
+    The configuration calls it on every change; the engine calls it when its selection changes
+    (new wisdom), so that every cached resolution is made again.
+
+    Examples
+    --------
+    >>> g = generation()
+    >>> mark_changed()
+    >>> generation() == g + 1
+    True
+    """
     _generation[0] += 1
     for listener in list(_listeners):
         listener()

@@ -32,7 +32,6 @@ from kit.engine import _MEDIUM_MAX, _SMALL_MAX, get_engine
 
 __all__ = ["dumps", "loads", "encode", "decode"]
 
-_gen = _config._generation
 _loads = dispatch("json.decode")
 
 
@@ -186,7 +185,7 @@ def _unbind() -> None:
     _bound.clear()
 
 
-_config._listeners.append(_unbind)
+_config.on_change(_unbind)
 
 
 def _rebind() -> Callable[..., bytes]:
@@ -240,7 +239,7 @@ def _dumps(obj: Any, *, default: Callable | None = None, backend: str | None = N
         except Exception as exc:
             return _encode_fallback(obj, exc)
         finally:
-            if b.gen >= 0 and _config._active_contexts[0] == 0:
+            if b.gen >= 0 and not _config.contexts_active():
                 _rebind()
     if backend is None:
         b = get_engine().binding("json.encode")
@@ -281,7 +280,7 @@ def _generic_loads(data: bytes | bytearray | memoryview | str, backend: str | No
     """
     if not isinstance(data, (bytes, str, bytearray, memoryview)):
         raise TypeError(f"kit.json.loads expects bytes, bytearray, memoryview or str, got {type(data).__name__}")
-    if backend is None and globals()["loads"] is _generic_loads and _config._active_contexts[0] == 0:
+    if backend is None and globals()["loads"] is _generic_loads and not _config.contexts_active():
         _rebind_loads()  # later calls take the one-frame path
     return _loads(data, backend=backend)
 

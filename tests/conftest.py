@@ -53,4 +53,4 @@ def fresh_engine(tmp_path, monkeypatch):
     yield eng
     kit.set_config(cache_dir=original)
     _registry.reset_probes()
-    _config._bump()
+    _config.mark_changed()

@@ -29,7 +29,7 @@ def record(tmp_path_factory):
     finally:
         kit.set_config(cache_dir=original)
         _registry.reset_probes()
-        _config._bump()
+        _config.mark_changed()
 
 
 def test_a_record_holds_what_the_issue_lists(record):

@@ -137,7 +137,7 @@ def small_result(tmp_path_factory):
     finally:
         kit.set_config(cache_dir=original)
         _registry.reset_probes()
-        _config._bump()
+        _config.mark_changed()
 
 
 def test_score_of_a_real_run_follows_the_formula(small_result):

@@ -667,14 +667,14 @@ class Engine:
 
     def binding(self, op_name: str) -> "Binding":
         """Callables per size class for the handlers, with the baseline for fallback."""
-        gen = _config._generation[0]
+        gen = _config.generation()
         b = self._bindings.get(op_name)
         if b is not None and b.gen == gen:
             return b
         # Inside a config_context the configuration is this thread's: cache per configuration object
         # and generation (entering or leaving any context bumps the generation, so a reused id cannot
         # match a stale entry), so that calls in a context cost a lookup, not a resolution.
-        ctx_key = (op_name, id(_config._state()))
+        ctx_key = (op_name, _config.config_id())
         hit = self._context_bindings.get(ctx_key)
         if hit is not None and hit[0] == gen:
             return hit[1]
@@ -685,7 +685,7 @@ class Engine:
         if forced:
             self._warn_if_unverified(op_name, next(n for n, how in chosen.values() if how == "forced"))
         base = _registry.backend(op_name, op.baseline).implementation()
-        cacheable = _config._active_contexts[0] == 0
+        cacheable = not _config.contexts_active()
         b = Binding(gen if cacheable else -1, op_name, fns[0], fns[1], fns[2],
                     tuple(chosen[s][0] for s in SIZE_NAMES), base, forced, self)
         if cacheable:
@@ -711,7 +711,7 @@ class Engine:
     def _invalidate(self) -> None:
         self._bindings.clear()
         self._context_bindings.clear()
-        _config._bump()
+        _config.mark_changed()
 
     def count_fallback(self, op_name: str, backend: str, input_class: str | None = None) -> None:
         self.fallbacks[(op_name, backend)] += 1

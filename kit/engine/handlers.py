@@ -31,7 +31,7 @@ from kit.errors import BackendUnavailable, KitError
 
 __all__ = ["Digest", "digest", "fingerprint", "verify_digest", "dispatch"]
 
-_gen = _config._generation
+_gen = _config.generation_cell()  # read on every call: an index, not a function call
 
 #: The ``algorithm=`` value that asks for the engine's measured choice.
 FASTEST = "fastest"

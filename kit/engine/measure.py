@@ -35,6 +35,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+# The clocks a measurement can read (``wall``, ``thread``; ``KIT_CLOCK`` picks one). The table is the
+# configuration's, which checks the variable; it is the same dict here (kit.engine.measure.CLOCKS).
+from kit.config import CLOCKS
+
 CV_LIMIT = 0.10
 OUTLIER_LIMIT = 0.50
 BUSY_LOAD = 0.8
@@ -47,12 +51,6 @@ MIN_KEPT = 3
 
 #: (min_time per sample in s, samples, time budget per contender in s)
 PRESETS = {"quick": (0.004, 7, 0.25), "full": (0.02, 15, 1.5)}
-
-#: Clocks a measurement can read. ``wall`` (the default) is what a user waits; ``thread`` is the CPU
-#: time of the measuring thread, which other processes' load does not inflate, but which misses the
-#: work of any thread a backend starts (numba.parallel, blosc2, polars, pyarrow): only for comparing
-#: single-threaded code on a shared machine, as kit's own tests do. ``KIT_CLOCK`` picks it.
-CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
 
 
 def _clock_from_env() -> Callable[[], float]:
