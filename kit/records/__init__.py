@@ -105,9 +105,9 @@ def results_dir() -> Path:
     """
     env = os.environ.get("KIT_RESULTS_DIR")
     if env:
-        from kit.config import _check_folder
+        from kit.config import check_folder
 
-        return Path(_check_folder("KIT_RESULTS_DIR", env)).expanduser().absolute()
+        return Path(check_folder("KIT_RESULTS_DIR", env)).expanduser().absolute()
     checkout = _checkout_results()
     if checkout is not None and Path.cwd().resolve().is_relative_to(checkout.parent.parent):
         return checkout
