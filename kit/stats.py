@@ -1,4 +1,4 @@
-"""Student's t distribution and the run-to-run test that validation uses.
+"""Student's t distribution, the run-to-run test and the Mann–Whitney U test that validation uses.
 
 No scipy: kit's dependencies do not include it, and the t distribution needs only the regularized
 incomplete beta function (continued fraction, as in Numerical Recipes §6.4).
@@ -397,3 +397,100 @@ def interval_label(basis: str, runs: int = 1, noise_runs: int = 0) -> str:
     if basis == "machine":
         return f"one run and this machine's run-to-run noise (learned from {noise_runs} runs)"
     return SAMPLING_ONLY
+
+
+# --- the Mann–Whitney U test (validation's per-call test) ------------------------------------------
+
+
+def _ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Average ranks (1-based) and the sizes of tie groups."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    ties = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        avg = (i + j) / 2 + 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = avg
+        if j > i:
+            ties.append(j - i + 1)
+        i = j + 1
+    return ranks, ties
+
+
+def _u_distribution(n1: int, n2: int) -> list[int]:
+    """Counts of arrangements giving each U in ``0..n1*n2`` (Gaussian binomial coefficients)."""
+    poly = [1]
+    for i in range(1, n1 + 1):
+        # times (1 - q^(n2+i)), then divided by (1 - q^i): stays an exact polynomial.
+        m = n2 + i
+        grown = poly + [0] * m
+        for k in range(len(grown) - 1, m - 1, -1):
+            grown[k] -= grown[k - m]
+        for k in range(i, len(grown)):
+            grown[k] += grown[k - i]
+        while len(grown) > 1 and grown[-1] == 0:
+            grown.pop()
+        poly = grown
+    return poly + [0] * (n1 * n2 + 1 - len(poly))
+
+
+def min_p_value(n1: int, n2: int) -> float:
+    """The smallest two-sided p-value the exact U test can give for samples of ``n1`` and ``n2``.
+
+    Examples
+    --------
+    >>> round(min_p_value(5, 5), 4)
+    0.0079
+    """
+    return min(1.0, 2.0 / math.comb(n1 + n2, n1))
+
+
+def mann_whitney_u(x: Sequence[float], y: Sequence[float], method: str = "auto") -> tuple[float, float]:
+    """Two-sided Mann–Whitney U test: ``(U of x, p-value)``.
+
+    Parameters
+    ----------
+    x, y : sequences of float
+    method : {"auto", "exact", "asymptotic"}
+        ``exact`` counts the distribution of U (valid without ties); ``asymptotic`` is the normal
+        approximation with tie and continuity corrections; ``auto`` (as scipy's ``mannwhitneyu``)
+        is exact when there are no ties and both samples have at most 50 values.
+
+    Examples
+    --------
+    >>> mann_whitney_u([1, 2, 3], [4, 5, 6])
+    (0.0, 0.1)
+    >>> u, p = mann_whitney_u([1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6], [2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6])
+    >>> u, round(p, 5)
+    (0.0, 0.00058)
+    """
+    if method not in ("auto", "exact", "asymptotic"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'asymptotic', got {method!r}")
+    n1, n2 = len(x), len(y)
+    if n1 < 1 or n2 < 1:
+        raise ValueError(f"both samples need at least one value, got {n1} and {n2}")
+    values = [float(v) for v in x] + [float(v) for v in y]
+    if any(math.isnan(v) for v in values):
+        raise ValueError("samples contain NaN")
+    ranks, ties = _ranks(values)
+    r1 = sum(ranks[:n1])
+    u1 = r1 - n1 * (n1 + 1) / 2
+    u_small = min(u1, n1 * n2 - u1)
+    if method == "exact" and ties:
+        raise ValueError(f"the exact test needs samples without ties, got {len(ties)} tied group(s)")
+    if method == "exact" or (method == "auto" and not ties and max(n1, n2) <= 50):
+        counts = _u_distribution(n1, n2)
+        total = math.comb(n1 + n2, n1)
+        p = 2 * sum(counts[: int(round(u_small)) + 1]) / total
+        return u1, min(1.0, p)
+    n = n1 + n2
+    tie_term = sum(t ** 3 - t for t in ties) / (n * (n - 1)) if n > 1 else 0.0
+    sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term))
+    if sigma == 0:
+        return u1, 1.0
+    z = (abs(u1 - n1 * n2 / 2) - 0.5) / sigma
+    return u1, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
