@@ -23,23 +23,25 @@ Each operation also declares its *output contract* (``Operation.output``):
 
 Examples
 --------
->>> from kit import _registry
->>> "json.decode" in _registry.operation_names()
+>>> from kit import registry
+>>> "json.decode" in registry.operation_names()
 True
->>> _registry.operation("json.decode").baseline
+>>> registry.operation("json.decode").baseline
 'json'
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
+import math
 import random
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from kit.errors import KitError
 
@@ -54,6 +56,10 @@ DECLARATIONS = (
 
 #: Payload size classes: name -> target size in bytes.
 SIZE_CLASSES: dict[str, int] = {"small": 200, "medium": 64 * 1024, "large": 8 * 1024 * 1024}
+#: Bounds between the classes, the geometric midpoints of their sizes: an input of fewer than
+#: ``SMALL_MAX`` bytes is small, of fewer than ``MEDIUM_MAX`` medium, else large (:func:`size_class`).
+SMALL_MAX = int(math.sqrt(SIZE_CLASSES["small"] * SIZE_CLASSES["medium"]))
+MEDIUM_MAX = int(math.sqrt(SIZE_CLASSES["medium"] * SIZE_CLASSES["large"]))
 
 CATEGORIES = ("json", "hashing", "compression", "tables", "kernels")
 
@@ -88,6 +94,19 @@ class Declined(KitError, ValueError):
     def __init__(self, input_class: str, detail: str = "") -> None:
         super().__init__(f"declined ({input_class})" + (f": {detail}" if detail else ""))
         self.input_class = input_class
+
+
+def size_class(nbytes: int | None) -> str:
+    """The payload class of an input of ``nbytes`` (``medium`` when unknown).
+
+    Examples
+    --------
+    >>> size_class(100), size_class(100_000), size_class(10**7)
+    ('small', 'medium', 'large')
+    """
+    if nbytes is None:
+        return "medium"
+    return "small" if nbytes < SMALL_MAX else "medium" if nbytes < MEDIUM_MAX else "large"
 
 
 def input_class(exc: BaseException) -> str:
@@ -284,6 +303,31 @@ class Backend:
             fn = self._cache["impl"] = self.load()
         return fn
 
+    @contextlib.contextmanager
+    def replaced(self, fn: Callable) -> Iterator[Callable]:
+        """Use ``fn`` as this backend's implementation inside the block; the one before comes back after.
+
+        For fault injection (:func:`kit.scoring.injected_slowdown`) and tests: everything that calls
+        :meth:`implementation` meanwhile (the engine's measurements, the claims check) gets ``fn``.
+        The block receives the implementation it replaces, so ``fn`` can wrap it.
+
+        Examples
+        --------
+        >>> from kit import registry
+        >>> b = registry.backend("digest", "hashlib.sha256")
+        >>> with b.replaced(lambda data: bytes(32)) as original:
+        ...     b.implementation()(b"abc") == bytes(32), original(b"abc") == bytes(32)
+        (True, False)
+        >>> b.implementation() is original
+        True
+        """
+        previous = self.implementation()
+        self._cache["impl"] = fn
+        try:
+            yield previous
+        finally:
+            self._cache["impl"] = previous
+
 
 _operations: dict[str, Operation] = {}
 _origin: dict[str, str] = {}  # operation -> declaring module, for a stable order
@@ -350,8 +394,8 @@ def operation_names() -> list[str]:
 
     Examples
     --------
-    >>> from kit import _registry
-    >>> _registry.operation_names()[:2]
+    >>> from kit import registry
+    >>> registry.operation_names()[:2]
     ['json.encode', 'json.decode']
     """
     return [op.name for op in operations()]
@@ -387,6 +431,24 @@ def backend(op_name: str, name: str) -> Backend:
         ) from None
 
 
+def available(op_name: str) -> list[str]:
+    """Names of the backends of an operation that can run here, baseline first (nothing is imported).
+
+    Availability is probed once per process (``find_spec`` and the backend's own check, such as a
+    CUDA device); :func:`reset_probes` forgets it. Verification is the engine's business: an
+    available backend may still fail it.
+
+    Examples
+    --------
+    >>> from kit import registry
+    >>> registry.available("digest")[0]
+    'hashlib.sha256'
+    >>> "zstd" in registry.available("compress")  # doctest: +SKIP
+    True
+    """
+    return [b.name for b in backends(op_name) if b.available]
+
+
 def all_backends() -> list[Backend]:
     """Every backend of every operation."""
     return [b for op in operations() for b in backends(op.name)]
@@ -406,8 +468,8 @@ def algorithms(op_name: str | None = None) -> dict[str, list[Backend]]:
 
     Examples
     --------
-    >>> from kit import _registry
-    >>> _registry.algorithms("digest")["sha256"][0].name
+    >>> from kit import registry
+    >>> registry.algorithms("digest")["sha256"][0].name
     'hashlib.sha256'
     """
     out: dict[str, list[Backend]] = {}
@@ -423,8 +485,8 @@ def default_algorithm(op_name: str) -> str:
 
     Examples
     --------
-    >>> from kit import _registry
-    >>> _registry.default_algorithm("digest"), _registry.default_algorithm("fingerprint")
+    >>> from kit import registry
+    >>> registry.default_algorithm("digest"), registry.default_algorithm("fingerprint")
     ('sha256', 'blake2b_128')
     """
     op = operation(op_name)
