@@ -1,7 +1,10 @@
-"""Where kit reads and writes: the cache folder, the shared data, and writes that readers see whole.
+"""Where kit reads and writes: the cache folder, the results folder, the shared data, and writes that
+readers see whole.
 
 One helper each, so that every part of kit agrees on a folder (and on Windows): the cache folder is
-``KIT_CACHE_DIR`` (or ``set_config(cache_dir=...)``), else the user cache directory of platformdirs.
+``KIT_CACHE_DIR`` (or ``set_config(cache_dir=...)``), else the user cache directory of platformdirs;
+result records go to ``KIT_RESULTS_DIR``, else ``results/kit`` of kit's checkout when run inside it,
+else the user data directory.
 The third-party conformance suites and workloads are not copied into kit: tests, verification and
 benchmarks read them from ``../shared/data`` beside the project's root, or from ``KIT_SHARED_DATA``.
 """
@@ -13,6 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from kit.config import check_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,3 +123,38 @@ def usual_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+def checkout_results() -> Path | None:
+    """``results/kit`` of the source checkout kit runs from, if it is one.
+
+    Examples
+    --------
+    >>> p = checkout_results()
+    >>> p is None or p.parts[-2:] == ("results", "kit")
+    True
+    """
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "results" / "kit").is_dir():
+        return PROJECT_ROOT / "results" / "kit"
+    return None
+
+
+def results_dir() -> Path:
+    """Where records are written: ``KIT_RESULTS_DIR``; else, run from inside kit's own checkout, its
+    ``results/kit``; else ``results`` in the user data directory (platformdirs), so that a score run
+    in any other folder leaves nothing there.
+
+    Examples
+    --------
+    >>> results_dir().is_absolute()
+    True
+    """
+    env = os.environ.get("KIT_RESULTS_DIR")
+    if env:
+        return Path(check_folder("KIT_RESULTS_DIR", env)).expanduser().absolute()
+    checkout = checkout_results()
+    if checkout is not None and Path.cwd().resolve().is_relative_to(checkout.parent.parent):
+        return checkout
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("kit", appauthor=False)) / "results"
