@@ -1,9 +1,9 @@
-"""Time against input size per backend, perfplot-style, for the notebooks.
+"""Time against input size per backend, for the kernels: :func:`kit.profile.profile` in each kernel's unit.
 
 :func:`scaling` measures every available backend of a kernel at each size
-with :func:`kit.engine.measure.compare` (interleaved, calibrated, with a CI), and
-returns plain data; :func:`plot_scaling` draws it with matplotlib (imported
-when called).
+(kit's one "vs size" profiler, :mod:`kit.profile`: interleaved, calibrated,
+with a CI) and returns plain data; :func:`plot_scaling` draws it with
+:func:`kit.profile.draw` (matplotlib, imported when called).
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ def make_input(kernel: str, size: int, seed: int = 0) -> tuple[tuple, int]:
     """
     import numpy as np
 
+    from kit.kernels._surface import operation_name
+
+    operation_name(kernel)  # raises with the valid kernels
     rng = np.random.default_rng(seed)
     if kernel == "entropy":
         data = rng.bytes(size)
@@ -39,13 +42,8 @@ def make_input(kernel: str, size: int, seed: int = 0) -> tuple[tuple, int]:
         np.cumsum(lengths, out=offsets[1:])
         data = np.frombuffer(rng.bytes(int(offsets[-1])), dtype=np.uint8)
         return ((offsets, data),), int(offsets[-1])
-    if kernel == "bootstrap":
-        samples = rng.normal(size=size)
-        return (samples, "median", 1000), samples.nbytes
-    from kit.kernels._surface import operation_name
-
-    operation_name(kernel)  # raises with the valid kernels
-    raise AssertionError("unreachable")
+    samples = rng.normal(size=size)
+    return (samples, "median", 1000), samples.nbytes
 
 
 def scaling(kernel: str, sizes: Iterable[int], backends: Iterable[str] | None = None, *,
@@ -78,9 +76,9 @@ def scaling(kernel: str, sizes: Iterable[int], backends: Iterable[str] | None = 
     2
     """
     from kit import registry as _registry
-    from kit.kernels import _api
+    from kit.kernels._api import compile_times, implementation
     from kit.kernels._surface import operation_name
-    from kit.engine.measure import compare
+    from kit.profile import profile
 
     op = operation_name(kernel)
     sizes = [int(s) for s in sizes]
@@ -95,19 +93,21 @@ def scaling(kernel: str, sizes: Iterable[int], backends: Iterable[str] | None = 
                 unavailable[b.name] = reason
     else:
         names = list(backends)
-    impls: dict[str, Callable] = {n: _api.implementation(kernel, n) for n in names}
-    out: dict[str, Any] = {"kernel": kernel, "unit": UNITS[kernel], "sizes": sizes, "unavailable": unavailable,
-                           "backends": {n: {"median_s": [], "ci_low_s": [], "ci_high_s": []} for n in names}}
-    for size in sizes:
+    impls: dict[str, Callable] = {n: implementation(kernel, n) for n in names}
+
+    def inputs(size: int) -> tuple[int, Callable[[str], tuple]]:
         args, nbytes = make_input(kernel, size, seed)
-        res = compare({n: (lambda fn=fn: fn(*args)) for n, fn in impls.items()}, nbytes=nbytes, preset=preset)
-        for n in names:
-            lo, hi = res[n].ci
-            row = out["backends"][n]
-            row["median_s"].append(res[n].median)
-            row["ci_low_s"].append(lo)
-            row["ci_high_s"].append(hi)
-    out["compile_times"] = _api.compile_times()
+        return nbytes, (lambda name: args)
+
+    baseline = _registry.operation(op).baseline
+    result = profile(impls, sizes, inputs, operation=op, baseline=baseline if baseline in impls else None,
+                     unit=UNITS[kernel], timing={"preset": preset}, strict=True)
+    out: dict[str, Any] = {"kernel": kernel, "unit": UNITS[kernel], "sizes": sizes, "unavailable": unavailable,
+                           "backends": {}}
+    for n in names:
+        _, med, lo, hi = result.series(n, "time")
+        out["backends"][n] = {"median_s": med, "ci_low_s": lo, "ci_high_s": hi}
+    out["compile_times"] = compile_times()
     return out
 
 
@@ -136,26 +136,14 @@ def plot_scaling(data: dict[str, Any], ax: Any = None, relative_to: str | None =
     >>> ax.get_xscale()
     'log'
     """
+    from kit.profile import draw
+
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(6, 4))
-    sizes = data["sizes"]
-    ref = data["backends"][relative_to]["median_s"] if relative_to else None
-    for name, row in data["backends"].items():
-        med, lo, hi = row["median_s"], row["ci_low_s"], row["ci_high_s"]
-        if ref is not None:
-            med = [m / r for m, r in zip(med, ref)]
-            lo = [m / r for m, r in zip(lo, ref)]
-            hi = [m / r for m, r in zip(hi, ref)]
-        yerr = [[max(m - a, 0.0) for m, a in zip(med, lo)], [max(b - m, 0.0) for m, b in zip(med, hi)]]
-        ax.errorbar(sizes, med, yerr=yerr, marker="o", capsize=3, label=name)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(f"input size ({data['unit']})")
-    ax.set_ylabel(f"time relative to {relative_to}" if relative_to else "time per call (s)")
-    ax.set_title(f"kit.kernels.{data['kernel']}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return ax
-
+        _, ax = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
+    series = {name: (data["sizes"], row["median_s"], row["ci_low_s"], row["ci_high_s"])
+              for name, row in data["backends"].items()}
+    baseline = "numpy" if "numpy" in series else None
+    return draw(ax, series, unit=data["unit"], metric="time", baseline=baseline,
+                title=f"kit.kernels.{data['kernel']}", relative_to=relative_to)
