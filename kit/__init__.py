@@ -19,9 +19,8 @@ import importlib
 from typing import Any
 
 from kit import config as _config
+from kit._version import __version__
 from kit.config import config_context, get_config, set_config
-
-__version__ = "0.1.0"
 
 
 def _check_backend(operation: str, backend: str) -> None:

@@ -360,22 +360,29 @@ def config_id() -> int:
     return id(_state())
 
 
-def on_change(callback: Callable[[], Any]) -> Callable[[], Any]:
+def on_change(callback: Callable[[], Any]) -> Callable[[], None]:
     """Call ``callback()`` after every change of the configuration or of the engine's selection.
 
     For specialised fast paths that must unbind themselves when what they were specialised to
-    changes (``kit.json``). Returns ``callback``, so it serves as a decorator.
+    changes (``kit.json``). Returns a function that removes the callback.
 
     Examples
     --------
     >>> seen = []
-    >>> _ = on_change(lambda: seen.append(generation()))
+    >>> stop = on_change(lambda: seen.append(1))
     >>> set_config(tune=get_config()["tune"])
-    >>> seen[-1] == generation()
-    True
+    >>> stop()
+    >>> set_config(tune=get_config()["tune"])
+    >>> seen
+    [1]
     """
     _listeners.append(callback)
-    return callback
+
+    def remove() -> None:
+        with contextlib.suppress(ValueError):
+            _listeners.remove(callback)
+
+    return remove
 
 
 def mark_changed() -> None:

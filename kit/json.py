@@ -26,9 +26,10 @@ from typing import Any, Callable
 
 from kit import config as _config
 from kit import registry as _registry
+from kit.engine.core import get_engine
 from kit.engine.handlers import dispatch
+from kit.registry import MEDIUM_MAX, SMALL_MAX
 from kit.registry.json import SMALL_FLOATS, SMALL_FLOATS_WHY, find_problem, small_float_written
-from kit.engine import _MEDIUM_MAX, _SMALL_MAX, get_engine
 
 __all__ = ["dumps", "loads", "encode", "decode"]
 
@@ -159,9 +160,9 @@ def _bound_decoder(b: Any) -> Callable[..., Any]:
         def loads(data: Any, backend: str | None = None) -> Any:
             if live and backend is None and type(data) in accepted:
                 n = len(data)
-                if n < _SMALL_MAX:
+                if n < SMALL_MAX:
                     fn, i = small, 0
-                elif n < _MEDIUM_MAX:
+                elif n < MEDIUM_MAX:
                     fn, i = medium, 1
                 else:
                     fn, i = large, 2

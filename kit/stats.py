@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -373,6 +373,230 @@ def pool_noise(observations: Sequence[tuple[float, float]]) -> tuple[float, floa
         return None
     df = sum(d for _, d in obs)
     return math.sqrt(sum(v * d for v, d in obs) / df), df
+
+
+# --- the bootstrap: the interval of a median, and of a ratio of medians -------------------------------
+#
+# numpy, imported on first use, and seeded: the same samples and seed give the same interval. These
+# are the only bootstraps kit computes; the measurements, the engine's choice, the score and the
+# kernels' numpy reference call them. The engine's measurements must not depend on the dispatch
+# layer they serve, so nothing here goes through a registry backend.
+#
+# The median's resamples are drawn from a counter-based SplitMix64 stream (Steele, Lea and Flood,
+# 2014): word ``w`` of the stream started from ``key`` is ``mix(key + (w + 1) * GAMMA)``, computable
+# independently by any thread, so kit.kernels.bootstrap's compiled and GPU backends draw the same
+# indices as this reference, bit for bit. Draw ``d`` (resample ``r``, position ``k``: ``d = r * n + k``)
+# takes 32 bits, the low half of word ``d // 2`` when ``d`` is even, the high half when odd, and maps
+# them to an index in ``[0, n)`` as ``(u32 * n) >> 32`` (Lemire's multiply-shift; its bias, below
+# ``n / 2**32``, is negligible for sample counts).
+
+SPLITMIX_MASK64 = (1 << 64) - 1
+SPLITMIX_GAMMA = 0x9E3779B97F4A7C15
+SPLITMIX_MIX1 = 0xBF58476D1CE4E5B9
+SPLITMIX_MIX2 = 0x94D049BB133111EB
+#: Added to the user's seed before mixing, so that seeds 0, 1, 2... start far apart.
+SPLITMIX_SEED_OFFSET = 0x243F6A8885A308D3
+# Draws generated per step: bounds the memory of the index matrix (8 bytes per draw).
+_DRAWS_PER_STEP = 1 << 21
+
+
+def splitmix_mix(z: int) -> int:
+    """SplitMix64's output function on a Python int.
+
+    Examples
+    --------
+    >>> hex(splitmix_mix(SPLITMIX_GAMMA))  # the first output of SplitMix64 seeded with 0
+    '0xe220a8397b1dcdaf'
+    """
+    z &= SPLITMIX_MASK64
+    z = ((z ^ (z >> 30)) * SPLITMIX_MIX1) & SPLITMIX_MASK64
+    z = ((z ^ (z >> 27)) * SPLITMIX_MIX2) & SPLITMIX_MASK64
+    return z ^ (z >> 31)
+
+
+def splitmix_key(seed: int) -> int:
+    """The bootstrap stream's starting state for a seed in ``[0, 2**64)``.
+
+    Examples
+    --------
+    >>> splitmix_key(0) != splitmix_key(1)
+    True
+    """
+    return splitmix_mix(seed + SPLITMIX_SEED_OFFSET)
+
+
+def resample_indices(key: int, d0: int, count: int, n: int, xp: Any = None) -> Any:
+    """Indices in ``[0, n)`` of the stream's draws ``d0 .. d0 + count - 1`` (int64 array).
+
+    ``xp`` is the array module (numpy by default; cupy runs the same code on a GPU).
+
+    Examples
+    --------
+    >>> resample_indices(splitmix_key(0), 0, 5, 10).tolist() == resample_indices(splitmix_key(0), 0, 5, 10).tolist()
+    True
+    >>> bool((resample_indices(splitmix_key(0), 0, 1000, 7) < 7).all())
+    True
+    """
+    import sys
+
+    import numpy as np
+
+    xp = np if xp is None else xp
+    u64 = np.uint64
+    w0 = d0 >> 1
+    nwords = ((d0 + count - 1) >> 1) - w0 + 1
+    z = xp.arange(w0 + 1, w0 + 1 + nwords, dtype=xp.uint64)
+    z *= u64(SPLITMIX_GAMMA)
+    z += u64(key)
+    z ^= z >> u64(30)
+    z *= u64(SPLITMIX_MIX1)
+    z ^= z >> u64(27)
+    z *= u64(SPLITMIX_MIX2)
+    z ^= z >> u64(31)
+    if sys.byteorder == "little":
+        halves = z.view(xp.uint32)
+    else:
+        halves = xp.stack([z & u64(0xFFFFFFFF), z >> u64(32)], axis=1).ravel()
+    u = halves[d0 & 1:(d0 & 1) + count].astype(xp.uint64)
+    u *= u64(n)
+    u >>= u64(32)
+    return u.astype(xp.int64)
+
+
+def resampled_statistics(sorted_samples: Any, resamples: int, key: int, statistic: str = "median",
+                         xp: Any = None) -> Any:
+    """The median (or mean) of each of ``resamples`` resamples of *sorted* samples (float64 array).
+
+    Resample ``r`` takes the stream's draws ``r * n .. r * n + n - 1`` (:func:`resample_indices`).
+    This is the numpy reference of ``kit.kernels.bootstrap``: every backend of the kernel gives
+    these medians bit for bit (means up to summation order).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = resampled_statistics(np.array([1.0, 2.0, 3.0]), 4, splitmix_key(0))
+    >>> s.shape, bool(((s >= 1.0) & (s <= 3.0)).all())
+    ((4,), True)
+    """
+    import numpy as np
+
+    xp = np if xp is None else xp
+    n = sorted_samples.size
+    out = xp.empty(resamples, dtype=xp.float64)
+    lo_rank, hi_rank = (n - 1) // 2, n // 2
+    step = max(1, _DRAWS_PER_STEP // n)
+    for r0 in range(0, resamples, step):
+        r1 = min(resamples, r0 + step)
+        idx = resample_indices(key, r0 * n, (r1 - r0) * n, n, xp).reshape(r1 - r0, n)
+        if statistic == "mean":
+            out[r0:r1] = sorted_samples[idx].mean(axis=1)
+            continue
+        # The samples are sorted, so the k-th smallest drawn value is the sample at the k-th smallest index.
+        if xp is np:
+            idx = np.partition(idx, (lo_rank, hi_rank), axis=1)
+        else:
+            idx = xp.sort(idx, axis=1)
+        lo = sorted_samples[idx[:, lo_rank]]
+        out[r0:r1] = lo if lo_rank == hi_rank else (lo + sorted_samples[idx[:, hi_rank]]) * 0.5
+    return out
+
+
+def bootstrap_ci(samples: Sequence[float], statistic: str = "median", resamples: int = 2000,
+                 level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the median (or mean) of ``samples``.
+
+    The interval ``kit.kernels.bootstrap(samples, ..., backend="numpy")`` gives, computed here
+    (:func:`resampled_statistics`); one sample gives ``(x, x)``, none ``(0.0, 0.0)``.
+
+    Examples
+    --------
+    >>> lo, hi = bootstrap_ci([1.0, 1.1, 0.9, 1.05, 0.95])
+    >>> lo <= 1.0 <= hi
+    True
+    """
+    if len(samples) < 2:
+        v = float(samples[0]) if len(samples) else 0.0
+        return (v, v)
+    import numpy as np
+
+    stats = resampled_statistics(np.sort(np.asarray(samples, dtype=np.float64)), resamples, splitmix_key(seed),
+                                 statistic)
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(stats, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
+def ratio_log_draws(slow: Sequence[float], fast: Sequence[float], rng: Any, resamples: int = 2000) -> Any:
+    """``resamples`` bootstrap draws of ``ln(median(slow*) / median(fast*))`` (numpy array).
+
+    Both sides are resampled with replacement, independently, as they were measured; ``rng`` is a
+    ``numpy.random.Generator``, which several ratios drawn jointly share.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = ratio_log_draws([2.0, 2.1, 1.9], [1.0, 1.05, 0.95], np.random.default_rng(0), 100)
+    >>> d.shape, bool(abs(np.median(d) - np.log(2)) < 0.1)
+    ((100,), True)
+    """
+    import numpy as np
+
+    a = np.asarray(slow, dtype=np.float64)
+    b = np.asarray(fast, dtype=np.float64)
+    ma = np.median(a[rng.integers(0, len(a), (resamples, len(a)))], axis=1)
+    mb = np.median(b[rng.integers(0, len(b), (resamples, len(b)))], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(ma / mb)
+
+
+def ratio_ci(slow: Sequence[float], fast: Sequence[float], resamples: int = 2000,
+             seed: int = 0) -> tuple[float, float, float]:
+    """``median(slow) / median(fast)`` with its 95% bootstrap interval: ``(ratio, low, high)``.
+
+    The speed-up of ``fast`` over ``slow`` when both hold times of calls measured side by side.
+    With fewer than two samples on a side the interval is the ratio itself.
+
+    Examples
+    --------
+    >>> r, lo, hi = ratio_ci([2.0, 2.1, 1.9], [1.0, 1.05, 0.95])
+    >>> round(r, 2), lo <= r <= hi
+    (2.0, True)
+    """
+    import numpy as np
+
+    m_slow, m_fast = statistics.median(slow), statistics.median(fast)
+    ratio = m_slow / m_fast if m_fast > 0 else math.inf
+    if len(slow) < 2 or len(fast) < 2:
+        return ratio, ratio, ratio
+    r = np.exp(ratio_log_draws(slow, fast, np.random.default_rng(seed), resamples))
+    return ratio, float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))
+
+
+def geomean_ratio_ci(pairs: Sequence[tuple[Sequence[float], Sequence[float]]], seed: int = 0,
+                     resamples: int = 2000) -> tuple[float, float, float]:
+    """Geometric mean of several ratios of medians, with a joint 95% bootstrap interval.
+
+    ``pairs`` holds ``(slow, fast)`` sample lists, one pair per ratio; the draws of all ratios come
+    from one seeded generator, in order, and are averaged on the log scale draw by draw. A pair with
+    fewer than two samples on a side contributes its ratio to every draw. ``(nan, nan, nan)`` for no
+    pairs.
+
+    Examples
+    --------
+    >>> v, lo, hi = geomean_ratio_ci([([2.0, 2.1, 1.9], [1.0, 1.0, 1.0]), ([8.0] * 3, [1.0] * 3)])
+    >>> round(v, 6), lo <= v <= hi
+    (4.0, True)
+    """
+    import numpy as np
+
+    if not pairs:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    points = [math.log(statistics.median(a) / statistics.median(b)) for a, b in pairs]
+    draws = np.mean([ratio_log_draws(a, b, rng, resamples) if len(a) > 1 and len(b) > 1 else np.full(resamples, p)
+                     for (a, b), p in zip(pairs, points)], axis=0)
+    lo, hi = np.exp(np.percentile(draws, [2.5, 97.5]))
+    return math.exp(sum(points) / len(points)), float(lo), float(hi)
 
 
 #: The label of an interval that covers one run's sampling noise only.

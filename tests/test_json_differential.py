@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import kit
 from kit import registry as _registry
-from kit.registry import _jsongen
+from kit.registry import jsongen
 from kit.registry.json import same_value, stdlib_decode, stdlib_encode
 
 EXAMPLES = 2000  # per operation; every backend sees each one
@@ -96,7 +96,7 @@ integers = (st.integers() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70)
             | st.builds(lambda k, d, s: s * (2 ** k + d), st.integers(0, 70), st.integers(-2, 2), st.sampled_from((1, -1))))
 floats = (st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True)
           | st.floats(min_value=1e-9, max_value=1e-4) | st.floats(min_value=-1e-4, max_value=-1e-9)
-          | st.sampled_from(_jsongen._FLOAT_EDGES))
+          | st.sampled_from(jsongen._FLOAT_EDGES))
 offsets = st.one_of(
     st.just(datetime.timezone.utc),
     st.builds(datetime.timezone, st.timedeltas(min_value=datetime.timedelta(hours=-23, minutes=-59, seconds=-59,
@@ -108,8 +108,8 @@ tzs = st.none() | offsets
 scalars = st.one_of(st.none(), st.booleans(), integers, floats, texts)
 extension = st.one_of(
     st.datetimes(timezones=tzs), st.times(timezones=tzs), st.dates(), st.uuids(),
-    st.sampled_from(list(_jsongen._Color) + list(_jsongen._Level) + list(_jsongen._Mode) + list(_jsongen._Ratio)),
-    st.builds(_jsongen._Str, texts), st.builds(_jsongen._Int, integers), st.builds(_jsongen._Float, floats),
+    st.sampled_from(list(jsongen._Color) + list(jsongen._Level) + list(jsongen._Mode) + list(jsongen._Ratio)),
+    st.builds(jsongen._Str, texts), st.builds(jsongen._Int, integers), st.builds(jsongen._Float, floats),
 )
 unsupported = st.sampled_from([{1, 2}, frozenset(), b"raw", bytearray(b"x"), 1j, object(), range(2)])
 keys = texts | st.sampled_from([1, -7, 2 ** 70, 1.5, 1e-7, 1e16, True, False, None])
@@ -139,7 +139,7 @@ def _with_cycle(args):
 
 
 def _extend(children):
-    dcs = st.sampled_from(_jsongen._DATACLASSES + [_jsongen._WithPrivate]).flatmap(
+    dcs = st.sampled_from(jsongen._DATACLASSES + [jsongen._WithPrivate]).flatmap(
         lambda cls: st.tuples(st.just(cls), st.lists(children, min_size=len(dataclasses.fields(cls)),
                                                      max_size=len(dataclasses.fields(cls)))))
     shared = children.map(lambda c: [c, {"again": c}])
@@ -231,7 +231,7 @@ def test_with_any_backend_in_the_wisdom_kit_json_answers_as_the_baseline(fresh_e
     base = stdlib_encode if op == "json.encode" else stdlib_decode
     call = kit.json.dumps if op == "json.encode" else kit.json.loads
     equal = (lambda a, b: a == b) if op == "json.encode" else same_value
-    inputs = [x for _, x in _jsongen.sample(op, 300, seed=11)]
+    inputs = [x for _, x in jsongen.sample(op, 300, seed=11)]
     for b in _registry.backends(op):
         if not b.available:
             continue
@@ -250,10 +250,10 @@ def test_with_any_backend_in_the_wisdom_kit_json_answers_as_the_baseline(fresh_e
 
 
 def test_generated_corpus_is_the_same_every_run():
-    a = [(c, repr(v)) for c, v in _jsongen.encode_cases(random.Random(3), 3) if c != "unsupported types"]
-    b = [(c, repr(v)) for c, v in _jsongen.encode_cases(random.Random(3), 3) if c != "unsupported types"]
+    a = [(c, repr(v)) for c, v in jsongen.encode_cases(random.Random(3), 3) if c != "unsupported types"]
+    b = [(c, repr(v)) for c, v in jsongen.encode_cases(random.Random(3), 3) if c != "unsupported types"]
     assert a == b
-    assert list(_jsongen.decode_cases(random.Random(3), 3)) == list(_jsongen.decode_cases(random.Random(3), 3))
-    assert set(_jsongen.classes("json.encode")) >= {
+    assert list(jsongen.decode_cases(random.Random(3), 3)) == list(jsongen.decode_cases(random.Random(3), 3))
+    assert set(jsongen.classes("json.encode")) >= {
         "datetimes (microseconds, offsets with seconds)", "dataclasses (every kind of field name)",
         "floats 1e-9 <= |x| < 1e-4", "circular references", "shared references", "lone surrogates"}

@@ -26,7 +26,8 @@ from typing import Any, Callable, NamedTuple
 
 from kit import config as _config
 from kit import registry as _registry
-from kit.engine import _MEDIUM_MAX, _SMALL_MAX, get_engine
+from kit.engine.core import get_engine
+from kit.registry import MEDIUM_MAX, SMALL_MAX
 from kit.errors import BackendUnavailable, KitError
 
 __all__ = ["Digest", "digest", "fingerprint", "verify_digest", "dispatch"]
@@ -57,9 +58,9 @@ def dispatch(op_name: str) -> Callable[..., Any]:
                                      "the engine's selection")
                 b = cell[0] = get_engine().binding(op_name)
             n = len(data)
-            if n < _SMALL_MAX:
+            if n < SMALL_MAX:
                 fn, i = b.small, 0
-            elif n < _MEDIUM_MAX:
+            elif n < MEDIUM_MAX:
                 fn, i = b.medium, 1
             else:
                 fn, i = b.large, 2
@@ -230,7 +231,7 @@ def _hash_handler(op_name: str) -> Callable[..., Any]:
             n = len(data) if type(data) is bytes else _nbytes(data)
         except TypeError as exc:
             raise _input_error(op_name, data) from exc  # type: ignore[misc]
-        i = 0 if n < _SMALL_MAX else 1 if n < _MEDIUM_MAX else 2
+        i = 0 if n < SMALL_MAX else 1 if n < MEDIUM_MAX else 2
         try:
             return Digest(algs[i], (b.small, b.medium, b.large)[i](data))
         except Exception as exc:

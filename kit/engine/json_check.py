@@ -1,7 +1,7 @@
 """The seeded differential check of ``kit.json`` against the baseline: ``python -m kit.engine.json_check``.
 
 Draws ``--n`` inputs per operation from the input classes of
-:mod:`kit.registry._jsongen` (the classes taken in turn, one seed) and
+:mod:`kit.registry.jsongen` (the classes taken in turn, one seed) and
 compares, for each, the baseline's outcome (stdlib ``json`` under kit's
 contract: bytes, a value, or an error) with
 
@@ -34,7 +34,11 @@ import tempfile
 import time
 from typing import Any, Callable
 
+from kit import json as kit_json
 from kit import registry as _registry
+from kit.engine.core import Engine, get_engine
+from kit.engine.verify import clear_references
+from kit.registry import jsongen
 
 _SKIP = object()
 
@@ -62,19 +66,15 @@ def _as_selected(fn: Callable, base: Callable) -> Callable:
 
 def check(op_name: str, n: int, seed: int = 0, examples: int = 3) -> dict[str, Any]:
     """Differential figures of one operation (``json.encode`` or ``json.decode``) on ``n`` seeded inputs."""
-    import kit
-    from kit.registry import _jsongen
-    from kit.engine import get_engine
-
     op = _registry.operation(op_name)
     base = _registry.backend(op_name, op.baseline).implementation()
-    dispatched = kit.json.dumps if op_name == "json.encode" else kit.json.loads
+    dispatched = kit_json.dumps if op_name == "json.encode" else kit_json.loads
     contenders: dict[str, Callable] = {"default selection": dispatched}
     for b in _registry.backends(op_name):
         if b.name != op.baseline and b.available:
             contenders[b.name] = _as_selected(b.implementation(), base)
     t0 = time.perf_counter()
-    inputs = list(_jsongen.sample(op_name, n, seed))
+    inputs = list(jsongen.sample(op_name, n, seed))
     generate_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     reference = [_outcome(base, x) for _, x in inputs]
@@ -85,7 +85,7 @@ def check(op_name: str, n: int, seed: int = 0, examples: int = 3) -> dict[str, A
     first_call_s = time.perf_counter() - t0
     fallbacks_before = sum(v for k, v in eng.fallbacks.items() if k[0] == op_name)
     classes_before = collections.Counter({k: v for k, v in eng.fallback_classes.items() if k[0] == op_name})
-    out: dict[str, Any] = {"inputs": n, "seed": seed, "classes": len(_jsongen.classes(op_name)),
+    out: dict[str, Any] = {"inputs": n, "seed": seed, "classes": len(jsongen.classes(op_name)),
                            "generate_s": generate_s, "baseline_s": baseline_s, "first_call_s": first_call_s,
                            "resource_limited": sum(1 for o in reference if o[0] == "resource")}
     for name, fn in contenders.items():
@@ -123,9 +123,7 @@ def check(op_name: str, n: int, seed: int = 0, examples: int = 3) -> dict[str, A
 
 def verification_time() -> dict[str, Any]:
     """Seconds the engine's verification takes on first use (fresh wisdom), per backend."""
-    from kit.engine import Engine, _references
-
-    _references.clear()  # the generated corpus and its baseline outcomes are built once per process
+    clear_references()  # the generated corpus and its baseline outcomes are built once per process
     eng = Engine(tempfile.mkdtemp(prefix="kit-json-check-"))
     out: dict[str, Any] = {}
     t0 = time.perf_counter()

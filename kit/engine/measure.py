@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 # The clocks a measurement can read (``wall``, ``thread``; ``KIT_CLOCK`` picks one). The table is the
 # configuration's, which checks the variable; it is the same dict here (kit.engine.measure.CLOCKS).
+from kit import stats as _stats
 from kit.config import CLOCKS
 
 CV_LIMIT = 0.10
@@ -170,8 +171,6 @@ class Measurement:
         See :attr:`ci_basis`; the construction is :func:`kit.stats.runs_interval` and
         :func:`kit.stats.widen`.
         """
-        from kit import stats as _stats
-
         basis = self.ci_basis
         lo, hi = self.sampling_ci
         med = self.median
@@ -293,11 +292,10 @@ def _rounded(shares: Sequence[float | None]) -> list[float | None] | None:
 
 def bootstrap_ci(samples: list[float], resamples: int = 2000, level: float = 0.95, seed: int = 0,
                  statistic: str = "median") -> tuple[float, float]:
-    """Percentile bootstrap CI of the median (or mean) of ``samples``.
+    """Percentile bootstrap CI of the median (or mean) of ``samples`` (:func:`kit.stats.bootstrap_ci`).
 
-    Computed by :func:`kit.kernels.bootstrap`, which keeps numpy for work
-    this small (a compiled backend would cost more to start than it saves)
-    and takes a compiled or GPU backend for large resampling.
+    Computed by numpy in :mod:`kit.stats`, not through a dispatched kernel: measurement does not
+    depend on the selection it serves. The interval is the one ``kit.kernels.bootstrap`` gives.
 
     Examples
     --------
@@ -305,38 +303,17 @@ def bootstrap_ci(samples: list[float], resamples: int = 2000, level: float = 0.9
     >>> lo <= 1.0 <= hi
     True
     """
-    if len(samples) < 2:
-        v = samples[0] if samples else 0.0
-        return (v, v)
-    from kit.kernels import bootstrap
-
-    return bootstrap(samples, statistic=statistic, resamples=resamples, level=level, seed=seed)
+    return _stats.bootstrap_ci(samples, statistic=statistic, resamples=resamples, level=level, seed=seed)
 
 
-def ratio_log_draws(slow: Sequence[float], fast: Sequence[float], rng: Any, resamples: int = 2000) -> Any:
-    """``resamples`` bootstrap draws of ``ln(median(slow*) / median(fast*))`` (numpy array).
-
-    Both sides are resampled with replacement, independently, as they were measured.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> d = ratio_log_draws([2.0, 2.1, 1.9], [1.0, 1.05, 0.95], np.random.default_rng(0), 100)
-    >>> d.shape, bool(abs(np.median(d) - np.log(2)) < 0.1)
-    ((100,), True)
-    """
-    import numpy as np
-
-    a = np.asarray(slow, dtype=np.float64)
-    b = np.asarray(fast, dtype=np.float64)
-    ma = np.median(a[rng.integers(0, len(a), (resamples, len(a)))], axis=1)
-    mb = np.median(b[rng.integers(0, len(b), (resamples, len(b)))], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(ma / mb)
+#: Draws of a log ratio of medians (:func:`kit.stats.ratio_log_draws`), kept here under its old name.
+ratio_log_draws = _stats.ratio_log_draws
 
 
 def speedup(base: Measurement, other: Measurement, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """Speed-up of ``other`` over ``base`` (ratio of median times) with a bootstrap 95% CI.
+
+    :func:`kit.stats.ratio_ci` of the two measurements' samples.
 
     Examples
     --------
@@ -345,13 +322,7 @@ def speedup(base: Measurement, other: Measurement, resamples: int = 2000, seed: 
     >>> round(speedup(a, b)[0], 2)
     2.0
     """
-    import numpy as np
-
-    ratio = base.median / other.median if other.median > 0 else math.inf
-    if len(base.samples) < 2 or len(other.samples) < 2:
-        return ratio, ratio, ratio
-    r = np.exp(ratio_log_draws(base.samples, other.samples, np.random.default_rng(seed), resamples))
-    return ratio, float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))
+    return _stats.ratio_ci(base.samples, other.samples, resamples=resamples, seed=seed)
 
 
 # --- contention: how much of a CPU the measurements got ------------------------------------------------

@@ -34,6 +34,8 @@ from typing import Any, Iterator
 
 from kit import registry as _registry
 from kit._paths import atomic_write, cache_dir
+from kit._version import __version__
+from kit.engine.verify import Verification
 
 SCHEMA = 1
 #: Run-to-run observations kept per preset and clock (the oldest go first).
@@ -126,9 +128,7 @@ def default_cache_dir() -> Path:
 
 
 def _versions(op: _registry.Operation) -> dict[str, str | None]:
-    import kit
-
-    out: dict[str, str | None] = {"kit": kit.__version__}
+    out: dict[str, str | None] = {"kit": __version__}
     for b in _registry.backends(op.name):
         out[b.name] = b.version if b.available else None
     return out
@@ -200,9 +200,7 @@ class Wisdom:
 
     # --- verification ---------------------------------------------------------------
 
-    def verification(self, op: _registry.Operation, b: _registry.Backend) -> Any:
-        from kit.engine import Verification
-
+    def verification(self, op: _registry.Operation, b: _registry.Backend) -> Verification | None:
         with self._lock:
             stored = self._entry(op)["verified"].get(b.name)
         if stored is None:
@@ -210,7 +208,7 @@ class Wisdom:
         return Verification(op.name, b.name, stored["cases"], list(stored["problems"]),
                             list(stored["gives_way"]), stored["seconds"])
 
-    def store_verification(self, op: _registry.Operation, b: _registry.Backend, v: Any) -> None:
+    def store_verification(self, op: _registry.Operation, b: _registry.Backend, v: Verification) -> None:
         with self._lock:
             self._entry(op)["verified"][b.name] = v.to_dict()
             self._changes.add(("verified", op.name, b.name))

@@ -543,16 +543,16 @@ VERIFY_PER_CLASS = {"json.encode": 25, "json.decode": 40}
 
 
 def _encode_generated(rng: random.Random) -> Iterable[tuple[str, tuple]]:
-    from kit.registry import _jsongen
+    from kit.registry import jsongen
 
-    for cls, value in _jsongen.encode_cases(rng, VERIFY_PER_CLASS["json.encode"]):
+    for cls, value in jsongen.encode_cases(rng, VERIFY_PER_CLASS["json.encode"]):
         yield cls, (value,)
 
 
 def _decode_generated(rng: random.Random) -> Iterable[tuple[str, tuple]]:
-    from kit.registry import _jsongen
+    from kit.registry import jsongen
 
-    for cls, doc in _jsongen.decode_cases(rng, VERIFY_PER_CLASS["json.decode"]):
+    for cls, doc in jsongen.decode_cases(rng, VERIFY_PER_CLASS["json.decode"]):
         yield cls, (doc,)
 
 

@@ -34,11 +34,11 @@ def show_versions() -> Versions:
     """
     import importlib.metadata as md
 
-    import kit
     from kit import registry as _registry
+    from kit._version import __version__
     from kit.machine import cpu_model
 
-    rows: list[list[Any]] = [["python", platform.python_version()], ["kit", kit.__version__]]
+    rows: list[list[Any]] = [["python", platform.python_version()], ["kit", __version__]]
     names = list(_registry.libraries()) + [n for n in _EXTRA if n not in _registry.libraries()]
     for name in names:
         try:

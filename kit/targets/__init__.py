@@ -1,146 +1,106 @@
-"""The engine's performance targets, measured side by side in one run.
+"""kit's performance targets, measured on this machine: one module per area, one command.
 
-``kit bench --targets`` prints them:
+``python -m kit.targets AREA [options]`` runs one area. Each area measures its targets side by side in one run and prints the
+figures with their intervals and a verdict per target (``--json`` for
+scripts); ``python -m kit.targets --help`` lists the areas,
+``python -m kit.targets AREA --help`` their options:
 
-* dispatch overhead of ``kit.json.dumps`` and ``kit.json.loads`` on a
-  189-byte document against the selected library called directly (its plain
-  call: ``orjson.dumps(doc)``, ``msgspec``'s decoder; targets: within 1.10×),
-  and of ``kit.fingerprint(data, algorithm="fastest")`` on 1 MiB against the
-  engine's selected backend (target: within 1.05×);
-* ``python -c "import kit"`` against a bare interpreter start (target: at most
-  100 ms more).
+* ``engine`` (:mod:`kit.targets.engine`): the dispatch overhead of
+  ``kit.json`` and ``kit.fingerprint``, and ``import kit``'s time;
+* ``cache`` (:mod:`kit.targets.cache`): memoize, L1 and L3 hits against
+  joblib, ``functools.lru_cache`` and diskcache, and ``codec="auto"``
+  (``--only compression``);
+* ``kernels`` (:mod:`kit.targets.kernels`): entropy, batch fingerprint and
+  bootstrap against their references;
+* ``workloads`` (:mod:`kit.targets.workloads`): copy generation, replay,
+  cache keys and the adaptive batch.
 
-``python -m kit.targets`` prints them (``--quick`` for fewer samples).
+The exit status is 0 when every target is met, 1 when one is not, 2 for a
+command line it cannot run (one line says why). Their shared helpers (the
+options' parser, the machine line, the ratio of medians with its interval)
+are in ``kit.targets._common``.
+
+Examples
+--------
+>>> from kit.targets import areas
+>>> areas()
+['cache', 'engine', 'kernels', 'workloads']
 """
 
 from __future__ import annotations
 
-import subprocess
+import importlib
+import pkgutil
 import sys
+import textwrap
 
-from kit._display import Table
+from kit._lazy import attach
 
+PROG = "python -m kit.targets"
 
-def _import_time(code: str, runs: int = 7) -> list[float]:
-    import time
-
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        out.append(time.perf_counter() - t0)
-    return out
+_LAZY = {
+    "engine_targets": "kit.targets.engine",
+    "selection_quality": "kit.targets.engine",
+}
 
 
-def engine_targets(preset: str = "quick") -> Table:
-    """Measure the engine's targets; returns a table of figures and verdicts.
+def areas() -> list[str]:
+    """The areas, one per public module of this package.
 
     Examples
     --------
-    >>> t = engine_targets()  # doctest: +SKIP
-    >>> print(t)  # doctest: +SKIP
+    >>> "cache" in areas()
+    True
     """
-    import kit
-    from kit import workloads
-    from kit.engine import get_engine
-    from kit.engine.measure import compare, format_time, speedup
-
-    eng = get_engine()
-    rows = []
-    doc = workloads.payload("json", 189, seed=1)
-    b = eng.binding("json.encode")
-    kit.json.dumps(doc)  # bind the fast path first, as any caller's first call does
-    dumps = kit.json.dumps
-    inline = getattr(b.medium, "inline", None)
-    # The library's own plain call: what a user calling it directly would write.
-    lib = inline[0] if inline is not None else getattr(b.medium, "direct", b.medium)
-    data = dumps(doc)
-    d = eng.binding("json.decode")
-    kit.json.loads(data)
-    loads, dec = kit.json.loads, d.small if len(data) < _small_max() else d.medium
-    res = compare({"kit.json.dumps": lambda: dumps(doc), "direct dumps": lambda: lib(doc),
-                   "kit.json.loads": lambda: loads(data), "direct loads": lambda: dec(data)},
-                  preset=preset, samples=21)
-    for op, name, direct, which in (("dumps", "kit.json.dumps", "direct dumps", b.names[1]),
-                                    ("loads", "kit.json.loads", "direct loads", d.names[0])):
-        ratio, lo, hi = speedup(res[name], res[direct])
-        rows.append([f"{name}, {len(data)} B document", which, format_time(res[name].median),
-                     format_time(res[direct].median), f"{ratio:.3f}x ({lo:.2f}-{hi:.2f})", "<= 1.10x", ratio <= 1.10])
-    data = workloads.payload("random", 1 << 20, seed=1)
-    fb = eng.binding("fingerprint")
-    fp, direct_fp = kit.fingerprint, fb.large
-    res = compare({"kit.fingerprint": lambda: fp(data, algorithm="fastest"), "direct": lambda: direct_fp(data)},
-                  preset=preset, samples=21)
-    ratio, lo, hi = speedup(res["kit.fingerprint"], res["direct"])
-    rows.append(["kit.fingerprint(algorithm='fastest'), 1 MiB", fb.names[2], format_time(res["kit.fingerprint"].median),
-                 format_time(res["direct"].median), f"{ratio:.3f}x ({lo:.2f}-{hi:.2f})", "<= 1.05x", ratio <= 1.05])
-    bare = sorted(_import_time("pass"))
-    with_kit = sorted(_import_time("import kit"))
-    extra = with_kit[len(with_kit) // 2] - bare[len(bare) // 2]
-    rows.append(["python -c 'import kit'", "", format_time(with_kit[len(with_kit) // 2]),
-                 format_time(bare[len(bare) // 2]), f"+{extra * 1e3:.0f} ms", "<= +100 ms", extra <= 0.100])
-    return Table("engine targets", ["target", "backend", "kit", "direct / bare", "ratio", "target", "met"], rows,
-                 ["medians of interleaved samples; ratio = kit / direct, its 95% CI by bootstrap; 'direct' calls "
-                  "the selected library without kit's dispatch", f"load: {_loadavg()}"])
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
-def _small_max() -> int:
-    from kit.engine import _SMALL_MAX
+def _help() -> str:
+    from kit.targets._common import WIDTH, description
 
-    return _SMALL_MAX
-
-
-def _loadavg() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3]) + " (1, 5, 15 min)"
-    except OSError:
-        return "unknown"
+    lines = [f"usage: {PROG} AREA [options]", "", description(__doc__), "", "areas:"]
+    for area in areas():
+        summary = description(importlib.import_module(f"kit.targets.{area}").__doc__)
+        lines += textwrap.wrap(summary, WIDTH, initial_indent=f"  {area:<11}", subsequent_indent=" " * 13)
+    lines += ["", f"{PROG} AREA --help lists an area's options."]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the engine's targets; exit status 0 when all are met, 1 otherwise.
+    """Run one area's targets; returns the exit status (0 met, 1 not met, 2 a bad command line).
 
     Examples
     --------
-    >>> main(["--quick"])  # doctest: +SKIP
+    >>> main(["--help"])  # doctest: +SKIP
     0
+    >>> main(["nope"])  # doctest: +SKIP
+    python -m kit.targets: error: unknown area 'nope'; valid areas: cache, engine, kernels, workloads
+    2
     """
-    import argparse
+    from kit.errors import KitError
 
-    p = argparse.ArgumentParser(prog="python -m kit.targets", description="The engine's performance targets.")
-    p.add_argument("--quick", action="store_true", help="the quick timing preset")
-    args = p.parse_args(argv)
-    t = engine_targets("quick" if args.quick else "full")
-    print(t)
-    return 0 if all(r[-1] for r in t.rows) else 1
-
-
-def selection_quality(res, prior: dict) -> list[list]:
-    """Rows comparing, for JSON, the backend selected *before* this run with the best of this run.
-
-    The target: the selected backend's speed-up on the large JSON class is at
-    least 90% of the best backend's, measured in the same run.
-    """
-    from kit.engine.measure import geometric_mean
-
-    rows = []
-    for op in ("json.encode", "json.decode"):
-        for size in ("large", "medium"):
-            measured = [r for r in res.rows if r.operation == op and r.size == size]
-            if not measured:
-                continue
-            best = max(measured, key=lambda r: r.speedup[0])
-            before = (prior.get(op) or {}).get(size)
-            chosen = before if before and any(r.backend == before for r in measured) else res.selected[op][size]
-            sel = geometric_mean(r.speedup[0] for r in measured if r.backend == chosen)
-            frac = sel / best.speedup[0]
-            how = "from earlier wisdom" if chosen == before else "selected in this run"
-            rows.append([f"{op} {size}: selected vs best", f"{chosen} ({how})", f"{sel:.2f}x",
-                         f"{best.backend} {best.speedup[0]:.2f}x", f"{frac:.0%}", ">= 90%", frac >= 0.9])
-            break
-    return rows
+    argv = sys.argv[1:] if argv is None else list(argv)
+    valid = areas()
+    if argv[:1] in (["-h"], ["--help"]):
+        print(_help())
+        return 0
+    if not argv or argv[0] not in valid:
+        what = f"unknown area {argv[0]!r}" if argv else "name an area"
+        print(f"{PROG}: error: {what}; valid areas: {', '.join(valid)}", file=sys.stderr)
+        return 2
+    area = argv[0]
+    module = importlib.import_module(f"kit.targets.{area}")
+    try:
+        return module.main(argv[1:])
+    except SystemExit as exc:  # an area's parser: --help (0) or a bad option (2), its line already printed
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    except KeyboardInterrupt:
+        print(f"{PROG} {area}: interrupted", file=sys.stderr)
+        return 130
+    except (KitError, ValueError, TypeError, OSError) as exc:
+        print(f"{PROG} {area}: error: {exc}", file=sys.stderr)
+        return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+__getattr__, __dir__, _ = attach("kit.targets", _LAZY)
+__all__ = ["PROG", "areas", "main", *_LAZY]
