@@ -40,9 +40,9 @@ def _implementation(kernel: str, backend: str) -> Any:
     reason = b.unavailable_reason()
     if reason is not None:
         raise NotImplementedError(f"{b.key}: {reason}")
-    from kit.kernels import _api
+    import kit.kernels
 
-    return _api.implementation(kernel, backend)
+    return kit.kernels.implementation(kernel, backend)
 
 
 def _shape(text: str) -> tuple[int, int]:
@@ -89,9 +89,9 @@ class EntropyReference:
 def _arrow_keys(n: int) -> tuple[list[bytes], Any]:
     import pyarrow as pa
 
-    from kit.targets.kernels import _keys
+    from kit.targets.kernels import random_keys
 
-    keys = _keys(n)
+    keys = random_keys(n)
     return keys, pa.array(keys, type=pa.binary())
 
 
@@ -117,11 +117,11 @@ class BatchFingerprintReference:
     def setup(self, reference: str, keys: int) -> None:
         import xxhash
 
-        from kit.kernels import _inputs
+        import kit.kernels
 
         self.keys, _ = _arrow_keys(keys)
         self.f = xxhash.xxh64_intdigest
-        self.convert = _inputs.as_keys
+        self.convert = kit.kernels.pack_keys
 
     def time_reference(self, reference: str, keys: int) -> None:
         if reference.startswith("python loop"):

@@ -7,12 +7,13 @@ interleaved samples, medians), tracked as a number, with the times beside it:
   the selected library's plain call (target 1.10);
 * ``AutoRegret``: ``codec="auto"``'s objective (balanced) over the best
   codec's in hindsight, on the held-out inputs of
-  ``kit.targets.cache.held_out`` (target 1.10);
+  :func:`kit.targets.cache.held_out` (target 1.10);
 * ``BatchKeys``: a Python loop of ``xxhash.xxh64_intdigest`` over the numba
   kernel on 1M random keys of 0-80 bytes in a pyarrow array (target 15).
 
-``python -m kit.targets``, ``python -m kit.targets.cache --only compression``
-and ``python -m kit.targets.kernels`` print the same figures with intervals.
+``python -m kit.targets engine``, ``python -m kit.targets cache --only
+compression`` and ``python -m kit.targets kernels`` print the same figures
+with intervals.
 """
 
 from __future__ import annotations
@@ -111,14 +112,14 @@ def auto_regret(data: bytes, ts: int, samples: int = 5, min_time: float = 0.003)
 
     from kit import registry as _registry
     from kit.registry.codecs import CODECS
-    from kit.targets.cache import _objective_samples
+    from kit.targets.cache import objective_samples
     from kit.compression import CODEC_IDS, OBJECTIVES, compress, decompress
 
     names = {v: k for k, v in CODEC_IDS.items()}
     codecs = ["raw"] + [c for c in CODECS if c != "lzma" and _registry.backend("compress", c).available]
     fns = {c: functools.partial(compress, data, c, typesize=ts) for c in codecs}
     fns["auto"] = functools.partial(compress, data, "auto", typesize=ts)
-    res, _ = _objective_samples(fns, samples, min_time, OBJECTIVES["balanced"], decompress, lambda f: names[f[5]])
+    res, _ = objective_samples(fns, samples, min_time, OBJECTIVES["balanced"], decompress, lambda f: names[f[5]])
     cost = {c: min(v) for c, v in res.items()}
     return cost["auto"] / min(cost[c] for c in codecs)
 
@@ -127,17 +128,17 @@ class BatchKeys:
     timeout = 300
 
     def setup(self) -> None:
-        from kit.kernels import _api
-        from kit.targets.kernels import _cpu_backends, _keys
+        import kit.kernels
+        from kit.targets.kernels import cpu_backends, random_keys
 
-        backends = _cpu_backends()
+        backends = cpu_backends()
         if not backends:
             raise NotImplementedError("numba is not available")
         import pyarrow as pa
 
-        self.keys = _keys(1_000_000)
+        self.keys = random_keys(1_000_000)
         self.arr = pa.array(self.keys, type=pa.binary())
-        self.fn = _api.implementation("batch_fingerprint", backends[0])
+        self.fn = kit.kernels.implementation("batch_fingerprint", backends[0])
         self.fn(self.arr)  # compile or load from numba's cache
 
     def time_kernel_arrow(self) -> None:

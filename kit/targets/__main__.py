@@ -1,4 +1,4 @@
-"""``python -m kit.targets``: the engine's performance targets."""
+"""``python -m kit.targets AREA [options]``: one area's performance targets (see :mod:`kit.targets`)."""
 
 import sys
 

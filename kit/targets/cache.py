@@ -1,6 +1,7 @@
 """The cache's and the compression engine's targets, measured side by side in one run.
 
-``python -m kit.targets.cache`` prints, with this machine's description:
+``python -m kit.targets cache`` prints, with this machine's description
+(``--only cache`` or ``--only compression`` for one group):
 
 * ``memoize`` hit on a function of a 100 MiB float64 array vs ``joblib.Memory``
   hit on the same function (target: at least 20x faster);
@@ -19,26 +20,26 @@ bootstrap 95% CI on the ratios.
 Examples
 --------
 >>> from kit.targets.cache import main
->>> main(["--quick"])  # doctest: +SKIP
+>>> main(["--quick", "--only", "cache"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import functools
-import json
 import math
 import shutil
-import sys
 import tempfile
 import time
 import timeit
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kit._display import Table
-from kit.engine.measure import Measurement, compare, format_time, speedup
+from kit.targets._common import Parser, all_met, description, machine_line, parser, positive_int, print_json, ratio
+
+if TYPE_CHECKING:
+    from kit.engine.measure import Measurement
 
 
 # On a shared machine wall-clock time includes waiting for a core; the CPU time
@@ -50,6 +51,8 @@ _CPU = time.process_time
 def _interleaved_timeit(stmts: dict[str, str], namespace: dict[str, Any], repeat: int,
                         min_time: float = 0.02) -> dict[str, Measurement]:
     """``timeit`` of one-line statements (CPU time), repeats interleaved in rotating order (no wrapper call)."""
+    from kit.engine.measure import Measurement
+
     timers = {name: timeit.Timer(stmt, globals=namespace, timer=_CPU) for name, stmt in stmts.items()}
     number = {}
     for name, t in timers.items():
@@ -64,16 +67,13 @@ def _interleaved_timeit(stmts: dict[str, str], namespace: dict[str, Any], repeat
     return {name: Measurement(name, samples[name], number[name]) for name in names}
 
 
-def _ratio(res: dict[str, Measurement], slow: str, fast: str) -> tuple[float, float, float]:
-    return speedup(res[slow], res[fast])
-
-
 def memoize_target(preset: str = "quick", mib: int = 100) -> list[list[Any]]:
     """Rows: kit.memoize vs joblib.Memory hits on a ``mib`` MiB float64 array."""
     import numpy as np
 
     from kit.cache.core import Cache
     from kit.cache.memo import memoize
+    from kit.engine.measure import compare, format_time
 
     try:
         import joblib
@@ -104,7 +104,7 @@ def memoize_target(preset: str = "quick", mib: int = 100) -> list[list[Any]]:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = []
     for name in ("kit.memoize", "kit.memoize (L1, L2 cleared)"):
-        r, lo, hi = _ratio(res, "joblib.Memory", name)
+        r, lo, hi = ratio(res["joblib.Memory"], res[name])
         rmin = min(res["joblib.Memory"].samples) / min(res[name].samples)
         rows.append([f"hit, {mib} MiB float64 arg: {name} vs joblib.Memory", format_time(res[name].median),
                      format_time(res["joblib.Memory"].median), f"{r:.1f}x", f"[{lo:.1f}, {hi:.1f}]",
@@ -116,6 +116,7 @@ def l1_target(repeat: int = 15) -> list[list[Any]]:
     """Rows: L1 tier hit, and Cache.get served by L1, vs functools.lru_cache hit."""
     from kit.cache.core import Cache
     from kit.cache.memory import LRUTier
+    from kit.engine.measure import format_time
 
     tier = LRUTier(maxsize=1024)
     cache = Cache(disk=False, max_entries=1024)
@@ -133,7 +134,7 @@ def l1_target(repeat: int = 15) -> list[list[Any]]:
                                "lru_cache": "lru(k)"}, ns, repeat)
     rows = []
     for name in ("LRUTier.get", "Cache.get (L1)"):
-        r, lo, hi = _ratio(res, name, "lru_cache")
+        r, lo, hi = ratio(res[name], res["lru_cache"])
         rmin = min(res[name].samples) / min(res["lru_cache"].samples)
         rows.append([f"L1 hit: {name} vs functools.lru_cache hit", format_time(res[name].median),
                      format_time(res["lru_cache"].median), f"{r:.2f}x slower", f"[{lo:.2f}, {hi:.2f}]",
@@ -144,6 +145,7 @@ def l1_target(repeat: int = 15) -> list[list[Any]]:
 def l3_target(repeat: int = 15) -> list[list[Any]]:
     """Rows: L3 (DiskTier.get) hit vs diskcache.Cache.get, small values."""
     from kit.cache.disk import DiskTier
+    from kit.engine.measure import format_time
 
     try:
         import diskcache
@@ -166,7 +168,7 @@ def l3_target(repeat: int = 15) -> list[list[Any]]:
             ns = {"tier_get": tier.get, "dc_get": dc.get, "k": "k"}
             res = _interleaved_timeit({"kit L3": "tier_get(k)", "diskcache": "dc_get(k)"}, ns, repeat,
                                       min_time=0.01)
-            r, lo, hi = _ratio(res, "kit L3", "diskcache")
+            r, lo, hi = ratio(res["kit L3"], res["diskcache"])
             rmin = min(res["kit L3"].samples) / min(res["diskcache"].samples)
             rows.append([f"L3 hit, {label}: DiskTier.get vs diskcache.Cache.get", format_time(res["kit L3"].median),
                          format_time(res["diskcache"].median), f"{r:.2f}x the time", f"[{lo:.2f}, {hi:.2f}]",
@@ -258,7 +260,7 @@ def held_out(whole: int = 1 << 20, slices: tuple[int, ...] = (4 << 10, 64 << 10)
     return out
 
 
-def _objective_samples(fns: dict[str, Any], samples: int, min_time: float, bandwidth: float,
+def objective_samples(fns: dict[str, Any], samples: int, min_time: float, bandwidth: float,
                        decode: Any, codec_of: Any) -> tuple[dict[str, list[float]], dict[str, collections.Counter]]:
     """Samples of the objective per call, ``t_compress + t_decompress + size / B``, for each contender.
 
@@ -319,8 +321,9 @@ def compression_target(preset: str = "quick", objective: str = "balanced",
     ``"held-out"``.
     """
     from kit import registry as _registry
-    from kit.registry.codecs import CODECS
     from kit.compression import CODEC_IDS, OBJECTIVES, _model, compress, decompress
+    from kit.engine.measure import format_time
+    from kit.registry.codecs import CODECS
 
     bandwidth = OBJECTIVES[objective]
     codecs = ["raw"] + [c for c in CODECS if _registry.backend("compress", c).available]
@@ -348,12 +351,12 @@ def compression_target(preset: str = "quick", objective: str = "balanced",
         # First every contender, then only those that can still be best: a codec over
         # 1.5x the best after `first` samples is not sampled further (lzma takes 0.3 s
         # per MiB), and keeps the minimum of its first samples (an upper bound).
-        res, chose = _objective_samples(fns, min(first, samples), min_time, bandwidth, decompress, codec_of)
+        res, chose = objective_samples(fns, min(first, samples), min_time, bandwidth, decompress, codec_of)
         if samples > first:
             lead = min(min(res[c]) for c in codecs)
             keep = [c for c in fns if c == "auto" or c in chose["auto"] or min(res[c]) <= 1.5 * lead]
             pruned_any |= len(keep) < len(fns)
-            more, more_chose = _objective_samples({c: fns[c] for c in keep}, samples - first, min_time, bandwidth,
+            more, more_chose = objective_samples({c: fns[c] for c in keep}, samples - first, min_time, bandwidth,
                                                   decompress, codec_of)
             for c in keep:
                 res[c] += more[c]
@@ -367,16 +370,17 @@ def compression_target(preset: str = "quick", objective: str = "balanced",
         best = min(codecs, key=lambda c: cost[c])
         shown = (next(iter(votes)) if len(votes) == 1
                  else ", ".join(f"{c} {k / calls:.0%}" for c, k in votes.most_common()))
-        ratio = cost["auto"] / cost[best]
+        auto_best = cost["auto"] / cost[best]
         auto_frames = {codec_of(f): f for f in (compress(data, typesize=ts, level=level, objective=objective)
                                                 for _ in range(5))}
         excess = max(len(fns[c]()) for c in votes) - len(data)
         excess = max(excess, max(len(f) for f in auto_frames.values()) - len(data))
-        worst_ratio, worst_excess = max(worst_ratio, ratio), max(worst_excess, excess)
+        worst_ratio, worst_excess = max(worst_ratio, auto_best), max(worst_excess, excess)
         # auto = (its choice, named explicitly) x (overhead of deciding); the choice's regret is its choice / best
         rows.append([label, len(data), shown, best, format_time(cost["auto"]), format_time(cost["its choice"]),
                      format_time(cost[best]), f"{cost['auto'] / cost['its choice']:.3f}",
-                     f"{cost['its choice'] / cost[best]:.3f}", f"{ratio:.3f}", excess, ratio <= 1.10 and excess <= 64])
+                     f"{cost['its choice'] / cost[best]:.3f}", f"{auto_best:.3f}", excess,
+                     auto_best <= 1.10 and excess <= 64])
     notes = [f"objective: t_compress + t_decompress + size / {bandwidth / 1e6:.0f} MB/s ('{objective}'), "
              f"level '{level}'; per call: compress, then decompress what it produced (CPU time, process_time, all "
              f"threads), plus its size / B; the minimum of {samples} interleaved samples of at least "
@@ -402,40 +406,34 @@ def cache_targets(preset: str = "quick", mib: int = 100) -> Table:
     rows = memoize_target(preset, mib) + l1_target(repeat) + l3_target(repeat)
     return Table("cache targets", ["target", "kit", "other", "ratio", "95% CI", "ratio of minima", "target", "met"],
                  rows, ["kit/other: medians of interleaved samples (memoize: wall clock; L1, L3: CPU time, "
-                        "process_time); ratio = ratio of medians, CI by bootstrap (kit.measure.speedup); "
+                        "process_time); ratio = ratio of medians, CI by bootstrap (kit.engine.measure.speedup); "
                         "'met' judges the ratio of medians"])
 
 
-def _machine() -> str:
-    from kit.machine import cpu_model, load_per_core
-
-    import os
-    import platform
-
-    load = load_per_core()
-    return (f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"load/core {load:.2f}" if load is not None else f"{cpu_model()}, {os.cpu_count()} cores")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the targets; exit status 0 when every target is met, 1 otherwise."""
-    p = argparse.ArgumentParser(prog="python -m kit.targets.cache", description=__doc__.split("\n\n")[0])
+def build_parser() -> Parser:
+    """The options of ``python -m kit.targets cache``."""
+    p = parser("cache", description(__doc__))
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="fewer samples (default)")
     g.add_argument("--full", action="store_true", help="more samples")
     p.add_argument("--only", choices=("cache", "compression"), help="one group of targets")
     p.add_argument("--inputs", choices=("all", "tuned", "held-out"), default="all",
                    help="compression inputs: Canterbury and arrays ('tuned'), 'held-out' ones, or both")
-    p.add_argument("--mib", type=int, default=100, help="size of the memoize argument (default 100 MiB)")
-    p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
+    p.add_argument("--mib", type=positive_int, default=100, help="size of the memoize argument (default 100 MiB)")
+    p.add_argument("--json", action="store_true", help="print the tables' rows as JSON")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the targets; exit status 0 when every target is met, 1 otherwise, 2 on a bad option."""
+    args = build_parser().parse_args(argv)
     preset = "full" if args.full else "quick"
-    out: dict[str, Any] = {"machine": _machine()}
+    out: dict[str, Any] = {"machine": machine_line()}
     met = True
     if args.only in (None, "cache"):
         t = cache_targets(preset, args.mib)
         out["cache"] = t.records()
-        met &= all(r[-1] is not False for r in t.rows)
+        met &= all_met(t.rows)
         if not args.json:
             print(out["machine"])
             print(t)
@@ -445,12 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         out["compression"] = {"rows": t.records(), **summary}
         met &= summary["met"]
         if not args.json:
+            if args.only == "compression":
+                print(out["machine"])
             print(t)
     if args.json:
-        json.dump(out, sys.stdout, indent=1, default=str)
-        sys.stdout.write("\n")
+        print_json(out)
     return 0 if met else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,11 @@
-"""Measure the kernels' targets side by side in one run: ``python -m kit.targets.kernels``.
+"""The kernels' targets against their references, measured side by side in one run.
 
-The issue's targets, each measured with :func:`kit.engine.measure.compare`
-(calibrated, interleaved, median with a bootstrap CI) against its reference
-in the same run, for both numba CPU backends, ``numba`` (one core) and
-``numba.parallel`` (all cores), each judged on the faster (the one the engine
-selects); ``/proc/loadavg`` is printed before and after:
+``python -m kit.targets kernels`` measures the issue's targets, each with
+:func:`kit.engine.measure.compare` (calibrated, interleaved, median with a
+bootstrap CI) against its reference in the same run, for both numba CPU
+backends, ``numba`` (one core) and ``numba.parallel`` (all cores), each
+judged on the faster (the one the engine selects); ``/proc/loadavg`` is
+printed before and after:
 
 * entropy of 100 MiB: numba vs the numpy ``bincount`` reference (target 6x)
   and vs ``numpy.copyto`` of the same size (target 25% of copy bandwidth);
@@ -23,10 +24,9 @@ Compile times (first calls) are reported apart, and are not in any figure.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from typing import Any, Callable
+
+from kit.targets._common import Parser, description, loadavg, machine_line, parser, print_json, ratio
 
 #: xxh64 at its speed on one core: about 10 ns for a 40-byte key (the issue's per-key limit).
 PER_KEY_LIMIT_NS = 10.0
@@ -36,17 +36,20 @@ TARGETS = {"entropy_vs_bincount": 6.0, "entropy_vs_copy": 0.25, "fingerprint_vs_
 
 
 def _ratio(base: Any, other: Any) -> dict[str, float]:
-    from kit.engine.measure import speedup
-
-    r, lo, hi = speedup(base, other)
-    return {"ratio": r, "ci_low": lo, "ci_high": hi}
+    return ratio(base, other).as_dict()
 
 
-def _cpu_backends() -> list[str]:
-    """The numba CPU backends that can run here: ``numba`` (one core), ``numba.parallel`` (all cores)."""
-    from kit.kernels import _api
+def cpu_backends() -> list[str]:
+    """The numba CPU backends that can run here: ``numba`` (one core), ``numba.parallel`` (all cores).
 
-    return [b for b in ("numba", "numba.parallel") if _api.backends("entropy").get(b, "absent") is None]
+    Examples
+    --------
+    >>> set(cpu_backends()) <= {"numba", "numba.parallel"}
+    True
+    """
+    import kit.kernels
+
+    return [b for b in ("numba", "numba.parallel") if kit.kernels.backends("entropy").get(b, "absent") is None]
 
 
 def _best(ratios: dict[str, dict[str, float]]) -> str:
@@ -63,17 +66,17 @@ def entropy_target(size: int, preset: str, one_shot: bool) -> dict[str, Any]:
     """Entropy of ``size`` random bytes: each numba CPU backend, the numpy reference, numpy.copyto."""
     import numpy as np
 
-    from kit.kernels import _api
+    import kit.kernels
     from kit.engine.measure import compare
 
     buf = np.random.default_rng(0).bytes(size)
     a = np.frombuffer(buf, dtype=np.uint8)
     dst = np.empty_like(a)
-    numpy_fn = _api.implementation("entropy", "numpy")
+    numpy_fn = kit.kernels.implementation("entropy", "numpy")
     expected = numpy_fn(buf)
     contenders: dict[str, Callable[[], Any]] = {}
-    for b in _cpu_backends():
-        fn = _api.implementation("entropy", b)
+    for b in cpu_backends():
+        fn = kit.kernels.implementation("entropy", b)
         if abs(fn(buf) - expected) > 1e-12:
             raise AssertionError(f"{b} and numpy entropies differ")
         contenders[b] = (lambda fn=fn: fn(buf))
@@ -85,7 +88,7 @@ def entropy_target(size: int, preset: str, one_shot: bool) -> dict[str, Any]:
         contenders["numpy.bincount (one call)"] = lambda: np.bincount(a, minlength=256)
     res = compare(contenders, nbytes=size, preset=preset)
     ref, copy = res[ref_name], res[copy_name]
-    backends = _cpu_backends()
+    backends = cpu_backends()
     out = {"size_bytes": size, "results": _summary(res),
            "vs_numpy": {b: _ratio(ref, res[b]) for b in backends},
            "fraction_of_copy": {b: res[b].throughput / copy.throughput for b in backends}}
@@ -94,7 +97,15 @@ def entropy_target(size: int, preset: str, one_shot: bool) -> dict[str, Any]:
     return out
 
 
-def _keys(n: int) -> list[bytes]:
+def random_keys(n: int) -> list[bytes]:
+    """``n`` random keys of 0-80 bytes, seeded: the batch fingerprint target's input.
+
+    Examples
+    --------
+    >>> keys = random_keys(100)
+    >>> len(keys), max(map(len, keys)) <= 80
+    (100, True)
+    """
     import numpy as np
 
     rng = np.random.default_rng(1)
@@ -111,27 +122,27 @@ def fingerprint_target(n: int, preset: str) -> dict[str, Any]:
     import pyarrow as pa
     import xxhash
 
-    from kit.kernels import _api, _inputs
+    import kit.kernels
     from kit.engine.measure import compare
 
-    keys = _keys(n)
+    keys = random_keys(n)
     arr = pa.array(keys, type=pa.binary())
     nbytes = sum(map(len, keys))
     f = xxhash.xxh64_intdigest
     expected = np.array([f(k) for k in keys], dtype=np.uint64)
     contenders: dict[str, Callable[[], Any]] = {}
-    for b in _cpu_backends():
-        fn = _api.implementation("batch_fingerprint", b)
+    for b in cpu_backends():
+        fn = kit.kernels.implementation("batch_fingerprint", b)
         if not np.array_equal(fn(arr), expected):
             raise AssertionError(f"{b} fingerprints differ from xxhash")
         contenders[f"{b}, pyarrow binary array"] = (lambda fn=fn: fn(arr))
         contenders[f"{b}, plain list (incl. conversion)"] = (lambda fn=fn: fn(keys))
     loop = "python loop of xxhash.xxh64_intdigest"
     contenders[loop] = lambda: [f(k) for k in keys]
-    contenders["conversion only: list -> (offsets, data)"] = lambda: _inputs.as_keys(keys)
+    contenders["conversion only: list -> (offsets, data)"] = lambda: kit.kernels.pack_keys(keys)
     contenders["pyarrow.array(list) only"] = lambda: pa.array(keys, type=pa.binary())
     res = compare(contenders, nbytes=nbytes, preset=preset)
-    backends = _cpu_backends()
+    backends = cpu_backends()
     # ns per key and per core: the parallel backend's time counts once per thread it ran on.
     cores = {b: (_threads() or 1) if b == "numba.parallel" else 1 for b in backends}
     per_key = {b: res[f"{b}, pyarrow binary array"].median / n * 1e9 * cores[b] for b in backends}
@@ -146,11 +157,11 @@ def bootstrap_target(n: int, resamples: int, preset: str) -> dict[str, Any]:
     """Bootstrap CI of the median: each numba CPU backend vs the straightforward numpy version."""
     import numpy as np
 
-    from kit.kernels import _api
+    import kit.kernels
     from kit.engine.measure import compare
 
     samples = np.random.default_rng(2).normal(100.0, 15.0, n)
-    numpy_fn = _api.implementation("bootstrap", "numpy")
+    numpy_fn = kit.kernels.implementation("bootstrap", "numpy")
 
     def straightforward() -> tuple[float, float]:
         rng = np.random.default_rng(0)
@@ -160,8 +171,8 @@ def bootstrap_target(n: int, resamples: int, preset: str) -> dict[str, Any]:
 
     expected = numpy_fn(samples, "median", resamples)
     contenders: dict[str, Callable[[], Any]] = {}
-    for b in _cpu_backends():
-        fn = _api.implementation("bootstrap", b)
+    for b in cpu_backends():
+        fn = kit.kernels.implementation("bootstrap", b)
         if fn(samples, "median", resamples) != expected:
             raise AssertionError(f"{b} and numpy bootstrap intervals differ")
         contenders[b] = (lambda fn=fn: fn(samples, "median", resamples))
@@ -170,7 +181,7 @@ def bootstrap_target(n: int, resamples: int, preset: str) -> dict[str, Any]:
     contenders["numpy (kit's reference, same draws as numba)"] = lambda: numpy_fn(samples, "median", resamples)
     res = compare(contenders, preset=preset)
     return {"samples": n, "resamples": resamples, "results": _summary(res),
-            "vs_numpy": {b: _ratio(res[plain], res[b]) for b in _cpu_backends()},
+            "vs_numpy": {b: _ratio(res[plain], res[b]) for b in cpu_backends()},
             "interval_numba": list(expected),
             "interval_straightforward": list(straightforward())}
 
@@ -192,24 +203,24 @@ def run(quick: bool = False, scale: float | None = None, preset: str | None = No
     >>> from kit.targets.kernels import run
     >>> rec = run(scale=0.001, preset="quick")  # doctest: +SKIP
     """
-    from kit.kernels import _api
+    import kit.kernels
     from kit.machine import describe
 
     scale = (0.1 if quick else 1.0) if scale is None else scale
     preset = preset or ("quick" if quick else "full")
     for kernel in ("entropy", "batch_fingerprint", "bootstrap"):
-        for b in _cpu_backends():  # compile (or load) first: compile time is not in any figure
-            _api.implementation(kernel, b)
+        for b in cpu_backends():  # compile (or load) first: compile time is not in any figure
+            kit.kernels.implementation(kernel, b)
     rec = {
-        "scale": scale, "preset": preset, "machine": describe(), "load_before": _loadavg(),
+        "scale": scale, "preset": preset, "machine": describe(), "load_before": loadavg(),
         "threads": _threads(),
         "entropy": entropy_target(max(1024, int(100 * 2**20 * scale)), preset, one_shot=scale >= 1.0),
         "batch_fingerprint": fingerprint_target(max(100, int(1_000_000 * scale)), preset),
         "bootstrap": bootstrap_target(1000, max(100, int(10_000 * min(1.0, scale * 10))), preset),
-        "compile_times": _api.compile_times(),
-        "gpu_backends": {k: {n: r for n, r in _api.backends(k).items() if n in ("cuda", "cupy")}
+        "compile_times": kit.kernels.compile_times(),
+        "gpu_backends": {k: {n: r for n, r in kit.kernels.backends(k).items() if n in ("cuda", "cupy")}
                          for k in ("entropy", "batch_fingerprint", "bootstrap")},
-        "load_after": _loadavg(),
+        "load_after": loadavg(),
     }
     e, f, b = rec["entropy"], rec["batch_fingerprint"], rec["bootstrap"]
     copy_best = max(e["fraction_of_copy"], key=e["fraction_of_copy"].get)
@@ -221,15 +232,6 @@ def run(quick: bool = False, scale: float | None = None, preset: str | None = No
     rec["targets"]["entropy_vs_copy"] = (e["fraction_of_copy"][copy_best], TARGETS["entropy_vs_copy"])
     rec["targets_backend"] = {name: which for name, (_, which) in best.items()} | {"entropy_vs_copy": copy_best}
     return rec
-
-
-def _loadavg() -> str | None:
-    """``/proc/loadavg`` as it reads (1, 5, 15-minute load, running/total tasks), or ``None``."""
-    try:
-        with open("/proc/loadavg") as f:
-            return f.read().strip()
-    except OSError:
-        return None
 
 
 def _threads() -> int | None:
@@ -251,11 +253,9 @@ def format_record(rec: dict[str, Any]) -> str:
     """
     from kit.engine.measure import format_rate, format_time
 
-    m = rec["machine"]
     lines = [f"kit.kernels targets  ({'SMOKE RUN, not the target sizes: ' if rec['scale'] != 1.0 else ''}"
              f"scale {rec['scale']}, preset {rec['preset']})",
-             f"machine: {m['cpu']}, {m['cores']} cores, load/core {m['load_per_core'] or 0:.2f}, "
-             f"GPU: {m['gpu'] or 'none'}; numba.parallel threads: {rec['threads']}",
+             machine_line(rec["machine"]), f"numba.parallel threads: {rec['threads']}",
              f"/proc/loadavg before: {rec['load_before']}; after: {rec['load_after']}", ""]
 
     def table(title: str, results: dict[str, Any], nbytes: bool = True) -> None:
@@ -316,8 +316,16 @@ def format_record(rec: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def build_parser() -> Parser:
+    """The options of ``python -m kit.targets kernels``."""
+    p = parser("kernels", description(__doc__))
+    p.add_argument("--quick", action="store_true", help="a tenth of the sizes, quick preset (smoke run)")
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status.
+    """Command-line entry point; returns the exit status (2 on a bad option).
 
     Examples
     --------
@@ -325,18 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["--quick"])  # doctest: +SKIP
     0
     """
-    parser = argparse.ArgumentParser(prog="python -m kit.targets.kernels", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes, quick preset (smoke run)")
-    parser.add_argument("--json", action="store_true", help="print the record as JSON")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     rec = run(quick=args.quick)
     if args.json:
-        json.dump(rec, sys.stdout, indent=1, default=str)
-        print()
+        print_json(rec)
     else:
         print(format_record(rec))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

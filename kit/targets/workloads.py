@@ -1,4 +1,6 @@
-"""The workloads' performance targets, measured in one run: ``python -m kit.targets.workloads``.
+"""The workloads' performance targets, measured in one run.
+
+``python -m kit.targets workloads`` prints:
 
 * generation of one request (3 variants), uncached: median under 1 ms
   (``generate_copy`` alone, and a miss through :class:`CopyService`: validate,
@@ -15,19 +17,18 @@
   CPU-bound and an I/O-bound batch: within 10%.
 
 Timings are interleaved, repeated samples (:func:`kit.engine.measure.compare`);
-``--json`` prints the rows as JSON.
+``--json`` prints the rows as JSON; ``--only GROUP`` (repeatable) measures
+some of :data:`GROUPS`.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
-import sys
 import time
 from typing import Any
 
 from kit._display import Table
+from kit.targets._common import Parser, all_met, description, machine_line, parser, positive_int, print_json
 
 #: Sizes of the batches the adaptive strategy is judged on.
 CPU_ITEMS, CPU_WORK = 1200, 20_000
@@ -174,8 +175,6 @@ def _keying_rows(preset: str, n: int = KEY_REQUESTS) -> list[list[Any]]:
 def _batch_rows(preset: str) -> list[list[Any]]:
     from kit import batch
     from kit.engine.measure import compare, format_time
-    # by module name, so worker processes find them even when this file runs as __main__
-    from kit.targets.workloads import _cpu_item, _io_item
 
     rows = []
     for label, fn, items in (("CPU-bound", _cpu_item, [CPU_WORK] * CPU_ITEMS),
@@ -223,7 +222,6 @@ def workload_targets(preset: str = "quick", replays: int = 3, only: Any = None) 
     >>> print(workload_targets(only=["keys"]))  # doctest: +SKIP
     """
     from kit.batch import available_cores
-    from kit.machine import cpu_model
 
     groups = list(GROUPS if only is None else only)
     for g in groups:
@@ -233,25 +231,32 @@ def workload_targets(preset: str = "quick", replays: int = 3, only: Any = None) 
             "keys": lambda: _keying_rows(preset), "batch": lambda: _batch_rows(preset)}
     rows = [row for g in GROUPS if g in groups for row in make[g]()]
     return Table("workload targets", ["target", "measured", "detail", "goal", "met"], rows,
-                 [f"{cpu_model()}, {available_cores()} cores available; medians of interleaved samples "
-                  "(kit.measure.compare)"])
+                 [machine_line(), f"{available_cores()} cores available to this process; medians of "
+                  "interleaved samples (kit.engine.measure.compare)"])
+
+
+def build_parser() -> Parser:
+    """The options of ``python -m kit.targets workloads``."""
+    p = parser("workloads", description(__doc__))
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--full", action="store_true", help="longer samples")
+    p.add_argument("--replays", type=positive_int, default=3, help="cold replays of the 100k trace (default 3)")
+    p.add_argument("--only", action="append", choices=GROUPS, help="measure only these groups (repeatable)")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m kit.targets.workloads", description=__doc__.split("\n\n")[0])
-    p.add_argument("--json", action="store_true", help="print the rows as JSON")
-    p.add_argument("--full", action="store_true", help="longer samples")
-    p.add_argument("--replays", type=int, default=3, help="cold replays of the 100k trace (default 3)")
-    p.add_argument("--only", action="append", choices=GROUPS, help="measure only these groups (repeatable)")
-    args = p.parse_args(argv)
+    """Print the workloads' targets; exit status 0 when all are met, 1 otherwise, 2 on a bad option.
+
+    Examples
+    --------
+    >>> main(["--only", "keys"])  # doctest: +SKIP
+    0
+    """
+    args = build_parser().parse_args(argv)
     table = workload_targets("full" if args.full else "quick", args.replays, args.only)
     if args.json:
-        json.dump(table.records(), sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(table.records())
     else:
         print(table)
-    return 0 if all(r[-1] for r in table.rows) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return 0 if all_met(table.rows) else 1

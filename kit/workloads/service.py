@@ -276,7 +276,7 @@ class CopyService:
         Both hashes run as batches (:func:`kit.kernels.batch_fingerprint`,
         on the backend the engine selects for this size) over the canonical
         forms packed once into Arrow's layout, and the digits are formatted
-        in one pass. ``python -m kit.targets.workloads --only keys``
+        in one pass. ``python -m kit.targets workloads --only keys``
         measures it against calling :meth:`key` on each request: the
         hashing itself is several times faster, but getting each canonical
         form and making each key's ``str`` are Python work per request that
