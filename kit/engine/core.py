@@ -93,11 +93,8 @@ class Engine:
 
     def candidates(self, op_name: str) -> list[_registry.Backend]:
         """Available backends that pass verification, baseline first."""
-        out = []
-        for b in _registry.backends(op_name):
-            if b.available and self.verification(op_name, b.name).ok:
-                out.append(b)
-        return out
+        return [_registry.backend(op_name, name) for name in _registry.available(op_name)
+                if self.verification(op_name, name).ok]
 
     # --- measurement --------------------------------------------------------------------
 
@@ -173,8 +170,7 @@ class Engine:
         rows: list[Row] = []
         verification: dict[str, dict[str, Verification]] = {}
         for op in ops:
-            verification[op.name] = {b.name: self.verification(op.name, b.name)
-                                     for b in _registry.backends(op.name) if b.available}
+            verification[op.name] = {name: self.verification(op.name, name) for name in _registry.available(op.name)}
         psi0, ticks0 = psi_cpu_some(), cpu_times()
         for i, (op, s, k) in enumerate(plan):
             bar(i, f"{op.name} {s} {k}")
@@ -229,7 +225,7 @@ class Engine:
                 n_classes = sum(len(op.kinds) for s in op.sizes if first is None or s in first)
                 log.info("kit: first use of %s on this machine: timing its %d available backends on %d payload "
                          "classes, once (`kit bench --quick` does it ahead of time); the choice is kept in %s",
-                         op_name, sum(b.available for b in _registry.backends(op_name)), n_classes,
+                         op_name, len(_registry.available(op_name)), n_classes,
                          self.wisdom.path)
                 t0 = time.perf_counter()
                 self.tune([op_name], preset="quick", sizes=first, progress="ipykernel" in sys.modules)

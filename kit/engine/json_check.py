@@ -70,9 +70,9 @@ def check(op_name: str, n: int, seed: int = 0, examples: int = 3) -> dict[str, A
     base = _registry.backend(op_name, op.baseline).implementation()
     dispatched = kit_json.dumps if op_name == "json.encode" else kit_json.loads
     contenders: dict[str, Callable] = {"default selection": dispatched}
-    for b in _registry.backends(op_name):
-        if b.name != op.baseline and b.available:
-            contenders[b.name] = _as_selected(b.implementation(), base)
+    for name in _registry.available(op_name):
+        if name != op.baseline:
+            contenders[name] = _as_selected(_registry.backend(op_name, name).implementation(), base)
     t0 = time.perf_counter()
     inputs = list(jsongen.sample(op_name, n, seed))
     generate_s = time.perf_counter() - t0
@@ -128,11 +128,10 @@ def verification_time() -> dict[str, Any]:
     out: dict[str, Any] = {}
     t0 = time.perf_counter()
     for op_name in ("json.encode", "json.decode", "fingerprint", "digest"):
-        for b in _registry.backends(op_name):
-            if b.available:
-                t = time.perf_counter()
-                v = eng.verification(op_name, b.name)
-                out[b.key] = {"seconds": time.perf_counter() - t, "cases": v.cases, "ok": v.ok}
+        for name in _registry.available(op_name):
+            t = time.perf_counter()
+            v = eng.verification(op_name, name)
+            out[f"{op_name}:{name}"] = {"seconds": time.perf_counter() - t, "cases": v.cases, "ok": v.ok}
     out["total_s"] = time.perf_counter() - t0
     return out
 
