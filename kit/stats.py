@@ -1,7 +1,10 @@
-"""Student's t distribution, the run-to-run test and the Mann–Whitney U test that validation uses.
+"""Student's t distribution, the run-to-run test and the Mann–Whitney U test that validation uses,
+and kit's bootstraps: the interval of a median and of a ratio of medians (:func:`bootstrap_ci`,
+:func:`ratio_ci`, :func:`geomean_ratio_ci`), which measurement, selection and the score share.
 
 No scipy: kit's dependencies do not include it, and the t distribution needs only the regularized
-incomplete beta function (continued fraction, as in Numerical Recipes §6.4).
+incomplete beta function (continued fraction, as in Numerical Recipes §6.4). numpy, for the
+bootstraps, is imported on first use.
 
 Examples
 --------
