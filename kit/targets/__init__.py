@@ -1,9 +1,10 @@
 """kit's performance targets, measured on this machine: one module per area, one command.
 
-``python -m kit.targets AREA [options]`` runs one area. Each area measures its targets side by side in one run and prints the
-figures with their intervals and a verdict per target (``--json`` for
-scripts); ``python -m kit.targets --help`` lists the areas,
-``python -m kit.targets AREA --help`` their options:
+``python -m kit.targets AREA [options]`` runs one area: it measures the
+area's targets side by side in one run and prints the figures with their
+intervals and a verdict per target (``--json`` for scripts).
+``python -m kit.targets --help`` lists the areas, ``python -m kit.targets
+AREA --help`` their options:
 
 * ``engine`` (:mod:`kit.targets.engine`): the dispatch overhead of
   ``kit.json`` and ``kit.fingerprint``, and ``import kit``'s time;

@@ -4,7 +4,7 @@ Each area (:mod:`kit.targets.engine`, ``cache``, ``kernels``, ``workloads``)
 builds its options on :func:`parser` (one-line errors, exit status 2), names
 the machine with :func:`machine_line`, takes every ratio of two measurements
 with :func:`ratio` (the ratio of medians and its bootstrap 95% interval,
-:func:`kit.engine.measure.speedup`) and prints with :func:`print_json` or as
+:func:`kit.stats.ratio_ci`) and prints with :func:`print_json` or as
 tables. Nothing here times anything.
 """
 
@@ -135,22 +135,21 @@ class Ratio(NamedTuple):
 
 
 def ratio(slow: Any, fast: Any, resamples: int = 2000, seed: int = 0) -> Ratio:
-    """``slow``'s median time over ``fast``'s, with its bootstrap 95% interval.
+    """``slow``'s median time over ``fast``'s, with its bootstrap 95% interval (:func:`kit.stats.ratio_ci`).
 
-    Both are :class:`kit.engine.measure.Measurement` of one interleaved run;
-    the interval is :func:`kit.engine.measure.speedup`'s (resampling both
-    sample sets, seeded).
+    Each is a :class:`kit.engine.measure.Measurement` of one interleaved run,
+    or its samples; the interval resamples both sample sets, seeded.
 
     Examples
     --------
-    >>> from kit.engine.measure import Measurement
-    >>> r = ratio(Measurement("a", [2.0, 2.1, 1.9], 1), Measurement("b", [1.0, 1.05, 0.95], 1))
+    >>> r = ratio([2.0, 2.1, 1.9], [1.0, 1.05, 0.95])
     >>> round(r.value, 2), r.low <= r.value <= r.high
     (2.0, True)
     """
-    from kit.engine.measure import speedup
+    from kit.stats import ratio_ci
 
-    return Ratio(*speedup(slow, fast, resamples=resamples, seed=seed))
+    return Ratio(*ratio_ci(getattr(slow, "samples", slow), getattr(fast, "samples", fast), resamples=resamples,
+                           seed=seed))
 
 
 # --- output -----------------------------------------------------------------------------------

@@ -406,7 +406,7 @@ def cache_targets(preset: str = "quick", mib: int = 100) -> Table:
     rows = memoize_target(preset, mib) + l1_target(repeat) + l3_target(repeat)
     return Table("cache targets", ["target", "kit", "other", "ratio", "95% CI", "ratio of minima", "target", "met"],
                  rows, ["kit/other: medians of interleaved samples (memoize: wall clock; L1, L3: CPU time, "
-                        "process_time); ratio = ratio of medians, CI by bootstrap (kit.engine.measure.speedup); "
+                        "process_time); ratio = ratio of medians, CI by bootstrap (kit.stats.ratio_ci); "
                         "'met' judges the ratio of medians"])
 
 

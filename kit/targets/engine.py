@@ -43,9 +43,10 @@ def engine_targets(preset: str = "quick") -> Table:
     >>> print(t)  # doctest: +SKIP
     """
     import kit
-    from kit.engine import get_engine, size_class
+    from kit.engine import get_engine
     from kit.engine.measure import compare, format_time
     from kit.payloads import payload
+    from kit.registry import SMALL_MAX
 
     eng = get_engine()
     rows = []
@@ -59,7 +60,7 @@ def engine_targets(preset: str = "quick") -> Table:
     data = dumps(doc)
     d = eng.binding("json.decode")
     kit.json.loads(data)
-    loads, dec = kit.json.loads, d.small if size_class(len(data)) == "small" else d.medium
+    loads, dec = kit.json.loads, d.small if len(data) < SMALL_MAX else d.medium
     res = compare({"kit.json.dumps": lambda: dumps(doc), "direct dumps": lambda: lib(doc),
                    "kit.json.loads": lambda: loads(data), "direct loads": lambda: dec(data)},
                   preset=preset, samples=21)
@@ -83,39 +84,37 @@ def engine_targets(preset: str = "quick") -> Table:
                  format_time(bare[len(bare) // 2]), f"+{extra * 1e3:.0f} ms", "<= +100 ms", extra <= 0.100])
     return Table("engine targets", ["target", "backend", "kit", "direct / bare", "ratio", "target", "met"], rows,
                  ["medians of interleaved samples; ratio = kit / direct, its 95% CI by bootstrap; 'direct' calls "
-                  "the selected library without kit's dispatch", f"load: {_loadavg()}"])
+                  "the selected library without kit's dispatch", machine_line(), f"load: {_load()}"])
 
 
-def _small_max() -> int:
-    from kit.registry import SMALL_MAX
+def _load() -> str:
+    load = loadavg()
+    return " ".join(load.split()[:3]) + " (1, 5, 15 min)" if load else "unknown"
 
-    return SMALL_MAX
 
-
-def _loadavg() -> str:
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3]) + " (1, 5, 15 min)"
-    except OSError:
-        return "unknown"
+def build_parser() -> Parser:
+    """The options of ``python -m kit.targets engine``."""
+    p = parser("engine", description(__doc__))
+    p.add_argument("--quick", action="store_true", help="the quick timing preset")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the engine's targets; exit status 0 when all are met, 1 otherwise.
+    """Print the engine's targets; exit status 0 when all are met, 1 otherwise, 2 on a bad option.
 
     Examples
     --------
     >>> main(["--quick"])  # doctest: +SKIP
     0
     """
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m kit.targets", description="The engine's performance targets.")
-    p.add_argument("--quick", action="store_true", help="the quick timing preset")
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     t = engine_targets("quick" if args.quick else "full")
-    print(t)
-    return 0 if all(r[-1] for r in t.rows) else 1
+    if args.json:
+        print_json(t.records())
+    else:
+        print(t)
+    return 0 if all_met(t.rows) else 1
 
 
 def selection_quality(res, prior: dict) -> list[list]:
