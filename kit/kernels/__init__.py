@@ -20,7 +20,8 @@ signature. A GPU backend named where no CUDA device exists raises
 The numba kernels compile on first use (never at import) and are cached on
 disk; :func:`compile_times` reports that first-call cost apart from the steady
 state. :func:`scaling` and :func:`plot_scaling` draw time against input size
-per backend; ``python -m kit.targets kernels`` measures the issue's targets.
+per backend (:mod:`kit.profile`, kit's one "vs size" profiler);
+``python -m kit.targets kernels`` measures the issue's targets.
 
 This package loads its parts lazily: ``import kit.kernels`` imports neither
 numpy nor numba.
