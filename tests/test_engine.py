@@ -23,6 +23,19 @@ def test_size_classes_bracket_the_payload_sizes():
     assert size_class(None) == "medium"
 
 
+def test_the_engine_face_reexports_its_parts():
+    import kit.engine
+    from kit.engine import core, results, select, verify
+
+    for name in kit.engine.__all__:
+        assert getattr(kit.engine, name) is not None, name
+    assert kit.engine.Engine is core.Engine and kit.engine.choose is select.choose
+    assert kit.engine.BenchResult is results.BenchResult and kit.engine.Verification is verify.Verification
+    assert (kit.tune, kit.bench, kit.info, kit.backend_for, kit.get_engine) == \
+        (core.tune, core.bench, core.info, core.backend_for, core.get_engine)
+    assert size_class is _registry.size_class
+
+
 # --- selection: a significant win of at least 5%, from injected measurements ----------------------------
 
 

@@ -147,3 +147,32 @@ def test_decode_verification_catches_a_backend_that_accepts_what_the_baseline_re
 
     v = verify_backend(_registry.operation("json.decode"), _fake("json.decode", "lenient", skips_bom))
     assert any("U+FEFF" in p and "returned a result where the baseline raises" in p for p in v.problems), v.problems
+
+
+def test_available_lists_the_backends_that_can_run_here_baseline_first(monkeypatch):
+    for op in _registry.operations():
+        names = _registry.available(op.name)
+        assert names[0] == op.baseline
+        assert names == [b.name for b in op.backends() if b.available]
+    monkeypatch.setitem(sys.modules, "blake3", None)
+    _registry.reset_probes()
+    try:
+        assert "blake3" not in _registry.available("digest")
+        assert _registry.available("digest")[0] == "hashlib.sha256"
+    finally:
+        monkeypatch.undo()
+        _registry.reset_probes()
+    with pytest.raises(ValueError, match="valid operations"):
+        _registry.available("digestt")
+
+
+def test_size_classes_meet_at_the_geometric_midpoints():
+    sizes = _registry.SIZE_CLASSES
+    assert _registry.SMALL_MAX == int((sizes["small"] * sizes["medium"]) ** 0.5)
+    assert _registry.MEDIUM_MAX == int((sizes["medium"] * sizes["large"]) ** 0.5)
+    for name, n in sizes.items():
+        assert _registry.size_class(n) == name
+    assert [_registry.size_class(n) for n in (_registry.SMALL_MAX - 1, _registry.SMALL_MAX,
+                                              _registry.MEDIUM_MAX - 1, _registry.MEDIUM_MAX)] == \
+        ["small", "medium", "medium", "large"]
+    assert _registry.size_class(None) == "medium"
