@@ -209,3 +209,57 @@ def test_print_json_writes_one_document(capsys):
     import json
 
     assert json.loads(capsys.readouterr().out) == {"machine": "m", "rows": [{"µs": 1.5}]}
+
+
+# --- the kernels area's report, from a record made here -------------------------------------------
+
+def _result(median: float, nbytes: int | None, warnings: tuple[str, ...] = ()) -> dict:
+    return {"median_s": median, "ci_s": [median * 0.97, median * 1.04], "samples": 7, "loops": 10,
+            "throughput_Bps": nbytes / median if nbytes else None, "warnings": list(warnings)}
+
+
+def _kernels_record() -> dict:
+    unstable = ("unstable: the median's 95% interval reaches 14% from it (> 5%)",
+                "1 of 7 samples >50% from the median")
+    mib = 10 << 20
+    r = {"ratio": 5.91, "ci_low": 5.5, "ci_high": 6.35}
+    return {
+        "scale": 0.1, "preset": "quick", "threads": 2, "load_before": "0.98 1.00 1.21 2/94 14607",
+        "load_after": "1.02 1.00 1.21 3/102 14626",
+        "machine": {"cpu": "Intel(R) Xeon(R) Platinum 8480+ with a very long model name indeed", "cores": 2,
+                    "python": "CPython 3.11.9", "load_per_core": 0.49, "gpu": None},
+        "entropy": {"size_bytes": mib, "results": {
+            "numba.parallel": _result(2.7e-3, mib, unstable), "numpy (bincount per 1 MiB, reference)":
+                _result(16e-3, mib), "numpy.copyto (same size)": _result(0.9e-3, mib)},
+            "vs_numpy": {"numba.parallel": r}, "fraction_of_copy": {"numba.parallel": 0.32}},
+        "batch_fingerprint": {"keys": 100_000, "key_bytes": 4_000_000, "results": {
+            "numba.parallel, pyarrow binary array": _result(2.1e-3, 4_000_000),
+            "python loop of xxhash.xxh64_intdigest": _result(8.9e-3, 4_000_000, unstable)},
+            "arrow_vs_loop": {"numba.parallel": {"ratio": 4.2, "ci_low": 4.06, "ci_high": 4.51}},
+            "list_vs_loop": {"numba.parallel": {"ratio": 1.33, "ci_low": 1.2, "ci_high": 1.4}},
+            "ns_per_key_core": {"numba.parallel": 42.3}, "limit_ns_per_key": 10.0, "conversion_s": 4.9e-3},
+        "bootstrap": {"samples": 1000, "resamples": 10_000, "results": {
+            "numba.parallel": _result(10.4e-3, None), "numpy: rng.choice + median(axis=1)": _result(0.21, None)},
+            "vs_numpy": {"numba.parallel": {"ratio": 20.2, "ci_low": 15.3, "ci_high": 22.2}}},
+        "targets": {"entropy_vs_bincount": (5.91, 6.0), "fingerprint_vs_loop": (4.2, 15.0),
+                    "bootstrap_vs_numpy": (20.2, 3.0), "entropy_vs_copy": (0.32, 0.25)},
+        "targets_backend": dict.fromkeys(("entropy_vs_bincount", "fingerprint_vs_loop", "bootstrap_vs_numpy",
+                                          "entropy_vs_copy"), "numba.parallel"),
+        "compile_times": {"numba.parallel:entropy": {"seconds": 0.024, "source": "disk cache"}},
+        "gpu_backends": {"entropy": {"cuda": "no CUDA device (nvidia-smi reports no NVIDIA GPU)"}},
+    }
+
+
+def test_the_kernels_report_fits_100_columns_and_judges_each_target():
+    text = _area("kernels").format_record(_kernels_record())
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 100, [ln for ln in lines if len(ln) > 100]
+    assert lines[0].startswith("kit.kernels targets  (SMOKE RUN")
+    assert lines[1].startswith("machine: Intel(R) Xeon(R)") and lines[1].endswith("GPU: none")
+    assert "numba.parallel vs numpy bincount reference: 5.91x (CI 5.50-6.35); target 6x: NOT met" in text
+    verdicts = {ln.split()[0]: ln.split()[4:6] for ln in lines if ln.startswith("  ") and "target " in ln
+                and ln.split()[0] in _area("kernels").TARGETS}
+    assert verdicts == {"entropy_vs_bincount": ["NOT", "met"], "fingerprint_vs_loop": ["NOT", "met"],
+                        "bootstrap_vs_numpy": ["met", "(numba.parallel)"],
+                        "entropy_vs_copy": ["met", "(numba.parallel)"]}
+    assert "    [unstable: the median's 95% interval reaches 14% from it (> 5%); 1 of 7" in text

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from kit.targets._common import Parser, description, loadavg, machine_line, parser, print_json, ratio
+from kit.targets._common import WIDTH, Parser, description, loadavg, machine_line, parser, print_json, ratio
 
 #: xxh64 at its speed on one core: about 10 ns for a 40-byte key (the issue's per-key limit).
 PER_KEY_LIMIT_NS = 10.0
@@ -262,10 +262,11 @@ def format_record(rec: dict[str, Any]) -> str:
         lines.append(title)
         for name, r in results.items():
             lo, hi = r["ci_s"]
-            rate = f"  {format_rate(r['throughput_Bps']):>11}" if nbytes and r["throughput_Bps"] else ""
-            warn = f"  [{'; '.join(r['warnings'])}]" if r["warnings"] else ""
-            lines.append(f"  {name:<46} {format_time(r['median_s']):>10}  "
-                         f"(95% CI {format_time(lo)} - {format_time(hi)}){rate}{warn}")
+            rate = f" {format_rate(r['throughput_Bps']):>10}" if nbytes and r["throughput_Bps"] else ""
+            lines.append(f"  {name:<46} {format_time(r['median_s']):>8} "
+                         f"(95% CI {format_time(lo)} - {format_time(hi)}){rate}")
+            if r["warnings"]:  # on a line of their own: they are longer than the figures
+                lines.append(f"    [{'; '.join(r['warnings'])}]")
 
     def ratios(label: str, per: dict[str, dict[str, float]], target: float) -> None:
         for b, r in per.items():
@@ -312,8 +313,18 @@ def format_record(rec: dict[str, Any]) -> str:
     lines.append("GPU backends:")
     for k, per in rec["gpu_backends"].items():
         for n, reason in per.items():
-            lines.append(f"  {k}:{n:<6} {'available' if reason is None else reason}")
-    return "\n".join(lines)
+            lines.append(f"  {k + ':' + n:<24} {'available' if reason is None else reason}")
+    return "\n".join(_fit(line) for line in lines)
+
+
+def _fit(line: str) -> str:
+    """A line of at most :data:`kit.targets._common.WIDTH` columns, or several, indented under it."""
+    import textwrap
+
+    if len(line) <= WIDTH:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return "\n".join(textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False))
 
 
 def build_parser() -> Parser:
