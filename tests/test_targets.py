@@ -263,3 +263,12 @@ def test_the_kernels_report_fits_100_columns_and_judges_each_target():
                         "bootstrap_vs_numpy": ["met", "(numba.parallel)"],
                         "entropy_vs_copy": ["met", "(numba.parallel)"]}
     assert "    [unstable: the median's 95% interval reaches 14% from it (> 5%); 1 of 7" in text
+
+
+def test_the_held_out_compression_inputs_are_what_their_labels_say():
+    held_out = _area("cache").held_out
+    found = held_out(whole=1 << 16, slices=(4096,))
+    assert found, "the standard library's sources at least are on every machine"
+    for label, data, typesize in found:
+        assert label.startswith("held-out ") and typesize == 1
+        assert len(data) == (64 << 10 if label.endswith(", 64 KiB") else 4096), label
