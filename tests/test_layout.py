@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent / "kit"
 # Lowest first. A module belongs to the longest prefix that names it. The kernels' pure compute
 # modules sit beside the registry that declares them; their dispatch (kit.kernels._api) is a feature.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("leaves", ("kit.errors", "kit.config", "kit._paths", "kit._lazy", "kit.machine", "kit.stats",
+    ("leaves", ("kit.errors", "kit._version", "kit.config", "kit._paths", "kit._lazy", "kit.machine", "kit.stats",
                 "kit.payloads", "kit._display")),
     ("registry", ("kit.registry", "kit.kernels._numpy", "kit.kernels._numba", "kit.kernels._cuda",
                   "kit.kernels._cupy", "kit.kernels._splitmix", "kit.kernels._xxh", "kit.kernels._inputs",
