@@ -61,8 +61,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from kit.cache._tier import MISSING
-from kit.cache.fingerprint import (ALGORITHM, _update, free_variables, function_identity, function_state, has_state,
-                                   new_hasher)
+from kit.cache.fingerprint import (ALGORITHM, free_variables, function_identity, function_state, has_state,
+                                   new_hasher, update)
 from kit.cache.values import UnsupportedValue
 from kit.errors import KitWarning
 
@@ -291,7 +291,7 @@ class Memoized:
         self.prefix = f"kit.memoize:{name}:"
         h = new_hasher()
         h.update(b"kit.memoize/1\0" + ident)
-        _update(h, repr(version), 0)
+        update(h, repr(version))
         self._seed = h.digest()
         self.hits = self.misses = self.computes = self.waits = 0
         self.compute_seconds = 0.0
@@ -348,11 +348,11 @@ class Memoized:
                     continue
                 if self._var_kw and self._sig.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
                     value = {k: v for k, v in value.items() if k not in self.ignore}
-                _update(h, name, 0)
-                _update(h, value, 0)
+                update(h, name)
+                update(h, value)
         else:
-            _update(h, args, 0)
-            _update(h, kwargs, 0)
+            update(h, args)
+            update(h, kwargs)
         return f"{self.prefix}{ALGORITHM}:{h.hexdigest()}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
