@@ -1,7 +1,9 @@
 """Workloads: seeded payloads and request traces, and the copywriting service kit measures.
 
 =====================  ===========================================================
-``payload``            seeded JSON / text / numeric / random / table payloads
+``payload``            seeded JSON / text / numeric / random / table payloads (from
+                       :mod:`kit.payloads`, with ``json_document``, ``text``, ``numeric``,
+                       ``random_bytes`` and ``table``)
 ``trace``              seeded request traces (zipf, uniform, hotset, scan)
 ``generate_copy``      deterministic template copy: 8 tones × 8 use cases × 4 languages
 ``CopyService``        validation, ``kit.Cache``, latency and hit-rate metrics, health
@@ -27,7 +29,8 @@ from kit.workloads.copy import (
     InvalidRequest,
     generate_copy,
 )
-from kit.payloads import JSON_SHAPES, KINDS, NUMERIC_SHAPES, TEXT_ALPHABETS, payload
+from kit.payloads import (JSON_SHAPES, KINDS, NUMERIC_SHAPES, TEXT_ALPHABETS, json_document, numeric, payload,
+                          random_bytes, table, text)
 from kit.workloads.service import CopyService, Response, metrics_table
 from kit.workloads.traces import DISTRIBUTIONS, copy_requests, trace
 
@@ -49,7 +52,12 @@ __all__ = [
     "Response",
     "copy_requests",
     "generate_copy",
+    "json_document",
     "metrics_table",
+    "numeric",
     "payload",
+    "random_bytes",
+    "table",
+    "text",
     "trace",
 ]

@@ -248,9 +248,9 @@ class CopyRequest:
         """
         data = self.__dict__.get("_canonical")
         if data is None:
-            import kit
+            from kit import json as kit_json
 
-            data = kit.json.dumps(self.to_dict())
+            data = kit_json.dumps(self.to_dict())
             object.__setattr__(self, "_canonical", data)  # computed once: the request is immutable
         return data
 

@@ -225,9 +225,9 @@ class CopyService:
             raise ValueError(f"window must be a positive int, got {window!r}")
         self._own_cache = cache is None
         if cache is None:
-            import kit
+            from kit.cache.core import Cache
 
-            cache = kit.Cache(path, max_entries=l1_size, disk=path is not None)
+            cache = Cache(path, max_entries=l1_size, disk=path is not None)
         if not (callable(getattr(cache, "get", None)) and callable(getattr(cache, "set", None))):
             raise TypeError(f"cache must have get(key, default) and set(key, value), got {type(cache).__name__}")
         self.cache = cache
@@ -243,12 +243,12 @@ class CopyService:
         self._window = window
         self.reset_metrics()
         self._started = time.time()
-        import kit
+        from kit import json as kit_json
 
         self._prefix = f"copy:{KEY_ALGORITHM}:"
         self._one = _one_key()
         # the first call binds the engine's JSON selection (and may measure it): not in a request's latency
-        kit.json.dumps({"warm": True})
+        kit_json.dumps({"warm": True})
 
     # -- serving ---------------------------------------------------------------------------------
 
