@@ -115,14 +115,14 @@ def test_a_reference_extended_in_a_later_session_pools_its_runs(results, capsys)
 
 
 def test_extending_refuses_a_record_measured_otherwise(tmp_path):
-    import kit.scoring as sc
+    import kit.scoring.run as sr
     from kit.errors import KitError
     from kit.records import Record, SCHEMA, SCHEMA_VERSION
 
     rec = Record({"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "machine": {}, "machine_id": "elsewhere",
                   "measurements": [], "score": {}, "preset": "full", "libraries": {"xxhash": "0.1"}})
     with pytest.raises(KitError, match="another machine .elsewhere., preset 'full', not 'quick', other library"):
-        sc._extendable(rec, "quick")
+        sr._extendable(rec, "quick")
 
 
 def test_score_repeat_prints_the_coefficient_of_variation(results, capsys):

@@ -24,6 +24,7 @@ from kit.engine import BenchResult, Row
 from kit.engine.measure import Measurement, speedup
 
 sc = importlib.import_module("kit.scoring")
+sr = importlib.import_module("kit.scoring.run")
 
 #: (operation, selected backend, true speed-up); two hashing and two compression classes.
 CLASSES = [("digest", "blake3", 3.0), ("fingerprint", "xxh3_128", 5.0), ("compress", "lz4", 2.0),
@@ -64,8 +65,8 @@ def _score(runs, noise=None, noise_runs=0):
     children = [{"measurements": [{"operation": k[0], "size": k[1], "kind": k[2], "backend": k[3], "raw_s": r[k]}
                                   for k in KEYS]} for r in runs[1:]]
     if children:
-        sc._pool_runs(bench, children, medians, ses)
-    return sc._finish(bench, {}, 0, 0, medians, ses, noise or {}, noise_runs)
+        sr._pool_runs(bench, children, medians, ses)
+    return sr._finish(bench, {}, 0, 0, medians, ses, noise or {}, noise_runs)
 
 
 def _population(seed=99, n=20_000):

@@ -264,7 +264,7 @@ def test_a_device_is_refused_without_reading_it(tmp_path):
 
 
 def test_a_file_larger_than_any_record_is_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setattr(records, "MAX_RECORD_BYTES", 1000)
+    monkeypatch.setattr(records.store, "MAX_RECORD_BYTES", 1000)
     p = tmp_path / "big.json"
     p.write_text(" " * 1001)
     with pytest.raises(RecordError, match="1001 bytes, larger than any kit record .at most 1000."):

@@ -10,6 +10,7 @@ import pytest
 
 # ``kit.score`` is also the name of the function in kit's lazy table: take the module explicitly.
 sc = importlib.import_module("kit.scoring")
+sr = importlib.import_module("kit.scoring.run")  # the score's orchestration, whose private steps are tested here
 
 from kit.engine import BenchResult, Row
 from kit.errors import KitError
@@ -231,7 +232,9 @@ def test_runs_refuse_a_clock_fresh_processes_cannot_share(monkeypatch):
 
 
 def test_a_failing_run_says_which_and_why(monkeypatch):
-    monkeypatch.setattr(sc.sys, "executable", "/bin/false")
+    import sys
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")
     with pytest.raises(KitError, match=r"run 2 \(a fresh `kit score` process\) failed with exit status 1"):
         sc.extra_runs(1, operations=["fingerprint"], sizes=["small"])
 
@@ -325,12 +328,12 @@ def _bench(first):
 def test_a_noisy_class_is_remeasured_until_steady_and_the_attempts_pooled():
     bench = _bench(NOISY)
     eng = _FakeEngine([STEADY])
-    state = sc._remeasure(eng, bench, retries=2, preset="quick", progress=lambda s: None)
+    state = sr._remeasure(eng, bench, retries=2, preset="quick", progress=lambda s: None)
     assert eng.calls == 1
     assert state[("digest", "small", "random")] == (2, False)
     base, sel = (r.measurement.samples for r in bench.rows)
     assert base == NOISY[0] + STEADY[0] and sel == NOISY[1] + STEADY[1]
-    res = sc._summarise(bench, state, 2, 0)
+    res = sr._summarise(bench, state, 2, 0)
     assert res.speedup == pytest.approx(float(np.median(base)) / float(np.median(sel)))
     assert res.classes[0].speedup[0] == pytest.approx(res.speedup)
     assert res.noisy == []
@@ -339,20 +342,20 @@ def test_a_noisy_class_is_remeasured_until_steady_and_the_attempts_pooled():
 def test_a_class_that_stays_noisy_is_remeasured_up_to_the_bound_and_reported():
     bench = _bench(NOISY)
     eng = _FakeEngine([NOISY])
-    state = sc._remeasure(eng, bench, retries=2, preset="quick", progress=lambda s: None)
+    state = sr._remeasure(eng, bench, retries=2, preset="quick", progress=lambda s: None)
     assert eng.calls == 2
     assert state[("digest", "small", "random")] == (3, True)
-    res = sc._summarise(bench, state, 2, 0)
+    res = sr._summarise(bench, state, 2, 0)
     assert res.noisy == ["digest small random"]
     assert res.classes[0].attempts == 3
 
 
 def test_no_remeasurement_when_steady_or_when_the_baseline_is_selected():
     eng = _FakeEngine([STEADY])
-    assert sc._remeasure(eng, _bench(STEADY), 2, "quick", lambda s: None)[("digest", "small", "random")] == (1, False)
+    assert sr._remeasure(eng, _bench(STEADY), 2, "quick", lambda s: None)[("digest", "small", "random")] == (1, False)
     bench = _bench(NOISY)
     bench.selected = {"digest": {"small": "hashlib.sha256"}}
-    assert sc._remeasure(eng, bench, 2, "quick", lambda s: None) == {}
+    assert sr._remeasure(eng, bench, 2, "quick", lambda s: None) == {}
     assert eng.calls == 0
 
 

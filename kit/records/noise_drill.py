@@ -48,7 +48,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from kit import registry as _registry
+from kit._display import Table
 from kit.errors import KitError
+from kit.records.compare import validate
+from kit.records.contention import contention_of
+from kit.records.store import as_record
 
 __all__ = ["DRILL_OPERATIONS", "busy_loop", "coverage", "format_figures", "noise_drill", "rate",
            "realised_slowdown", "run_figures", "score_run", "selection_changes", "shift"]
@@ -171,8 +176,6 @@ def run_figures(record: Any) -> dict[str, Any]:
     ...              "hardware_index": None})["score"]
     (50.0, 45.0, 55.0)
     """
-    from kit.records import as_record, contention_of
-
     rec = as_record(record)
     s = rec.data.get("score") or {}
     hw = rec.data.get("hardware_index") or None
@@ -353,9 +356,6 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
     dict
         JSON-ready figures; :func:`format_figures` prints them.
     """
-    from kit import registry as _registry
-    from kit.records import contention_of, validate
-
     for name, value, low in (("runs", runs, 2), ("loaded", loaded, 0), ("trials", trials, 1),
                              ("reference_runs", reference_runs, 2), ("reference_attempts", reference_attempts, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -483,8 +483,6 @@ def format_figures(f: Mapping[str, Any]) -> str:
     --------
     >>> print(format_figures(noise_drill(runs=2, trials=1, loaded=0)))  # doctest: +SKIP
     """
-    from kit._display import Table
-
     cov = f["coverage"]
     v = f["verdicts"]
     rows = []

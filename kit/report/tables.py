@@ -18,7 +18,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from kit import registry as _registry
 from kit._display import DASH, Section, Table, change, num, percent, plural, rate, speedup, time
+from kit._display import size as fmt_size
+from kit.engine.measure import geometric_mean
+from kit.machine import gpu
+from kit.records.store import as_record
+from kit.scoring.claims import SEEDS
+from kit.scoring.formula import FORMULA, TIERS
 
 __all__ = ["bench_tables", "claims_table", "info_table", "info_json", "score_tables", "subset_note",
            "validation_tables"]
@@ -56,8 +63,6 @@ def bench_tables(res: Any) -> list[Table]:
     >>> [t.title for t in tables]  # doctest: +SKIP
     ['kit bench', 'engine choices on this machine']
     """
-    from kit._display import size as fmt_size
-
     rows = []
     for r in res.rows:
         m = r.measurement
@@ -100,8 +105,6 @@ def _flag(warning: str) -> str:
 
 def choices_table(res: Any) -> Table:
     """The engine's choices: operation × size → backend, with its speed-up over the baseline."""
-    from kit.engine.measure import geometric_mean
-
     best: dict[tuple[str, str], list[float]] = {}
     for r in res.rows:
         if res.selected.get(r.operation, {}).get(r.size) == r.backend:
@@ -118,13 +121,11 @@ def choices_table(res: Any) -> Table:
 def _selected(row: Mapping[str, Any]) -> list[str]:
     """The size classes a backend is selected for, from :meth:`kit.engine.Engine.info`'s wording
     ("small, medium", "all (forced)", "default, fastest: small")."""
-    from kit.registry import SIZE_CLASSES
-
     sel = row.get("selected") or []
     if isinstance(sel, str):
         if sel.startswith("all"):
-            return list(SIZE_CLASSES)
-        sel = [s.strip() for s in sel.replace("fastest:", ",").split(",") if s.strip() in SIZE_CLASSES]
+            return list(_registry.SIZE_CLASSES)
+        sel = [s.strip() for s in sel.replace("fastest:", ",").split(",") if s.strip() in _registry.SIZE_CLASSES]
     return list(sel)
 
 
@@ -147,8 +148,6 @@ def info_table(info: Any) -> Table:
     >>> import kit
     >>> print(info_table(kit.info(verify=False)))  # doctest: +SKIP
     """
-    from kit.machine import gpu
-
     rows = []
     for r in info.rows:
         sel = _selected(r)
@@ -192,8 +191,6 @@ def info_json(info: Any) -> dict[str, Any]:
 
 
 def _data(obj: Any) -> dict[str, Any]:
-    from kit.records import as_record
-
     return as_record(obj).data
 
 
@@ -208,8 +205,6 @@ def subset_note(record: Any) -> str | None:
     >>> subset_note({"preset": "quick", "classes": [{"operation": "digest", "size": "medium"}]})  # doctest: +SKIP
     'a subset: 1 of 13 operations, medium payloads (kit score measures all 13 on small and medium)'
     """
-    from kit import registry as _registry
-
     d = record if isinstance(record, Mapping) else _data(record)
     classes = d.get("classes") or []
     ops = list(dict.fromkeys(c["operation"] for c in classes))
@@ -235,8 +230,6 @@ def score_tables(result: Any) -> list[Table]:
     >>> [t.title for t in score_tables("results/kit/reference.json")][:2]  # doctest: +SKIP
     ['kit score', 'subscores']
     """
-    from kit.scoring import FORMULA, TIERS
-
     d = _data(result)
     s = d["score"]
     m = d.get("machine") or {}
@@ -305,8 +298,6 @@ def claims_table(claims: Iterable[Mapping[str, Any]]) -> Table:
     >>> t.rows[0][:4]
     ['orjson vs json', '5×', '5.10× [3.40, 9.00]', 'holds']
     """
-    from kit.scoring.claims import SEEDS
-
     rows = []
     for c in claims:
         unit = c["unit"]

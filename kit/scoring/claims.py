@@ -20,7 +20,7 @@ about speed; the note says when X gives different results). The seeds' figures a
 so they are read on the bulk classes (medium, 64 KiB; and large, 8 MiB, in a full run), where a ~200-byte
 call's fixed overhead does not decide the ratio. The measured figure is the geometric mean over operations of
 the geometric mean over that operation's payload classes, with the same bootstrap as the score
-(:func:`kit.scoring.nested_geomean`). "gzip" in the seeds is measured as ``zlib`` at gzip's default
+(:func:`kit.scoring.formula.nested_geomean`). "gzip" in the seeds is measured as ``zlib`` at gzip's default
 level 6: the same DEFLATE stream without the gzip header.
 
 Examples
@@ -38,6 +38,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 from kit import registry as _registry
 from kit._display import Table
+from kit.engine import get_engine, payload_nbytes
+from kit.engine.measure import compare
+from kit.scoring.formula import Ratio, nested_geomean
 
 __all__ = ["CLAIMS", "SEEDS", "Claim", "ClaimResult", "check_claims", "claims_table", "format_measured"]
 
@@ -238,8 +241,6 @@ def check_claims(bench: Any = None, *, engine: Any = None, preset: str = "quick"
     >>> [r.verdict in ("holds", "does not hold", "not measurable here") for r in check_claims(claims=[CLAIMS[-1]])]
     [True]
     """
-    from kit.engine import get_engine
-
     eng = engine if engine is not None else get_engine()
     say = progress or (lambda label: None)
     if sizes is not None:
@@ -279,8 +280,6 @@ def check_claims(bench: Any = None, *, engine: Any = None, preset: str = "quick"
 
 def _measure_claim(claim: Claim, pairs: list[tuple[str, str, str, str]], eng: Any, preset: str,
                    rows: dict, in_run: dict | None, default_sizes: list[str]) -> ClaimResult:
-    from kit.scoring import Ratio, nested_geomean
-
     ratios: list[Any] = []
     notes: list[str] = []
     skipped: list[str] = []
@@ -364,8 +363,6 @@ class _NoCache:
 
 def _measure_cached_response(claim: Claim, preset: str) -> ClaimResult:
     """CopyService responses: answered from kit.Cache's memory tier (hits) against generated (no cache)."""
-    from kit.engine.measure import compare
-    from kit.scoring import Ratio, nested_geomean
     from kit.workloads.service import CopyService
 
     try:
@@ -444,8 +441,6 @@ def _measure_compressed_cache(claim: Claim) -> ClaimResult:
 def _measure_across(op_name: str, backend: str, base_op: str, base: str, size: str, kind: str,
                     preset: str) -> dict[str, Any]:
     """Two backends of two operations taking the same input, measured interleaved."""
-    from kit.engine import payload_nbytes
-    from kit.engine.measure import compare
     from kit.workloads import payload
 
     data = payload(kind, _registry.SIZE_CLASSES[size], seed=0)
