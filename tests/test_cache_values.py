@@ -312,10 +312,10 @@ def test_serializer_frames_are_bounded():
 
 def _declaring(codec: str, size: int, payload: bytes) -> bytes:
     """A frame whose header and checksums are all valid, declaring ``size`` bytes (anyone can write one)."""
-    from kit.compression import _checksum_fn, _default_checksum, _frame
+    from kit.compression.frame import checksum_algorithm, checksum_function, make_frame
 
-    alg = _default_checksum()
-    return _frame(codec, "balanced", 1, size, _checksum_fn(alg)(b"?"), alg, payload)
+    alg = checksum_algorithm()
+    return make_frame(codec, "balanced", 1, size, checksum_function(alg)(b"?"), alg, payload)
 
 
 @pytest.mark.parametrize("codec", ["blosc2", "zstd", "zlib", "lzma", "bz2"])
@@ -340,10 +340,9 @@ def test_an_unbounded_serializer_still_refuses_a_frame_declaring_gigabytes(codec
 
 
 def test_the_memory_check_counts_what_a_codec_needs_at_peak(monkeypatch):
-    from kit import compression
-    from kit.compression import DecompressionBombError, decompress
+    from kit.compression import DecompressionBombError, core, decompress
 
-    monkeypatch.setattr(compression, "_memory_available", lambda: 300 << 20)
+    monkeypatch.setattr(core, "_memory_available", lambda: 300 << 20)
     frame = _declaring("zlib", 200 << 20, b"\x00" * (200 << 10))  # fits in 300 MiB once, not twice
     with pytest.raises(DecompressionBombError, match="needs about 419430400 bytes at peak"):
         decompress(frame, max_size=1 << 40)

@@ -165,15 +165,14 @@ def test_non_buffer_input_is_a_type_error():
 def blocked_lz4(monkeypatch):
     """Simulate lz4 missing: sys.modules['lz4'] = None, with the registry's probes reset."""
     _codec("lz4")
-    import kit.compression as kc
+    from kit.compression import streams
 
     backs = [_registry.backend("compress", "lz4"), _registry.backend("decompress", "lz4")]
 
     def reset():
         for b in backs:
             b._cache.clear()
-        kc._compressors.pop("lz4", None)
-        kc._decoders.pop("lz4", None)
+        streams.forget("lz4")
 
     frame = compress(PAYLOADS["text 20 KiB"], codec="lz4")
     monkeypatch.setitem(sys.modules, "lz4", None)
@@ -280,12 +279,12 @@ def test_any_flipped_byte_raises_or_returns_the_original(codec):
 def test_flipped_payload_byte_is_caught_before_any_decoder_runs(codec, monkeypatch):
     if codec != "raw":
         _codec(codec)
-    import kit.compression as kc
+    import kit.compression.core as kc
 
     frame = bytearray(compress(text(5000, 2), codec=codec))
     frame[HEADER_SIZE + 10] ^= 1
     called = []
-    monkeypatch.setattr(kc, "_bounded_decode", lambda *a: called.append(a))
+    monkeypatch.setattr(kc, "bounded_decode", lambda *a: called.append(a))
     with pytest.raises(ChecksumError, match="damaged" if codec != "raw" else "decoded"):
         decompress(bytes(frame))
     assert called == []
@@ -310,7 +309,7 @@ def test_header_damage_and_truncation_messages():
 
 
 def test_checksum_algorithm_is_pinned_in_the_frame(monkeypatch):
-    import kit.compression as kc
+    import kit.compression.frame as kc
 
     monkeypatch.setattr(kc, "_default_alg", [2])
     frame = compress(b"hello" * 100, codec="zlib")
@@ -455,7 +454,7 @@ def test_blosc2_block_size_is_the_one_blosc2_uses():
     np = pytest.importorskip("numpy")
     import blosc2
 
-    from kit.compression import _blosc2_block
+    from kit.compression.auto import _blosc2_block
 
     for n, ts in ((300_000, 8), (1 << 20, 8), (1 << 20, 4), (50_000, 2)):
         data = np.arange(n // ts, dtype=f"<i{ts}").tobytes()
@@ -467,7 +466,8 @@ def test_block_ratio_extrapolation_predicts_the_whole_better_than_the_sample():
     """int64 counts: blosc2's ratio on 512 KiB blocks (0.094) is far below a 16 KiB sample's (0.132)."""
     _codec("blosc2")
     np = pytest.importorskip("numpy")
-    from kit.compression import _blosc2_block, _block_ratio, _codec_compressor, _trial_size
+    from kit.compression.auto import _blosc2_block, _block_ratio, _trial_size
+    from kit.compression.streams import compressor as _codec_compressor
 
     rng = np.random.default_rng(0)
     data = (1000 + rng.poisson(3, size=1 << 17).cumsum()).astype("<i8").tobytes()
@@ -485,13 +485,13 @@ def test_block_ratio_extrapolation_predicts_the_whole_better_than_the_sample():
 
 
 def test_random_small_input_is_screened_without_trying_zstd(monkeypatch):
-    import kit.compression as kc
+    import kit.compression.auto as kc
 
     if not _registry.backend("compress", "lz4").available:
         pytest.skip("the small-input screen needs lz4")
     calls = []
-    real = kc._codec_compressor
-    monkeypatch.setattr(kc, "_codec_compressor", lambda c: calls.append(c) or real(c))
+    real = kc.compressor
+    monkeypatch.setattr(kc, "compressor", lambda c: calls.append(c) or real(c))
     assert frame_info(compress(random_bytes(4096, 4))).codec == "raw" and calls == []
     # repeats of random bytes are not random: lz4 finds them, zstd is tried and kept
     repeated = random_bytes(1024, 5) * 4
@@ -504,7 +504,7 @@ def test_auto_estimates_ratios_with_a_probe_from_16_kib(monkeypatch):
     alphabet (zstd ~0.67, which the calibration text's 0.26 would hide) is stored raw without trying a codec."""
     import random
 
-    import kit.compression as kc
+    import kit.compression.auto as kc
 
     if not _registry.backend("compress", "lz4").available:
         pytest.skip("the probe needs lz4")
@@ -513,8 +513,8 @@ def test_auto_estimates_ratios_with_a_probe_from_16_kib(monkeypatch):
         i, rng.randrange(1000), rng.randrange(100), rng.randrange(100)) for i in range(1500))[: 64 << 10]
     plain = bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN") for _ in range(64 << 10))
     calls = []
-    real = kc._codec_compressor
-    monkeypatch.setattr(kc, "_codec_compressor", lambda c: calls.append(c) or real(c))
+    real = kc.compressor
+    monkeypatch.setattr(kc, "compressor", lambda c: calls.append(c) or real(c))
     assert choose_codec(doc) == "zstd"
     assert frame_info(compress(plain)).codec == "raw" and calls == []
     assert choose_codec(plain, objective="ratio") != "raw"  # where size dominates, it still pays
@@ -524,7 +524,7 @@ def test_auto_estimates_ratios_with_a_probe_from_16_kib(monkeypatch):
 
 
 def test_without_lz4_auto_decides_by_the_model_alone(blocked_lz4):
-    import kit.compression as kc
+    import kit.compression.auto as kc
 
     monkey = kc._lz4_block
     kc._lz4_block = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kit.cache import _corrupt
+from kit.cache._corrupt import report as report_corrupt
 from kit.cache._tier import Tier
 from kit.cache.values import Serializer
 
@@ -47,11 +47,28 @@ class BlobTier(Tier):
         try:
             return self.serializer.loads(blob, self.checks_rows), remaining
         except Exception as exc:  # damaged frame, bad signature, unknown kind: all a miss
-            self._damaged(key, exc)
+            self.report_damaged(key, exc)
             return None
 
-    def _damaged(self, key: Any, exc: BaseException) -> None:
-        _corrupt.report(self, key, exc)
+    def report_damaged(self, key: Any, exc: BaseException) -> None:
+        """A frame this tier returned as a hit could not be decoded: a miss, a warning, and gone.
+
+        The hit is counted as a miss instead, the entry is removed (an error
+        removing it is ignored), and a :class:`~kit.cache.CorruptEntryWarning`
+        names the key and the error.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from kit.cache import CompressedTier
+        >>> t = CompressedTier(); t["k"] = 1; _ = t.lookup_blob("k")
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     t.report_damaged("k", ValueError("bad frame"))
+        >>> "k" in t, t.hits, t.misses, t.corrupted
+        (False, 0, 1, 1)
+        """
+        report_corrupt(self, key, exc)
         self.hits -= 1
         self.misses += 1
         try:
@@ -64,3 +81,29 @@ class BlobTier(Tier):
 
     def _set_value(self, key: Any, value: Any, ttl: float | None) -> None:
         self.store_blob(key, self.serializer.dumps(value), ttl)
+
+
+def row_check_algorithm() -> str:
+    """The 64-bit row check new on-disk stores and Redis tiers pin: ``xxh3_64`` with xxhash, else ``blake2b_64``.
+
+    Examples
+    --------
+    >>> row_check_algorithm() in ("xxh3_64", "blake2b_64")
+    True
+    """
+    from kit import registry as _registry
+
+    return "xxh3_64" if _registry.backend("fingerprint", "xxh3_128").available else "blake2b_64"
+
+
+def zstd_available() -> bool:
+    """Whether zstandard is installed here (the compressed tier's dictionaries need it); nothing is imported.
+
+    Examples
+    --------
+    >>> isinstance(zstd_available(), bool)
+    True
+    """
+    from kit import registry as _registry
+
+    return _registry.backend("compress", "zstd").available

@@ -31,16 +31,19 @@ Examples
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from kit.cache import _corrupt
-from kit.cache._blob import BlobTier
+from kit.cache._blob import BlobTier, zstd_available
+from kit.cache._corrupt import report as report_corrupt
+from kit.cache._tier import MISSING
 from kit.cache.memory import LRUTier
 from kit.cache.values import Serializer
-from kit.compression import (DICTIONARY_ID_SIZE, FLAG_DICTIONARY, HEADER_SIZE, MAGIC, Dictionary, _frame,
-                             decompress)
+from kit.compression import Dictionary, decompress
+from kit.compression.dictionary import with_dictionary
+from kit.compression.frame import as_raw_frame, declared_size, dictionary_id, is_frame, needs_dictionary
 
 __all__ = ["CompressedTier", "DICT_MAX_VALUE", "DICT_TRAIN_AT", "DICT_SAMPLES", "DICT_SIZE"]
 
@@ -97,6 +100,10 @@ class _FrameLRU(LRUTier):
 class CompressedTier(BlobTier):
     """L2 tier: frames in an LRU bounded by their compressed size (dictionaries included).
 
+    Thread-safe on its own: every public method holds the tier's lock (an
+    ``RLock``), so the frames, their dictionaries and the byte counts change
+    together, whoever calls.
+
     Parameters
     ----------
     maxbytes : int
@@ -131,12 +138,13 @@ class CompressedTier(BlobTier):
                  serializer: Serializer | None = None, timer: Callable[[], float] = time.monotonic,
                  on_evict: Callable[[Any, bytes], None] | None = None, dictionaries: bool = True) -> None:
         super().__init__(serializer=serializer, timer=timer)
+        self._lock = threading.RLock()
         self._raw: dict[Any, int] = {}
         self._raw_total = 0
         self._maxbytes = maxbytes
         self._frames = _FrameLRU(self, maxsize, maxbytes, getsizeof=len, timer=timer, on_evict=self._evicted)
         self.on_evict = on_evict
-        self.dictionaries = bool(dictionaries) and _zstd_available()
+        self.dictionaries = bool(dictionaries) and zstd_available()
         # key -> id of the dictionary its frame uses (None: none), for entries small enough
         # to use one; in order of storing (most recent last): the training samples' pool.
         self._small: OrderedDict[Any, bytes | None] = OrderedDict()
@@ -164,7 +172,7 @@ class CompressedTier(BlobTier):
             try:
                 portable = self._portable(blob)
             except Exception as exc:  # damaged: nothing trustworthy to hand on
-                _corrupt.report(self, key, exc)
+                report_corrupt(self, key, exc)
                 return
             self.on_evict(key, portable)
 
@@ -193,7 +201,8 @@ class CompressedTier(BlobTier):
 
     @property
     def currsize(self) -> int:
-        return self._frames.currsize + self._dict_bytes
+        with self._lock:
+            return self._frames.currsize + self._dict_bytes
 
     @property
     def maxbytes(self) -> int | None:
@@ -207,13 +216,16 @@ class CompressedTier(BlobTier):
 
     def _portable(self, blob: bytes) -> bytes:
         """A frame any tier can decode: a dictionary frame becomes a raw one (same checksums)."""
-        if len(blob) < HEADER_SIZE or not blob[9] & FLAG_DICTIONARY:
+        if not needs_dictionary(blob):
             return blob
-        data = decompress(blob, dictionaries=self._dicts, max_size=self.serializer.max_size)
-        # decompress verified data against the original's checksum: reuse it.
-        return _frame("raw", None, blob[8], len(data), blob[18:26], blob[7], data)
+        # decompress verifies the data against the original's checksum, which the raw frame keeps.
+        return as_raw_frame(blob, decompress(blob, dictionaries=self._dicts, max_size=self.serializer.max_size))
 
     def lookup_blob(self, key: Any) -> tuple[bytes, float | None] | None:
+        with self._lock:
+            return self._lookup_blob(key)
+
+    def _lookup_blob(self, key: Any) -> tuple[bytes, float | None] | None:
         frames = self._frames
         expirations = frames.expirations
         found = frames.lookup(key)
@@ -223,11 +235,11 @@ class CompressedTier(BlobTier):
             self.misses += 1
             return None
         blob, remaining = found
-        if len(blob) >= HEADER_SIZE and blob[9] & FLAG_DICTIONARY:
+        if needs_dictionary(blob):
             try:
                 blob = self._portable(blob)
             except Exception as exc:  # damaged: a miss and a warning, never wrong data
-                _corrupt.report(self, key, exc)
+                report_corrupt(self, key, exc)
                 self.misses += 1
                 self.discard(key)
                 return None
@@ -235,13 +247,19 @@ class CompressedTier(BlobTier):
         return blob, remaining
 
     def store_blob(self, key: Any, blob: bytes, ttl: float | None = None) -> bool:
+        with self._lock:
+            return self._store_blob(key, blob, ttl)
+
+    def _store_blob(self, key: Any, blob: bytes, ttl: float | None) -> bool:
         if self._maxbytes is not None and len(blob) > self._maxbytes - self._dict_bytes:
             return False
         if self._retired:
             self._release()
         self._forget(key)
-        size = int.from_bytes(blob[10:18], "little") if len(blob) >= HEADER_SIZE else len(blob)
-        small = self.dictionaries and size <= DICT_MAX_VALUE and _plain_frame(blob)
+        framed = is_frame(blob)
+        size = declared_size(blob) if framed else len(blob)
+        # A kit frame without a dictionary (the serializer's output): one this tier may re-encode.
+        small = self.dictionaries and size <= DICT_MAX_VALUE and framed and not needs_dictionary(blob)
         did = None
         if small and self._current is not None:
             blob, did = self._with_dictionary(blob, self._current)
@@ -250,7 +268,7 @@ class CompressedTier(BlobTier):
             recent[1] += size
             recent[2] += 1
         self._frames.set(key, blob, ttl)
-        if key in self._frames._data:
+        if self._frames.peek(key, MISSING) is not MISSING:
             self._raw[key] = size
             self._raw_total += size
             if small:
@@ -271,14 +289,11 @@ class CompressedTier(BlobTier):
         """
         if data is None:
             data = self._plain_bytes(blob)
-        if _dictionary_of(blob) is not None:
-            # decompress verified data against the original's checksum: reuse it.
-            blob = _frame("raw", None, blob[8], len(data), blob[18:26], blob[7], data)
-        payload = d._compress(data, self.serializer.level)
-        if HEADER_SIZE + DICTIONARY_ID_SIZE + len(payload) >= len(blob):
-            return blob, None
-        # blob's checksum of the original was verified when data was decoded: reuse it.
-        return _frame("zstd", self.serializer.level, blob[8], len(data), blob[18:26], blob[7], payload, d), d.id
+        if dictionary_id(blob) is not None:
+            # decompress verified data against the original's checksum: the raw frame keeps it.
+            blob = as_raw_frame(blob, data)
+        out = with_dictionary(blob, data, d, self.serializer.level)
+        return (blob, None) if out is None else (out, d.id)
 
     def _plain_bytes(self, blob: bytes) -> bytes:
         """The encoded value a (checked) frame holds."""
@@ -333,12 +348,12 @@ class CompressedTier(BlobTier):
         """
         t0 = time.perf_counter()
         self._since = 0
-        data = self._frames._data
+        peek = self._frames.peek
         keys = list(self._small)[-DICT_SAMPLES:]
         samples: list[tuple[Any, bytes, bytes]] = []
         for key in keys:
             try:
-                samples.append((key, data[key], self._plain_bytes(data[key])))
+                samples.append((key, peek(key), self._plain_bytes(peek(key))))
             except Exception:  # damaged: left for a read to find and report
                 continue
         total = sum(len(s[2]) for s in samples)
@@ -387,21 +402,21 @@ class CompressedTier(BlobTier):
             if key in done:
                 continue
             budget -= 1
-            blob = self._frames._data[key]
+            blob = self._frames.peek(key)
             try:
                 self._recode(key, *self._with_dictionary(blob, d))
             except Exception as exc:  # damaged: a warning, and gone
-                _corrupt.report(self, key, exc)
-                self._frames._remove(key)
+                report_corrupt(self, key, exc)
+                self._frames.discard(key)
         # Dictionaries beyond DICT_LIVE (entries past the budget still use them): theirs move too.
         for old in list(self._dicts)[: max(0, len(self._dicts) - DICT_LIVE)]:
             for key in [k for k, v in self._small.items() if v == old]:
-                blob = self._frames._data[key]
+                blob = self._frames.peek(key)
                 try:
                     self._recode(key, *self._with_dictionary(blob, d))
                 except Exception as exc:
-                    _corrupt.report(self, key, exc)
-                    self._frames._remove(key)
+                    report_corrupt(self, key, exc)
+                    self._frames.discard(key)
         for did in self._dicts:
             if did != d.id and self._uses.get(did, 0) <= 0:
                 self._retired.add(did)
@@ -418,75 +433,86 @@ class CompressedTier(BlobTier):
             self._uses[did] += 1
         self._frames.replace(key, blob)
 
-    # -- mapping -------------------------------------------------------------------------------
+    # -- mapping (each method holds the tier's lock) ------------------------------------------
 
     def discard(self, key: Any) -> bool:
-        if key in self._frames._data:
-            self._frames._remove(key)
-            return True
-        return False
+        with self._lock:
+            return self._frames.discard(key)
+
+    def discard_prefix(self, prefix: str) -> int:
+        """Remove every ``str`` key starting with ``prefix``; returns how many.
+
+        Examples
+        --------
+        >>> t = CompressedTier()
+        >>> t["a:1"] = 1; t["a:2"] = 2; t["b:1"] = 3
+        >>> t.discard_prefix("a:"), sorted(t)
+        (2, ['b:1'])
+        """
+        with self._lock:
+            keys = [k for k in self._frames if isinstance(k, str) and k.startswith(prefix)]
+            for k in keys:
+                self._frames.discard(k)
+            return len(keys)
+
+    def report_damaged(self, key: Any, exc: BaseException) -> None:
+        with self._lock:
+            super().report_damaged(key, exc)
+
+    def __contains__(self, key: Any) -> bool:
+        with self._lock:
+            return super().__contains__(key)
 
     def __delitem__(self, key: Any) -> None:
-        if not self.discard(key):
-            raise KeyError(key)
-        self.deletes += 1
+        with self._lock:
+            if not self._frames.discard(key):
+                raise KeyError(key)
+            self.deletes += 1
 
     def popitem(self) -> tuple[Any, Any]:
-        key, blob = self._frames.popitem()
-        return key, self.serializer.loads(self._portable(blob))
+        with self._lock:
+            key, blob = self._frames.popitem()
+            blob = self._portable(blob)
+        return key, self.serializer.loads(blob)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._frames)
+        with self._lock:
+            return iter(self._frames)
 
     def __len__(self) -> int:
-        return len(self._frames)
+        with self._lock:
+            return len(self._frames)
 
     def clear(self) -> None:
         """Remove every entry and every dictionary (the next ones are trained afresh)."""
-        self._frames.clear()
-        self._raw.clear()
-        self._raw_total = 0
-        self._small.clear()
-        self._dicts.clear()
-        self._uses.clear()
-        self._retired.clear()
-        self._dict_bytes = 0
-        self._current = None
-        self._trained_on = self._since = 0
-        self._wait = DICT_TRAIN_AT
-        self._base_ratio = None
-        self._recent = [0, 0, 0]
-        self._bound()
+        with self._lock:
+            self._frames.clear()
+            self._raw.clear()
+            self._raw_total = 0
+            self._small.clear()
+            self._dicts.clear()
+            self._uses.clear()
+            self._retired.clear()
+            self._dict_bytes = 0
+            self._current = None
+            self._trained_on = self._since = 0
+            self._wait = DICT_TRAIN_AT
+            self._base_ratio = None
+            self._recent = [0, 0, 0]
+            self._bound()
 
     def stats(self) -> dict[str, Any]:
-        s = super().stats()
-        s["raw_bytes"] = self._raw_total
-        s["reduction"] = round(1 - self.currsize / self._raw_total, 4) if self._raw_total else None
-        s["corrupted"] = self.corrupted
-        cur = self._current
-        s["dictionary"] = {
-            "enabled": self.dictionaries, "version": self.dictionary_version,
-            "id": cur.id.hex() if cur is not None else None, "trained_on": self._trained_on,
-            "live": len(self._dicts), "bytes": self._dict_bytes,
-            "entries_using": sum(self._uses.values()),
-            "trainings": self.trainings, "failed_trainings": self.training_failures,
-            "training_seconds": round(self.training_seconds, 4)}
-        return s
-
-
-def _plain_frame(blob: bytes) -> bool:
-    """A kit frame without a dictionary (the serializer's output): one this tier may re-encode."""
-    return len(blob) >= HEADER_SIZE and blob[:4] == MAGIC and not blob[9] & FLAG_DICTIONARY
-
-
-def _dictionary_of(blob: bytes) -> bytes | None:
-    """The id of the dictionary a frame needs, or ``None``."""
-    if len(blob) >= HEADER_SIZE + DICTIONARY_ID_SIZE and blob[9] & FLAG_DICTIONARY:
-        return bytes(blob[HEADER_SIZE: HEADER_SIZE + DICTIONARY_ID_SIZE])
-    return None
-
-
-def _zstd_available() -> bool:
-    from kit import registry as _registry
-
-    return _registry.backend("compress", "zstd").available
+        with self._lock:
+            s = super().stats()
+            s["raw_bytes"] = self._raw_total
+            s["reduction"] = round(1 - self.currsize / self._raw_total, 4) if self._raw_total else None
+            s["corrupted"] = self.corrupted
+            cur = self._current
+            s["dictionary"] = {
+                "enabled": self.dictionaries, "version": self.dictionary_version,
+                "id": cur.id.hex() if cur is not None else None, "trained_on": self._trained_on,
+                "live": len(self._dicts), "bytes": self._dict_bytes,
+                "entries_using": sum(self._uses.values()),
+                "trainings": self.trainings, "failed_trainings": self.training_failures,
+                "training_seconds": round(self.training_seconds, 4)}
+            return s

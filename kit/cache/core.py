@@ -44,7 +44,7 @@ from typing import Any, Callable, Iterator
 from kit.cache._blob import BlobTier
 from kit.cache._tier import MISSING, Latency, check_ttl
 from kit.cache.compressed import CompressedTier
-from kit.cache.memory import LRUTier, MemoryTier, memory_tier
+from kit.cache.memory import MemoryTier, memory_tier
 from kit.cache.values import Serializer, UnsupportedValue
 from kit.errors import KitWarning
 
@@ -173,41 +173,10 @@ class Cache(MutableMapping):
         self._warned: set[str] = set()
         ref = weakref.ref(self)
         atexit.register(Cache._at_exit, ref)
-        if type(self.l1) is LRUTier:
-            self.get = self._lru_get()  # type: ignore[method-assign]
-
-    def _lru_get(self) -> Callable[..., Any]:
-        """``get`` for an LRU L1, without the lock on a hit.
-
-        An OrderedDict's ``move_to_end`` and item lookup are each atomic under
-        the GIL; if another thread removes the key between them, the lookup
-        raises KeyError and this is a miss, which is what it is. Counters may
-        lose an increment under contention (statistics, not data). Expiring
-        entries and every 32nd call (latency sampling) take the locked path.
-        """
-        l1 = self.l1
-        data, move, expires = l1._data, l1._move, l1._expires
-        lower, lock, slow_get = self._get_lower, self._lock, l1.get
-
-        def get(key: Any, default: Any = None) -> Any:
-            h = l1.hits
-            if h & 31 and not expires:
-                try:
-                    move(key)
-                    value = data[key]
-                except KeyError:
-                    l1.misses += 1
-                    return lower(key, default)
-                l1.hits = h + 1
-                return value
-            with lock:
-                value = slow_get(key, MISSING)
-            if value is not MISSING:
-                return value
-            return lower(key, default)
-
+        # L1 answers its hits itself (an LRU one mostly without the lock); misses go below.
+        get = self.l1.getter(self._lock, self._get_lower)
         get.__doc__ = Cache.get.__doc__
-        return get
+        self.get = get  # type: ignore[method-assign]
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -241,11 +210,7 @@ class Cache(MutableMapping):
     def _search_lower(self, key: Any, default: Any) -> Any:
         for i, tier in enumerate(self.lower):
             try:
-                if tier is self.l2:
-                    with self._lock:
-                        found = tier.lookup_blob(key)
-                else:
-                    found = tier.lookup_blob(key)
+                found = tier.lookup_blob(key)
             except Exception as exc:  # a tier failing is a miss there, never an error here
                 self._tier_failed(tier, "read", exc)
                 continue
@@ -262,8 +227,7 @@ class Cache(MutableMapping):
         try:
             value = self.serializer.loads(blob, tier.checks_rows)
         except Exception as exc:
-            with self._lock:
-                tier._damaged(key, exc)
+            tier.report_damaged(key, exc)
             return MISSING
         self._promote(key, value, blob, remaining, i)
         self._lower_hits += 1
@@ -343,11 +307,7 @@ class Cache(MutableMapping):
                 return many(keys)
             found = {}
             for key in keys:
-                if tier is self.l2:
-                    with self._lock:
-                        hit = tier.lookup_blob(key)
-                else:
-                    hit = tier.lookup_blob(key)
+                hit = tier.lookup_blob(key)
                 if hit is not None:
                     found[key] = hit
             return found
@@ -365,11 +325,7 @@ class Cache(MutableMapping):
         with self._lock:
             if key in self.l1:
                 return True
-            if self.l2 is not None and key in self.l2:
-                return True
         for tier in self.lower:
-            if tier is self.l2:
-                continue
             try:
                 if key in tier:
                     return True
@@ -488,7 +444,7 @@ class Cache(MutableMapping):
             self.l1.set(key, value, ttl)
             return True
         except ValueError:  # larger than L1 can hold: drop any older value there
-            if key in self.l1._data:
+            if self.l1.peek(key, MISSING) is not MISSING:
                 del self.l1[key]
             return False
 
@@ -498,11 +454,7 @@ class Cache(MutableMapping):
 
     def _store_blob(self, tier: BlobTier, key: Any, blob: bytes, ttl: float | None) -> None:
         try:
-            if tier is self.l2:
-                with self._lock:
-                    stored = tier.store_blob(key, blob, ttl)
-            else:
-                stored = tier.store_blob(key, blob, ttl)
+            stored = tier.store_blob(key, blob, ttl)
         except Exception as exc:
             self._tier_failed(tier, "write", exc)
             stored = False
@@ -512,11 +464,7 @@ class Cache(MutableMapping):
 
     def _discard(self, tier: BlobTier, key: Any) -> None:
         try:
-            if tier is self.l2:
-                with self._lock:
-                    tier.discard(key)
-            else:
-                tier.discard(key)
+            tier.discard(key)
         except Exception as exc:
             self._tier_failed(tier, "delete", exc)
 
@@ -548,7 +496,7 @@ class Cache(MutableMapping):
             dirty, self._dirty = self._dirty, {}
             items = []
             for key, exp in dirty.items():
-                found = self.l1._data.get(key, MISSING)
+                found = self.l1.peek(key, MISSING)
                 if found is not MISSING:
                     items.append((key, found, exp))
         now = self.timer()
@@ -581,16 +529,12 @@ class Cache(MutableMapping):
         found = False
         with self._lock:
             self._dirty.pop(key, None)
-            if key in self.l1._data:
+            if self.l1.peek(key, MISSING) is not MISSING:
                 del self.l1[key]
                 found = True
         for tier in self.lower:
             try:
-                if tier is self.l2:
-                    with self._lock:
-                        found = tier.discard(key) or found
-                else:
-                    found = tier.discard(key) or found
+                found = tier.discard(key) or found
             except Exception as exc:
                 self._tier_failed(tier, "delete", exc)
         return found
@@ -612,18 +556,12 @@ class Cache(MutableMapping):
             if prefix is None:
                 self._dirty.clear()
                 self.l1.clear()
-                if self.l2 is not None:
-                    self.l2.clear()
             else:
-                for tier in (self.l1, self.l2):
-                    if tier is None:
-                        continue
-                    for k in [k for k in tier if isinstance(k, str) and k.startswith(prefix)]:
-                        self._dirty.pop(k, None)
-                        del tier[k]
+                for k in [k for k in self._dirty if isinstance(k, str) and k.startswith(prefix)]:
+                    del self._dirty[k]
+                for k in [k for k in self.l1 if isinstance(k, str) and k.startswith(prefix)]:
+                    del self.l1[k]
         for tier in self.lower:
-            if tier is self.l2:
-                continue
             try:
                 if prefix is None:
                     tier.clear()
@@ -637,11 +575,7 @@ class Cache(MutableMapping):
     def __iter__(self) -> Iterator[Any]:
         with self._lock:
             keys = dict.fromkeys(self.l1)
-            if self.l2 is not None:
-                keys.update(dict.fromkeys(self.l2))
         for tier in self.lower:
-            if tier is self.l2:
-                continue
             try:
                 keys.update(dict.fromkeys(tier))
             except Exception as exc:
@@ -672,11 +606,7 @@ class Cache(MutableMapping):
         """
         with self._lock:
             tiers = {self.l1.name: self.l1.stats()}
-            if self.l2 is not None:
-                tiers[self.l2.name] = self.l2.stats()
         for tier in self.lower:
-            if tier is self.l2:
-                continue
             try:
                 tiers[tier.name] = tier.stats()
             except Exception as exc:

@@ -39,10 +39,10 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from kit.cache._blob import BlobTier
+from kit.cache._blob import BlobTier, row_check_algorithm
 from kit.cache._tier import SAMPLE_EVERY, check_ttl
 from kit.cache.values import Serializer, decode, decode_key, encode_key
-from kit.compression import HEADER_SIZE
+from kit.compression import raw_payload
 from kit.errors import KitError, KitWarning
 
 __all__ = ["DiskTier", "CacheBusyError", "FORMAT"]
@@ -125,12 +125,6 @@ def _check_fn(name: str) -> Callable[[bytes, bytes, float | None], int]:
 
         return check
     raise KitError(f"unknown row check {name!r} in the cache database; this kit knows xxh3_64, blake2b_64")
-
-
-def _default_check() -> str:
-    from kit import registry as _registry
-
-    return "xxh3_64" if _registry.backend("fingerprint", "xxh3_128").available else "blake2b_64"
 
 
 def _code(exc: BaseException) -> int | None:
@@ -312,7 +306,7 @@ class DiskTier(BlobTier):
         return check
 
     def _create_schema(self, con: sqlite3.Connection) -> None:
-        sql = _SCHEMA.format(format=FORMAT, check=_default_check())
+        sql = _SCHEMA.format(format=FORMAT, check=row_check_algorithm())
         self._retry(lambda: con.executescript("BEGIN IMMEDIATE;" + sql + "COMMIT;"), con)
 
     def _quarantine(self, exc: BaseException) -> None:
@@ -435,8 +429,8 @@ class DiskTier(BlobTier):
             return None
         rowid, value, expires, chk, accessed = row
         if self._check(kb, value, expires) != chk:
-            self.hits += 1  # _damaged turns it into a miss
-            self._damaged(key, ValueError("row check mismatch"))
+            self.hits += 1  # report_damaged turns it into a miss
+            self.report_damaged(key, ValueError("row check mismatch"))
             return None
         now = self.clock()
         remaining = None
@@ -489,7 +483,7 @@ class DiskTier(BlobTier):
             if self._check(kb, value, expires) != chk:
                 self.hits += len(ks)
                 for key in ks:
-                    self._damaged(key, ValueError("row check mismatch"))
+                    self.report_damaged(key, ValueError("row check mismatch"))
                 continue
             if expires is not None and expires <= now:
                 self.misses += len(ks)
@@ -550,15 +544,15 @@ class DiskTier(BlobTier):
                 self._flush_touches()
         try:
             ser = self.serializer
-            if value[5] == 0 and len(value) - HEADER_SIZE <= ser.max_size and len(value) - HEADER_SIZE == \
-                    int.from_bytes(value[10:18], "little") and value[:5] == b"KITZ\x01":
+            payload = raw_payload(value, ser.max_size)
+            if payload is not None:
                 # A raw frame whose row check just passed: its payload is the encoded value.
-                out = decode(memoryview(value)[HEADER_SIZE:], signer=ser.signer)
+                out = decode(payload, signer=ser.signer)
             else:
                 out = ser.loads(value, True)
         except Exception as exc:
             self.hits += 1
-            self._damaged(key, exc)
+            self.report_damaged(key, exc)
             return default
         self.hits += 1
         return out

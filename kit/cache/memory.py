@@ -38,7 +38,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from kit.cache._tier import Tier, check_ttl, sizeof
+from kit.cache._tier import MISSING, Tier, check_ttl, sizeof
 
 __all__ = ["LFUTier", "LRUTier", "MemoryTier", "TTLTier", "POLICIES", "memory_tier"]
 
@@ -214,6 +214,63 @@ class MemoryTier(Tier):
         self._remove(key)
         self.deletes += 1
 
+    def peek(self, key: Any, default: Any = None) -> Any:
+        """The value held for ``key``, or ``default``: not counted, recency untouched, expiry not checked.
+
+        For a holder that needs the value as stored (a write-back flush, a
+        presence check before a delete), not a read that should count.
+
+        Examples
+        --------
+        >>> t = LRUTier(); t["a"] = 1
+        >>> t.peek("a"), t.peek("b", 0), t.hits
+        (1, 0, 0)
+        """
+        return self._data.get(key, default)
+
+    def discard(self, key: Any) -> bool:
+        """Remove ``key`` if present (no error, not counted as a delete); ``True`` if it was.
+
+        Examples
+        --------
+        >>> t = LRUTier(); t["a"] = 1
+        >>> t.discard("a"), t.discard("a"), t.deletes
+        (True, False, 0)
+        """
+        if key in self._data:
+            self._remove(key)
+            return True
+        return False
+
+    def getter(self, lock: Any, below: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+        """A ``get(key, default=None)`` for a cache with this tier on top and ``below`` under it.
+
+        A hit is answered by this tier; a miss (counted here) is answered by
+        ``below(key, default)``, outside ``lock``. ``lock`` is the caller's
+        lock, the one it holds around every other use of this tier; this
+        tier's reads take it too. :class:`LRUTier` answers most hits without
+        it (see :meth:`LRUTier.getter`).
+
+        Examples
+        --------
+        >>> import threading
+        >>> t = LFUTier(); t["a"] = 1
+        >>> get = t.getter(threading.Lock(), lambda key, default: default)
+        >>> get("a"), get("b", 0)
+        (1, 0)
+        """
+        tier_get = self.get
+        missing = MISSING
+
+        def get(key: Any, default: Any = None) -> Any:
+            with lock:
+                value = tier_get(key, missing)
+            if value is not missing:
+                return value
+            return below(key, default)
+
+        return get
+
     def popitem(self) -> tuple[Any, Any]:
         """Evict: expired entries first, then the policy's victim.
 
@@ -306,6 +363,52 @@ class LRUTier(MemoryTier):
 
     def _victim(self) -> Any:
         return next(iter(self._data))
+
+    def getter(self, lock: Any, below: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+        """A ``get(key, default=None)`` for a cache with this tier on top, hits mostly without ``lock``.
+
+        An OrderedDict's ``move_to_end`` and item lookup are each atomic under
+        the GIL; if another thread removes the key between them, the lookup
+        raises KeyError and this is a miss, which is what it is. Counters may
+        lose an increment under contention (statistics, not data). Entries
+        that expire and every 32nd call (latency sampling) take the locked
+        path of :meth:`MemoryTier.getter`. A subclass that changes how a read
+        works (``get``, ``lookup`` or ``_touch``) gets the locked path only.
+
+        Examples
+        --------
+        >>> import threading
+        >>> t = LRUTier(); t["a"] = 1
+        >>> get = t.getter(threading.Lock(), lambda key, default: default)
+        >>> get("a"), get("b", 0), (t.hits, t.misses)
+        (1, 0, (1, 1))
+        """
+        cls = type(self)
+        if cls.get is not LRUTier.get or cls.lookup is not MemoryTier.lookup or cls._touch is not LRUTier._touch:
+            return super().getter(lock, below)
+        data, move, expires = self._data, self._move, self._expires
+        slow_get = self.get
+        missing = MISSING
+        tier = self
+
+        def get(key: Any, default: Any = None) -> Any:
+            h = tier.hits
+            if h & 31 and not expires:
+                try:
+                    move(key)
+                    value = data[key]
+                except KeyError:
+                    tier.misses += 1
+                    return below(key, default)
+                tier.hits = h + 1
+                return value
+            with lock:
+                value = slow_get(key, missing)
+            if value is not missing:
+                return value
+            return below(key, default)
+
+        return get
 
     def get(self, key: Any, default: Any = None) -> Any:
         # The hot path of the whole cache. move_to_end doubles as the lookup

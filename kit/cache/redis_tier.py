@@ -48,7 +48,7 @@ import time
 import warnings
 from typing import Any, Callable, Iterator
 
-from kit.cache._blob import BlobTier
+from kit.cache._blob import BlobTier, row_check_algorithm
 from kit.cache._tier import check_ttl
 from kit.cache.breaker import OPEN, CircuitBreaker
 from kit.cache.values import Serializer, decode_key, encode_key
@@ -155,9 +155,7 @@ class RedisTier(BlobTier):
         if breaker is not None and breaker.on_change is None:
             breaker.on_change = self._changed
         self.short_circuits = 0
-        from kit.cache.disk import _default_check
-
-        self._alg = _CHECK_IDS[_default_check()]
+        self._alg = _CHECK_IDS[row_check_algorithm()]
         self.tombstone_ttl = float(tombstone_ttl)
         self.max_pending = int(max_pending)
         self._set_script = self.client.register_script(_SET)
@@ -282,7 +280,7 @@ class RedisTier(BlobTier):
             ok = False
         if not ok:
             self.hits += 1
-            self._damaged(key, ValueError("check mismatch"))
+            self.report_damaged(key, ValueError("check mismatch"))
             return None
         self.hits += 1
         return blob, (pttl / 1000.0 if isinstance(pttl, int) and pttl >= 0 else None)

@@ -49,7 +49,7 @@ import sys
 import uuid
 from typing import Any, Callable
 
-from kit.compression import _decompress_checked, compress, decompress
+from kit.compression import compress, decompress, decompress_verified
 from kit.errors import KitError
 
 __all__ = ["Serializer", "SignatureError", "UnsupportedValue", "DecodeError", "ValueTooLarge", "decode",
@@ -745,7 +745,7 @@ class Serializer:
         """
         try:
             if checked:
-                return decode(_decompress_checked(blob, self.max_size), signer=self.signer)
+                return decode(decompress_verified(blob, self.max_size), signer=self.signer)
             return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
         except (KeyboardInterrupt, SystemExit):
             raise

@@ -321,7 +321,7 @@ def compression_target(preset: str = "quick", objective: str = "balanced",
     ``"held-out"``.
     """
     from kit import registry as _registry
-    from kit.compression import CODEC_IDS, OBJECTIVES, _model, compress, decompress
+    from kit.compression import CODEC_IDS, OBJECTIVES, calibration_seconds, compress, decompress
     from kit.engine.measure import format_time
     from kit.registry.codecs import CODECS
 
@@ -342,10 +342,10 @@ def compression_target(preset: str = "quick", objective: str = "balanced",
     corpus = ([] if inputs == "held-out" else _corpus()) + ([] if inputs == "tuned" else held_out())
     for label, data, ts in corpus:
         # Warm-up: imports and the per-process calibration are reported apart.
-        before = _model.calibration_seconds
+        before = calibration_seconds()
         compress(data, typesize=ts, level=level, objective=objective)
-        if _model.calibration_seconds > before:
-            calibration.append(_model.calibration_seconds - before)
+        if calibration_seconds() > before:
+            calibration.append(calibration_seconds() - before)
         fns = {c: functools.partial(compress, data, c, level, typesize=ts) for c in codecs} | {
             "auto": functools.partial(compress, data, "auto", level, objective=objective, typesize=ts)}
         # First every contender, then only those that can still be best: a codec over
