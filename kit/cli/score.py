@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from kit.cli.engine import own_usage, plain_warnings
@@ -12,7 +13,7 @@ from kit.errors import KitError
 
 #: Runs a reference record pools by default: enough for the run-to-run test to see a 25% change.
 REFERENCE_RUNS = 5
-#: Where records are by default (kit.records.results_dir), in words for the options' help.
+#: Where records are by default (kit._paths.results_dir), in words for the options' help.
 RESULTS = "the results folder: $KIT_RESULTS_DIR, else results/kit in kit's checkout, else the user data dir"
 
 
@@ -142,7 +143,7 @@ def _score(args: argparse.Namespace) -> int:
         if not args.as_reference:
             raise KitError("--extend goes with --as-reference (it extends this machine's reference record)")
         name = f"reference-{fingerprint_id(fingerprint())}-{preset}.json"
-        found = records.Path(args.results or records.results_dir()) / name
+        found = Path(args.results or records.results_dir()) / name
         if not found.is_file():
             raise KitError(f"{args.results or records.results_dir()}: no reference of this machine and preset to "
                            "extend; make one with kit score --as-reference")
@@ -208,7 +209,7 @@ def _write(res: Any, args: argparse.Namespace) -> Any:
     name = f"reference-{rec.machine_id}-{rec.data['preset']}.json" if args.as_reference else None
     try:
         path = records.write_record(rec, folder, name)
-        records.append_parquet(rec, records.Path(folder) / records.PARQUET_NAME)
+        records.append_parquet(rec, Path(folder) / records.PARQUET_NAME)
     except OSError as exc:
         raise KitError(f"cannot write the record in {folder}: {exc.strerror or exc}") from None
     return path
@@ -249,7 +250,7 @@ def _report(args: argparse.Namespace) -> int:
     from kit.report import write_report
 
     recs = args.records or [records.latest_record(args.results)]
-    out = args.out or records.Path(args.results or records.results_dir()) / "report"
+    out = args.out or Path(args.results or records.results_dir()) / "report"
     paths = write_report(recs, out, against=args.against)
     print(f"report written: {paths['html']}\nchart: {paths['png']}")
     return 0
