@@ -283,3 +283,16 @@ def test_compare_interleaves_the_contenders_round_by_round(clock):
     compare({n: contender(n) for n in "abc"}, min_time=0.001, samples=3, budget=1.0)
     timed = order[3:]  # after one calibration call each
     assert timed == list("abc" "bca" "cab")  # each round starts one further on
+
+
+def test_an_unknown_clock_is_refused_when_read_not_when_imported():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import kit.engine.measure as m\n"
+            "try:\n    m.compare({'a': lambda: None}, min_time=0.001, samples=3)\n"
+            "except Exception as e:\n    print(type(e).__name__, e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "KIT_CLOCK": "cpu"}, timeout=120)
+    assert r.stdout.strip() == "ConfigError KIT_CLOCK='cpu': expected one of wall, thread" and not r.stderr
