@@ -74,8 +74,8 @@ def coverage(estimates: Sequence[tuple[float, float, float]]) -> tuple[float, fl
 
     Examples
     --------
-    >>> coverage([(2.0, 1.9, 2.1), (2.2, 2.1, 2.3)])
-    (0.5, 2.1)
+    >>> coverage([(2.0, 1.9, 2.05), (2.2, 2.1, 2.3), (2.4, 2.3, 2.5)])
+    (0.3333333333333333, 2.2)
     """
     if not estimates:
         raise ValueError("coverage needs at least one (value, low, high) estimate, got none")
@@ -172,7 +172,9 @@ def run_figures(record: Any) -> dict[str, Any]:
     Examples
     --------
     >>> run_figures({"schema": "kit.record", "schema_version": 1, "machine": {}, "machine_id": "x",
-    ...              "measurements": [], "preset": "quick", "score": {"value": 50.0, "ci": [45.0, 55.0]},
+    ...              "measurements": [{"operation": "digest", "size": "small", "kind": "random",
+    ...                                "backend": "hashlib.sha256", "median_s": 1e-6, "raw_s": [1e-6]}],
+    ...              "preset": "quick", "score": {"value": 50.0, "ci": [45.0, 55.0], "tier": "STANDARD"},
     ...              "hardware_index": None})["score"]
     (50.0, 45.0, 55.0)
     """
@@ -298,8 +300,8 @@ def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mappi
     --------
     >>> m = lambda t: {"measurements": [{"operation": "digest", "size": "small", "kind": "random",
     ...                                  "backend": "blake3", "median_s": t}]}
-    >>> realised_slowdown([m(1.0), m(1.2)], [m(1.4)], "digest:blake3")
-    {'small random': 1.2727272727272727}
+    >>> {k: round(v, 4) for k, v in realised_slowdown([m(1.0), m(1.2)], [m(1.4)], "digest:blake3").items()}
+    {'small random': 1.2727}
     """
     op, _, backend = target.partition(":")
 
