@@ -37,8 +37,8 @@ def score_here(spec: Mapping[str, Any]) -> dict[str, Any]:
     >>> out["record"]["schema"]  # doctest: +SKIP
     'kit.record'
     """
-    import kit
     from kit import registry as _registry
+    from kit.config import config_context
     from kit.engine import Engine
     from kit.fleet.faults import expand
     from kit.scoring import score
@@ -46,7 +46,7 @@ def score_here(spec: Mapping[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     ops = list(spec.get("operations") or _registry.operation_names())
     slowdown = expand(spec.get("slowdown") or {}, ops)
-    with tempfile.TemporaryDirectory(prefix="kit-fleet-") as tmp, kit.config_context(cache_dir=tmp):
+    with tempfile.TemporaryDirectory(prefix="kit-fleet-") as tmp, config_context(cache_dir=tmp):
         res = score(spec.get("preset", "quick"), ops, sizes=spec.get("sizes"), retries=spec.get("retries", 2),
                     claims=bool(spec.get("claims", False)), slowdown=slowdown or None, engine=Engine(tmp),
                     runs=int(spec.get("runs", 1)), reference=None, progress=None)

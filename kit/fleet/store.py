@@ -58,7 +58,7 @@ class FleetError(KitError):
 
 
 def fleet_dir(directory: Any = None) -> Path:
-    """The fleet folder: ``directory``, else ``fleet`` beside kit's records (:func:`kit.records.results_dir`).
+    """The fleet folder: ``directory``, else ``fleet`` beside kit's records (:func:`kit._paths.results_dir`).
 
     Examples
     --------
@@ -67,7 +67,7 @@ def fleet_dir(directory: Any = None) -> Path:
     """
     if directory is not None:
         return Path(directory)
-    from kit.records import results_dir
+    from kit._paths import results_dir
 
     return results_dir() / "fleet"
 
@@ -123,10 +123,10 @@ def save_run(run: Any, directory: Any = None) -> Path:
     >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
     ['fleet.json', 'records']
     """
-    import kit
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from kit._version import __version__
     from kit.records import write_record
 
     root = fleet_dir(directory)
@@ -148,7 +148,7 @@ def save_run(run: Any, directory: Any = None) -> Path:
         pq.write_table(pa.Table.from_pylist(_rows(m), schema=schema), tmp)
         os.replace(tmp, part / "part-0.parquet")
     manifest = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "run_id": run.run_id, "created": run.created,
-                "kit_version": kit.__version__, "scheduler": run.scheduler, "seconds": run.seconds,
+                "kit_version": __version__, "scheduler": run.scheduler, "seconds": run.seconds,
                 "settings": run.settings(),
                 "machines": [{**m.to_dict(), "record": files[m.label]} for m in run.machines]}
     _atomic_text(folder / MANIFEST, json.dumps(manifest, indent=1, allow_nan=False) + "\n")
