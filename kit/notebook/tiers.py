@@ -27,7 +27,13 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from kit import registry as _registry
+from kit._display import speedup
+from kit._paths import results_dir
 from kit.notebook._common import Panel, html_output, ipywidgets, new_figure, note_html, png_output, quick, to_png
+from kit.records import validate, write_record
+from kit.report.tables import score_tables, subset_note, validation_tables
+from kit.scoring import PRESET_NAMES, TIERS, score, score_from_speedup
 
 __all__ = ["TiersPanel", "headline_html", "plot_score", "plot_validation", "quick_operations", "record_files"]
 
@@ -45,8 +51,6 @@ def quick_operations() -> list[str]:
     >>> "json.encode" in quick_operations()
     True
     """
-    from kit import registry as _registry
-
     first: dict[str, str] = {}
     for op in _registry.operations():
         first.setdefault(op.category, op.name)
@@ -79,10 +83,6 @@ def plot_score(result: Any) -> Any:
     >>> from kit.scoring import score
     >>> fig = plot_score(score(operations=["digest"], sizes=["small"], claims=False))  # doctest: +SKIP
     """
-    from kit.scoring import TIERS, score_from_speedup
-
-    from kit.report.tables import subset_note
-
     claims = list(result.claims or [])
     if claims:
         fig, (ax0, ax1) = new_figure(12.5, max(4.2, 0.42 * len(claims) + 1.6), ncols=2)
@@ -194,9 +194,6 @@ def headline_html(result: Any) -> str:
     >>> "/ 100" in headline_html(score(operations=["digest"], sizes=["small"], claims=False))  # doctest: +SKIP
     True
     """
-    from kit._display import speedup
-    from kit.report.tables import subset_note
-
     lo, hi = result.score_ci
     subset = subset_note(result.to_record())
     parts = [f"<span style='font-size:2em;font-weight:bold'>{result.score:.1f}</span> / 100 "
@@ -265,10 +262,6 @@ class TiersPanel(Panel):
     def __init__(self, results: Any = None, preset: str = "quick", operations: Sequence[str] | None = None,
                  sizes: Sequence[str] | None = None) -> None:
         super().__init__()
-        from kit import registry as _registry
-        from kit.records import results_dir
-        from kit.scoring import PRESET_NAMES
-
         w = ipywidgets()
         if preset not in PRESET_NAMES:
             raise ValueError(f"preset must be one of {', '.join(PRESET_NAMES)}; got {preset!r}")
@@ -346,10 +339,6 @@ class TiersPanel(Panel):
 
         Returns the :class:`kit.scoring.ScoreResult`.
         """
-        # not kit.score(...): once the submodule kit.score is imported it shadows the function there
-        from kit.report.tables import score_tables
-        from kit.scoring import score
-
         if not self.operations.value or not self.sizes.value:
             raise ValueError("select at least one operation and one payload size")
         self.status.value = note_html("measuring ...")
@@ -377,15 +366,11 @@ class TiersPanel(Panel):
 
         Returns the :class:`kit.records.Validation`.
         """
-        from kit.records import validate
-
         if self.result is None:
             raise ValueError("score this machine first (press Score this machine, or call run())")
         against = self.reference.value
         if against is None:
             raise ValueError(f"no record to compare with in {self.results} (expected reference-*.json there)")
-        from kit.report.tables import validation_tables
-
         self.validation = v = validate(self.result.to_record(), against=against, relative=self.relative.value)
         self.validation_chart.value = to_png(plot_validation(v))
         self.validation_tables.value = "".join(t._repr_html_() for t in validation_tables(v))
@@ -402,8 +387,6 @@ class TiersPanel(Panel):
 
     def save(self) -> Path:
         """Write the last score's result record into ``results``; returns its path."""
-        from kit.records import write_record
-
         if self.result is None:
             raise ValueError("score this machine first (press Score this machine, or call run())")
         self.saved = write_record(self.result.to_record(), self.results)
