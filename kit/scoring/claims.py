@@ -40,6 +40,7 @@ from kit import registry as _registry
 from kit._display import Table
 from kit.engine import get_engine, payload_nbytes
 from kit.engine.measure import compare
+from kit.payloads import payload
 from kit.scoring.formula import Ratio, nested_geomean
 
 __all__ = ["CLAIMS", "SEEDS", "Claim", "ClaimResult", "check_claims", "claims_table", "format_measured"]
@@ -441,8 +442,6 @@ def _measure_compressed_cache(claim: Claim) -> ClaimResult:
 def _measure_across(op_name: str, backend: str, base_op: str, base: str, size: str, kind: str,
                     preset: str) -> dict[str, Any]:
     """Two backends of two operations taking the same input, measured interleaved."""
-    from kit.workloads import payload
-
     data = payload(kind, _registry.SIZE_CLASSES[size], seed=0)
     contenders = {}
     for o, name in ((base_op, base), (op_name, backend)):
