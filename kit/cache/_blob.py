@@ -93,7 +93,7 @@ def row_check_algorithm() -> str:
     """
     from kit import registry as _registry
 
-    return "xxh3_64" if _registry.backend("fingerprint", "xxh3_128").available else "blake2b_64"
+    return "xxh3_64" if "xxh3_128" in _registry.available("fingerprint") else "blake2b_64"
 
 
 def zstd_available() -> bool:
@@ -106,4 +106,4 @@ def zstd_available() -> bool:
     """
     from kit import registry as _registry
 
-    return _registry.backend("compress", "zstd").available
+    return "zstd" in _registry.available("compress")

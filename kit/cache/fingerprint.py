@@ -52,7 +52,7 @@ __all__ = ["ALGORITHM", "fingerprint", "new_hasher", "function_identity", "funct
 def _xxhash_available() -> bool:
     from kit import registry as _registry
 
-    return _registry.backend("fingerprint", "xxh3_128").available
+    return "xxh3_128" in _registry.available("fingerprint")
 
 
 ALGORITHM = "xxh3_128" if _xxhash_available() else "blake2b_128"

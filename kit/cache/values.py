@@ -503,7 +503,7 @@ class Signer:
         self._key = hashlib.sha256(b"kit.cache pickle key\0" + bytes(key)).digest()
         from kit import registry as _registry
 
-        self.alg = 1 if _registry.backend("digest", "blake3").available else 2
+        self.alg = 1 if "blake3" in _registry.available("digest") else 2
 
     def _mac(self, alg: int, data: Any) -> bytes:
         if alg == 1:

@@ -441,7 +441,7 @@ def _lz4_probe() -> Any:
         from kit import registry as _registry
 
         _lz4_block = False
-        if _registry.backend("compress", "lz4").available:
+        if "lz4" in _registry.available("compress"):
             try:
                 import lz4.block
 

@@ -179,7 +179,7 @@ def forget(codec: str) -> None:
 
 
 def available_codecs() -> list[str]:
-    """The registry's codecs installed here that frames can hold, baseline first.
+    """The registry's codecs installed here (``kit.registry.available``) that frames can hold, baseline first.
 
     Examples
     --------
@@ -188,7 +188,7 @@ def available_codecs() -> list[str]:
     """
     from kit import registry as _registry
 
-    return [c for c in codec_names() if c in CODEC_IDS and _registry.backend("compress", c).available]
+    return [c for c in _registry.available("compress") if c in CODEC_IDS]
 
 
 def require(codec: str) -> None:
