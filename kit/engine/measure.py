@@ -314,10 +314,6 @@ def bootstrap_ci(samples: list[float], resamples: int = 2000, level: float = 0.9
     return _stats.bootstrap_ci(samples, statistic=statistic, resamples=resamples, level=level, seed=seed)
 
 
-#: Draws of a log ratio of medians (:func:`kit.stats.ratio_log_draws`), kept here under its old name.
-ratio_log_draws = _stats.ratio_log_draws
-
-
 def speedup(base: Measurement, other: Measurement, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """Speed-up of ``other`` over ``base`` (ratio of median times) with a bootstrap 95% CI.
 
