@@ -157,9 +157,9 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     sim = Simulated(seed=3)
     lines = []
     f = nd.noise_drill(runs=10, loaded=2, trials=20, operations=["digest", "fingerprint"], run=sim,
-                       busy=sim.loop, say=lines.append)
+                       busy=sim.loop, say=lines.append, trial_runs=1)
     calls = sim.calls
-    # The reference first (5 pooled runs), then 20 quiet runs interleaved with 20 slowed ones, then
+    # Single-run trials: the reference first (5 pooled runs), then 20 quiet runs interleaved with 20 slowed ones, then
     # unchanged and slowed runs beside the busy loop, and only those.
     assert calls[0] == {"runs": 5, "as_reference": True, "slowdown": None, "busy": False}
     middle = calls[1:41]
@@ -168,7 +168,7 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     # The selected backend whose calls are longest is digest's blake3 (20 us against xxh3's 1 us).
     assert f["target"] == "digest:blake3" and middle[1]["slowdown"] == {"digest:blake3": 1.25}
     assert f["realised_slowdown"]["medium random"] == pytest.approx(1.25, rel=0.03)
-    assert f["runs"] == {"reference": 5, "quiet": 20, "slowed": 20, "loaded": 2}
+    assert f["runs"] == {"reference": 5, "quiet": 20, "slowed": 20, "loaded": 2, "trial_runs": 1}
     # Index values cycle 0.95..1.04 over the quiet runs (call numbers 2, 4, ..., 40): median 0.995 or so,
     # and only intervals within 0.025 of it hold it.
     values = [0.95 + 0.01 * (i % 10) for i in range(2, 42, 2)]
@@ -193,6 +193,23 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
                    "quiet vs quiet (never FAIL)", "slowed under load (never PASS)"):
         assert needle in text
     json.dumps(f)  # JSON-ready
+
+
+def test_pooled_trials_are_their_own_records_and_the_quiet_runs_stay_single():
+    sim = Simulated(seed=5)
+    f = nd.noise_drill(runs=4, loaded=1, trials=6, operations=["digest", "fingerprint"], run=sim, busy=sim.loop)
+    calls = sim.calls
+    # By default each trial pools 3 runs: 4 single quiet runs for the coverage, then per trial an
+    # unchanged and a slowed 3-run record; the loaded runs stay single.
+    assert calls[0]["runs"] == 5 and calls[0]["as_reference"]
+    quiet = [c for c in calls[1:] if c["runs"] == 1 and not c["busy"]]
+    trials = [c for c in calls[1:] if c["runs"] == 3]
+    assert len(quiet) == 4 and all(c["slowdown"] is None for c in quiet)
+    assert [c["slowdown"] is not None for c in trials] == [False, True] * 6 and not any(c["busy"] for c in trials)
+    assert sum(c["busy"] for c in calls) == 2 and len(calls) == 1 + 4 + 12 + 2
+    assert f["runs"]["trial_runs"] == 3 and f["false_alarms"]["trials"] == f["detection"]["trials"] == 6
+    assert f["detection"]["flagged"] == 6 and f["false_alarms"]["flagged"] == 0, (f["detection"], f["false_alarms"])
+    assert f["coverage"]["index"]["runs"] == 4
 
 
 def test_a_contended_reference_is_made_again():
@@ -307,13 +324,16 @@ def test_kit_drill_noise_options_and_output(monkeypatch, capsys, tmp_path):
     f = json.loads(out.out)
     assert out.err == ""  # --quiet
     assert f["operations"] == ["digest", "fingerprint", "json.encode"] and f["target"] == "fingerprint:xxh3_128"
-    assert f["slowdown"] == 1.5 and f["runs"] == {"reference": 3, "quiet": 3, "slowed": 2, "loaded": 1}
-    assert sim.calls[0]["runs"] == 3 and sim.calls[2]["slowdown"] == {"fingerprint:xxh3_128": 1.5}
+    assert f["slowdown"] == 1.5 and f["runs"] == {"reference": 3, "quiet": 3, "slowed": 2, "loaded": 1, "trial_runs": 3}
+    # reference, quiet run 1, then trial 1: unchanged (3 runs) and slowed (3 runs)
+    assert sim.calls[0]["runs"] == 3 and sim.calls[3]["slowdown"] == {"fingerprint:xxh3_128": 1.5}
+    assert sim.calls[2]["runs"] == sim.calls[3]["runs"] == 3
     assert main(["drill", "noise", "--runs", "2", "--trials", "1", "--loaded", "0", "--ops", "digest"]) == 0
     out = capsys.readouterr()
     assert "kit drill noise" in out.out and max(len(line) for line in out.out.splitlines()) <= 100
     assert "kit drill noise: reference: 5 pooled runs" in out.err
     _one_line(capsys, main(["drill", "noise", "--runs", "1"]), "runs must be an integer >= 2, got 1")
+    _one_line(capsys, main(["drill", "noise", "--trial-runs", "0"]), "trial_runs must be an integer >= 1, got 0")
     _one_line(capsys, main(["drill", "noise", "--target", "blake3"]), "--target expects OP:BACKEND", "'blake3'")
     _one_line(capsys, main(["drill", "noise", "--ops", "nope"]), "unknown operation 'nope'")
     with pytest.raises(SystemExit) as exc:

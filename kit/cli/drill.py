@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "false-alarm rates against the reference. Takes a few minutes with the defaults on 2 cores; "
                     "say what else was running."))
     p.add_argument("--runs", type=int, default=10, metavar="N",
-                   help="quiet runs for the coverage (default 10; the unchanged trials reuse them)")
+                   help="quiet runs for the coverage (default 10; with --trial-runs 1 the unchanged trials reuse them)")
     p.add_argument("--trials", type=int, default=20, metavar="N",
                    help="slowed and unchanged runs validated against the reference (default 20)")
     p.add_argument("--loaded", type=int, default=3, metavar="N",
@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="size classes (default: the quick preset's, small and medium)")
     p.add_argument("--reference-runs", type=int, default=5, metavar="N",
                    help="runs pooled in the reference (default 5, as kit score --as-reference)")
+    p.add_argument("--trial-runs", type=int, default=3, metavar="N",
+                   help="runs pooled in each slowed and unchanged trial (default 3: one process cannot tell "
+                        "an excursion of its own from a regression; 1: single runs)")
     p.add_argument("--reference-attempts", type=int, default=3, metavar="N",
                    help="make the reference up to N times while it comes out contended (default 3)")
     p.add_argument("--slowdown", type=float, default=1.25, metavar="FACTOR",
@@ -82,7 +85,7 @@ def _noise(args: argparse.Namespace) -> int:
     figures = noise_drill(runs=args.runs, loaded=args.loaded, trials=args.trials,
                           operations=_names(args.ops) or list(DRILL_OPERATIONS), sizes=_names(args.sizes),
                           reference_runs=args.reference_runs, slowdown=args.slowdown, target=args.target,
-                          reference_attempts=args.reference_attempts, say=say)
+                          reference_attempts=args.reference_attempts, trial_runs=args.trial_runs, say=say)
     if args.json:
         json.dump(figures, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")

@@ -4,8 +4,9 @@
 user's runs are), into a throw-away results folder and wisdom:
 
 1. a reference of ``reference_runs`` pooled runs (``kit score --as-reference``);
-2. quiet runs, interleaved with runs in which one selected backend is slowed by ``slowdown``
-   (``kit score --inject-slowdown``, :func:`kit.scoring.injected_slowdown`);
+2. quiet single runs, interleaved with trials: records of ``trial_runs`` pooled runs (3), unchanged
+   and with one selected backend slowed by ``slowdown`` (``kit score --inject-slowdown``,
+   :func:`kit.scoring.injected_slowdown`);
 3. the same, beside a one-core busy loop that the drill starts and always stops
    (:func:`busy_loop`).
 
@@ -322,7 +323,7 @@ def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mappi
 
 def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: Sequence[str] = DRILL_OPERATIONS,
                 sizes: Sequence[str] | None = None, reference_runs: int = 5, slowdown: float = 1.25,
-                target: str | None = None, reference_attempts: int = 3,
+                target: str | None = None, reference_attempts: int = 3, trial_runs: int = 3,
                 run: Callable[..., dict[str, Any]] | None = None,
                 busy: Callable[[], Any] = busy_loop, folder: Path | None = None,
                 say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
@@ -341,6 +342,11 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
         What each run scores (default :data:`DRILL_OPERATIONS`, the quick preset's sizes).
     reference_runs : int
         Runs pooled in the reference (5, as ``kit score --as-reference``).
+    trial_runs : int
+        Runs pooled in each trial's record, slowed and unchanged (``kit score --runs``; default 3). One
+        process cannot tell an excursion of its own (a measurement 30-50% off for the whole process,
+        seen on 2-core VMs) from a regression; pooled, an excursion must hit most of the trial's runs.
+        With 1, the unchanged trials reuse the quiet runs.
     reference_attempts : int
         How many times the reference is made while it comes out contended (every validation against a
         contended reference is INCONCLUSIVE).
@@ -359,7 +365,8 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
         JSON-ready figures; :func:`format_figures` prints them.
     """
     for name, value, low in (("runs", runs, 2), ("loaded", loaded, 0), ("trials", trials, 1),
-                             ("reference_runs", reference_runs, 2), ("reference_attempts", reference_attempts, 1)):
+                             ("reference_runs", reference_runs, 2), ("reference_attempts", reference_attempts, 1),
+                             ("trial_runs", trial_runs, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise KitError(f"{name} must be an integer >= {low}, got {value!r}")
     if not (isinstance(slowdown, (int, float)) and slowdown > 1):
@@ -390,14 +397,20 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
         slowed_spec = {target: float(slowdown)}
         quiet: list[dict[str, Any]] = []
         slowed: list[dict[str, Any]] = []
-        n_quiet = max(runs, trials)
+        unchanged: list[dict[str, Any]] = []
+        pooled = {} if trial_runs == 1 else {"runs": trial_runs}
+        n_quiet = max(runs, trials) if trial_runs == 1 else runs
         for i in range(max(n_quiet, trials)):
             if i < n_quiet:
                 say(f"quiet run {i + 1}/{n_quiet}")
                 quiet.append(run(reference=ref_path))
             if i < trials:
-                say(f"slowed run {i + 1}/{trials} ({target} x{slowdown:g})")
-                slowed.append(run(reference=ref_path, slowdown=slowed_spec))
+                if trial_runs > 1:
+                    say(f"unchanged trial {i + 1}/{trials} ({trial_runs} runs)")
+                    unchanged.append(run(reference=ref_path, **pooled))
+                say(f"slowed trial {i + 1}/{trials} ({target} x{slowdown:g}"
+                    + (f", {trial_runs} runs)" if trial_runs > 1 else ")"))
+                slowed.append(run(reference=ref_path, slowdown=slowed_spec, **pooled))
         busy_runs: list[dict[str, Any]] = []
         busy_slowed: list[dict[str, Any]] = []
         if loaded:
@@ -408,8 +421,10 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
                     busy_slowed.append(run(reference=ref_path, slowdown=slowed_spec))
     seconds = time.perf_counter() - t0
     figures = _figures(ref, quiet, slowed, busy_runs, busy_slowed, target=target, slowdown=float(slowdown),
-                       trials=trials, operations=list(operations), seconds=seconds, validate=validate)
+                       trials=trials, operations=list(operations), seconds=seconds, validate=validate,
+                       unchanged=unchanged or None)
     figures["reference_attempts"] = attempts
+    figures["runs"]["trial_runs"] = trial_runs
     return figures
 
 
@@ -423,7 +438,8 @@ def _verdicts(pairs: Sequence[tuple[Any, Any]], validate: Callable[..., Any]) ->
 
 def _figures(ref: dict[str, Any], quiet: list[dict[str, Any]], slowed: list[dict[str, Any]],
              busy_runs: list[dict[str, Any]], busy_slowed: list[dict[str, Any]], *, target: str, slowdown: float,
-             trials: int, operations: list[str], seconds: float, validate: Callable[..., Any]) -> dict[str, Any]:
+             trials: int, operations: list[str], seconds: float, validate: Callable[..., Any],
+             unchanged: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The drill's figures from its records (dicts); see :func:`noise_drill`."""
     fq = [run_figures(r) for r in quiet]
     fl = [run_figures(r) for r in busy_runs]
@@ -457,7 +473,7 @@ def _figures(ref: dict[str, Any], quiet: list[dict[str, Any]], slowed: list[dict
         "quiet_vs_quiet": _verdicts(list(zip(quiet[1:], quiet[:-1])), validate),
         "loaded_vs_quiet": _verdicts(list(zip(busy_runs, quiet)), validate),
         "slowed_vs_reference": _verdicts([(r, ref) for r in slowed[:trials]], validate),
-        "unchanged_vs_reference": _verdicts([(r, ref) for r in quiet[:trials]], validate),
+        "unchanged_vs_reference": _verdicts([(r, ref) for r in (unchanged or quiet)[:trials]], validate),
         "loaded_slowed_vs_reference": _verdicts([(r, ref) for r in busy_slowed], validate),
     }
     v = out["verdicts"]
@@ -519,8 +535,11 @@ def format_figures(f: Mapping[str, Any]) -> str:
     runs = f["runs"]
     con = f["contention"]
     notes = [f"{len(f['operations'])} operations ({', '.join(f['operations'])}), quick preset, {f['clock']} clock; "
-             f"reference of {runs['reference']} runs, {runs['quiet']} quiet, {runs['slowed']} slowed and "
-             f"{runs['loaded']} + {runs['loaded']} loaded runs, each a fresh kit score process; {f['seconds']:.0f} s.",
+             f"reference of {runs['reference']} runs, {runs['quiet']} quiet runs, {runs['slowed']} slowed and "
+             + (f"{runs['slowed']} unchanged trials of {runs['trial_runs']} runs each, "
+                if runs.get("trial_runs", 1) > 1 else "")
+             + f"{runs['loaded']} + {runs['loaded']} loaded runs, each run a fresh kit score process; "
+             f"{f['seconds']:.0f} s.",
              "contention: reference " + con["reference"] + "; quiet runs "
              + (", ".join(f"{n} {k}" for k, n in sorted(con["quiet"].items())) or "none") + "; loaded runs "
              + (", ".join(f"{n} {k}" for k, n in sorted(con["loaded"].items())) or "none") + ".",
