@@ -486,13 +486,6 @@ def test_forced_backend_is_used():
         assert kit.kernels.choose("bootstrap", 10) == "numba"  # not replaced by numpy for tiny work
 
 
-def test_without_the_engine_the_fastest_cpu_backend_is_used(monkeypatch):
-    monkeypatch.setitem(sys.modules, "kit.engine", None)  # `from kit.engine import ...` raises ImportError
-    expected = "numba" if _registry.backend("kernel.entropy", "numba").available else "numpy"
-    assert kit.kernels.choose("entropy", 10**6) == expected
-    assert kit.kernels.entropy(b"abab") == pytest.approx(1.0)
-
-
 def test_tiny_bootstrap_work_stays_on_numpy_without_asking_the_engine(monkeypatch):
     import kit.engine
 

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 from typing import Any, Callable
 
 import numpy as np
 
 from kit import config as _config
 from kit import registry as _registry
+from kit.engine import SIZE_NAMES, get_engine, size_class
 from kit.errors import BackendUnavailable
 from kit.kernels import _inputs
-from kit.kernels._surface import FALLBACK_ORDER, bootstrap_params, operation_name
+from kit.kernels._surface import bootstrap_params, operation_name
 
 # --- bootstrap work <-> payload size ---------------------------------------------------
 
@@ -53,17 +53,6 @@ def bootstrap_size(n: int, resamples: int) -> int:
 
 # --- dispatch -----------------------------------------------------------------------------
 
-_local = threading.local()
-
-
-def _fallback(op: str) -> str:
-    names = {b.name: b for b in _registry.backends(op)}
-    for name in FALLBACK_ORDER:
-        if name in names and names[name].available:
-            return name
-    return _registry.operation(op).baseline
-
-
 def choose(kernel: str, size: int | None = None) -> str:
     """The backend a call with ``backend=None`` would use for an input of ``size`` bytes.
 
@@ -80,20 +69,9 @@ def choose(kernel: str, size: int | None = None) -> str:
         return forced
     if kernel == "bootstrap" and size is not None and size <= _registry.SIZE_CLASSES["small"]:
         return "numpy"
-    if getattr(_local, "busy", False):
-        # The engine's own measurement called a kernel: do not measure inside a measurement.
-        return _fallback(op)
-    try:
-        from kit.engine import SIZE_NAMES, get_engine, size_class
-    except ImportError:
-        return _fallback(op)
-    _local.busy = True
-    try:
-        # The engine's binding (cached until the configuration or the wisdom changes), as the
-        # handlers use: asking `backend_for` re-reads library versions, about 1 ms per call.
-        return get_engine().binding(op).names[SIZE_NAMES.index(size_class(size))]
-    finally:
-        _local.busy = False
+    # The engine's binding (cached until the configuration or the wisdom changes), as the
+    # handlers use: asking `backend_for` re-reads library versions, about 1 ms per call.
+    return get_engine().binding(op).names[SIZE_NAMES.index(size_class(size))]
 
 
 def implementation(kernel: str, backend: str) -> Callable:
@@ -226,7 +204,7 @@ def bootstrap(samples: Any, statistic: str = "median", resamples: int = 10_000, 
     """Percentile bootstrap confidence interval of the median (or mean) of samples.
 
     Resampling draws indices from a counter-based SplitMix64 stream
-    (``kit.kernels._splitmix``), so every backend draws the same
+    (:func:`kit.stats.resample_indices`), so every backend draws the same
     resamples: medians agree bit for bit, means to rounding.
 
     Parameters

@@ -21,11 +21,6 @@ FEATURES: dict[str, frozenset[str]] = {
 #: below it, waking the thread pool costs more than it saves.
 PARALLEL_MIN: dict[str, int] = {"entropy": 1 << 20, "batch_fingerprint": 1 << 15, "bootstrap": 1 << 20}
 
-#: Without the engine, the first available of these is used: ``numba`` (one
-#: core) rather than ``numba.parallel``, whose gain depends on idle cores that
-#: only a measurement can show.
-FALLBACK_ORDER = ("numba", "xxhash", "numpy")
-
 
 def operation_name(kernel: str) -> str:
     """Registry name of a kernel.
