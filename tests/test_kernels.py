@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 import kit
 import kit.kernels
 from kit import registry as _registry
+from kit import stats
 from kit.errors import BackendUnavailable
-from kit.kernels import _api, _inputs, _numpy, _splitmix, _xxh
+from kit.kernels import _api, _inputs, _numpy, _xxh
 from kit.kernels._surface import FEATURES, KERNELS
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -390,12 +391,28 @@ def test_bootstrap_interval_width_matches_numpys_generator():
 
 
 def test_splitmix_draws_are_uniform():
-    counts = np.bincount(_numpy.draws(_splitmix.key(0), 1, 70_001, 7), minlength=7)
+    counts = np.bincount(stats.resample_indices(stats.splitmix_key(0), 1, 70_001, 7), minlength=7)
     chi2 = ((counts - counts.mean()) ** 2 / counts.mean()).sum()
     assert counts.sum() == 70_001 and chi2 < 22.5  # p = 0.001 with 6 degrees of freedom
     # Draw d is the same wherever a batch starts: the stream is counter-based.
-    whole = _numpy.draws(123, 0, 100, 1000)
-    np.testing.assert_array_equal(whole[37:], _numpy.draws(123, 37, 63, 1000))
+    whole = stats.resample_indices(123, 0, 100, 1000)
+    np.testing.assert_array_equal(whole[37:], stats.resample_indices(123, 37, 63, 1000))
+
+
+def test_compiled_splitmix_equals_the_reference():
+    """The numba kernels keep a jitted copy of kit.stats' SplitMix64 (uint64 wrapping arithmetic)."""
+    if not _registry.backend("kernel.bootstrap", "numba").available:
+        pytest.skip("numba is not installed")
+    import numba
+
+    from kit.kernels import _numba
+
+    word = numba.njit(lambda key, w: _numba.splitmix_word(key, w))
+    for seed in (0, 1, 7, 2**63 + 5, 2**64 - 1):
+        key = stats.splitmix_key(seed)
+        for w in (0, 1, 2**31, 2**64 - 2):
+            expected = stats.splitmix_mix(key + (w + 1) * stats.SPLITMIX_GAMMA)
+            assert int(word(np.uint64(key), np.uint64(w))) == expected, (seed, w)
 
 
 @pytest.mark.parametrize("backend", _params("bootstrap"))

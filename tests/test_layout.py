@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("leaves", ("kit.errors", "kit._version", "kit.config", "kit._paths", "kit._lazy", "kit.machine", "kit.stats",
                 "kit.payloads", "kit._display")),
     ("registry", ("kit.registry", "kit.kernels._numpy", "kit.kernels._numba", "kit.kernels._cuda",
-                  "kit.kernels._cupy", "kit.kernels._splitmix", "kit.kernels._xxh", "kit.kernels._inputs",
+                  "kit.kernels._cupy", "kit.kernels._xxh", "kit.kernels._inputs",
                   "kit.kernels._surface")),
     ("engine", ("kit.engine", "kit.json")),
     ("features", ("kit.compression", "kit.kernels", "kit.cache", "kit.workloads", "kit.batch", "kit.profile")),

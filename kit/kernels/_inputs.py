@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-import kit.kernels._splitmix as _splitmix
+import kit.stats as _stats
 from kit.kernels._surface import FEATURES
 from kit.kernels._xxh import ALGORITHMS
 
@@ -309,7 +309,7 @@ def bootstrap_result(core: Callable, xs: np.ndarray, statistic: str, resamples: 
     if xs.size == 0:
         stats = np.full(resamples, np.nan)
     else:
-        stats = core(np.sort(xs), resamples, _splitmix.key(seed), statistic)
+        stats = core(np.sort(xs), resamples, _stats.splitmix_key(seed), statistic)
     if return_distribution:
         return stats
     tail = (1.0 - level) / 2.0 * 100.0

@@ -29,16 +29,16 @@ import numpy as np
 from numba import njit, prange
 from numba.extending import register_jitable
 
-import kit.kernels._splitmix as _splitmix
 import kit.kernels._surface as _surface
 import kit.kernels._xxh as _xxh
+import kit.stats as _stats
 
 U = np.uint64
 M32 = U(0xFFFFFFFF)
 P1, P2, P3, P4, P5 = U(_xxh.PRIME64_1), U(_xxh.PRIME64_2), U(_xxh.PRIME64_3), U(_xxh.PRIME64_4), U(_xxh.PRIME64_5)
 P32_1, P32_2, P32_3 = U(_xxh.PRIME32_1), U(_xxh.PRIME32_2), U(_xxh.PRIME32_3)
 MX1, MX2 = U(_xxh.PRIME_MX1), U(_xxh.PRIME_MX2)
-GAMMA, MIX1, MIX2 = U(_splitmix.GAMMA), U(_splitmix.MIX1), U(_splitmix.MIX2)
+GAMMA, MIX1, MIX2 = U(_stats.SPLITMIX_GAMMA), U(_stats.SPLITMIX_MIX1), U(_stats.SPLITMIX_MIX2)
 ZERO = U(0)
 
 
@@ -282,6 +282,8 @@ def xxh3_64(d, p, n, seed, ks, cs):
     return avalanche64(seed ^ read64(ks, 56) ^ read64(ks, 64))
 
 
+# kit.stats.splitmix_mix works on Python ints (arbitrary precision, masked); compiled code needs
+# its own copy in wrapping uint64 arithmetic. A test checks that the two agree.
 @register_jitable
 def splitmix_word(key, w):
     z = key + (w + U(1)) * GAMMA

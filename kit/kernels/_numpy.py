@@ -2,7 +2,8 @@
 
 Written for clarity first: whole-array operations, one algorithm step per
 line, mirroring the specifications. The entropy and bootstrap cores take an
-array module ``xp`` so the cupy backend runs the same code on the GPU.
+array module ``xp`` so the cupy backend runs the same code on the GPU; the
+bootstrap's is :func:`kit.stats.resampled_statistics`.
 
 The xxHash cores hash all keys of one length at once: keys are grouped by
 length, each group is gathered into a ``(keys, length)`` matrix, and the
@@ -13,17 +14,15 @@ control flow over whole columns.
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 import numpy as np
 
-import kit.kernels._splitmix as _splitmix
 import kit.kernels._xxh as _xxh
+import kit.stats as _stats
 
 U64 = np.uint64
 _M32 = U64(0xFFFFFFFF)
-_LITTLE = sys.byteorder == "little"
 
 
 def _u(x: int) -> np.uint64:
@@ -335,50 +334,6 @@ def fingerprint(offsets: np.ndarray, data: np.ndarray, seed: int, algorithm: str
 
 # --- bootstrap ---------------------------------------------------------------------------
 
-_GAMMA, _MIX1, _MIX2 = U64(_splitmix.GAMMA), U64(_splitmix.MIX1), U64(_splitmix.MIX2)
-# Draws generated per step: bounds the memory of the index matrix (8 bytes per draw).
-_DRAWS_PER_STEP = 1 << 21
-
-
-def draws(key: int, d0: int, count: int, n: int, xp: Any = np) -> Any:
-    """Indices in ``[0, n)`` of draws ``d0 .. d0 + count - 1`` (see :mod:`kit.kernels._splitmix`)."""
-    w0 = d0 >> 1
-    nwords = ((d0 + count - 1) >> 1) - w0 + 1
-    z = xp.arange(w0 + 1, w0 + 1 + nwords, dtype=xp.uint64)
-    z *= _GAMMA
-    z += U64(key)
-    z ^= z >> U64(30)
-    z *= _MIX1
-    z ^= z >> U64(27)
-    z *= _MIX2
-    z ^= z >> U64(31)
-    if _LITTLE:
-        halves = z.view(xp.uint32)
-    else:
-        halves = xp.stack([z & _M32, z >> U64(32)], axis=1).ravel()
-    u = halves[d0 & 1:(d0 & 1) + count].astype(xp.uint64)
-    u *= U64(n)
-    u >>= U64(32)
-    return u.astype(xp.int64)
-
-
-def bootstrap_stats(xs: Any, resamples: int, key: int, statistic: str, xp: Any = np) -> Any:
-    """The statistic of each resample of the *sorted* samples ``xs`` (float64, length resamples)."""
-    n = xs.size
-    out = xp.empty(resamples, dtype=xp.float64)
-    lo_rank, hi_rank = (n - 1) // 2, n // 2
-    step = max(1, _DRAWS_PER_STEP // n)
-    for r0 in range(0, resamples, step):
-        r1 = min(resamples, r0 + step)
-        idx = draws(key, r0 * n, (r1 - r0) * n, n, xp).reshape(r1 - r0, n)
-        if statistic == "mean":
-            out[r0:r1] = xs[idx].mean(axis=1)
-            continue
-        # xs is sorted, so the k-th smallest drawn value is xs at the k-th smallest index.
-        if xp is np:
-            idx = np.partition(idx, (lo_rank, hi_rank), axis=1)
-        else:
-            idx = xp.sort(idx, axis=1)
-        lo = xs[idx[:, lo_rank]]
-        out[r0:r1] = lo if lo_rank == hi_rank else (lo + xs[idx[:, hi_rank]]) * 0.5
-    return out
+#: The bootstrap's numpy reference is kit.stats' (the measurements use the same resamples); cupy
+#: passes ``xp=cp`` to run it on the GPU.
+bootstrap_stats = _stats.resampled_statistics
