@@ -101,8 +101,7 @@ def expand(slowdown: Mapping[str, float], operations: Iterable[str]) -> dict[str
     whole = slowdown.get(WHOLE_MACHINE)
     if whole is not None:
         for op in operations:
-            for b in _registry.backends(op):
-                if b.available:
-                    out[f"{op}:{b.name}"] = float(whole)
+            for name in _registry.available(op):
+                out[f"{op}:{name}"] = float(whole)
     out.update({k: float(v) for k, v in slowdown.items() if k != WHOLE_MACHINE})
     return out

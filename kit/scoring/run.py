@@ -146,8 +146,8 @@ def availability() -> tuple[int, int]:
     >>> 0 < a <= n
     True
     """
-    every = _registry.all_backends()
-    return sum(b.available for b in every), len(every)
+    available = sum(len(_registry.available(op.name)) for op in _registry.operations())
+    return available, len(_registry.all_backends())
 
 
 def _classes_of(bench: Any) -> list[tuple[str, str, str]]:
