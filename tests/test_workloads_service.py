@@ -45,7 +45,7 @@ def test_miss_then_l1_hit_with_the_same_copy(svc):
     b = svc.generate(CopyRequest("Aurora", language="fr", tone="casual"))
     assert (a.hit, a.tier, b.hit, b.tier) == (False, None, True, "l1")
     assert a.variants == b.variants == generate_copy({"product": "Aurora", "language": "fr", "tone": "casual"}).variants
-    assert a.key == b.key and re.fullmatch(r"copy:xxh3_64\+xxh64:[0-9a-f]{32}", a.key)
+    assert a.key == b.key and re.fullmatch(r"copy:g2:xxh3_64\+xxh64:[0-9a-f]{32}", a.key)
     assert b.latency > 0 and b.to_dict()["cache"] == "hit"
 
 
@@ -220,7 +220,7 @@ def test_batch_keys_equal_single_keys_and_the_xxhash_library(svc):
     keys = svc.keys(reqs)
     assert keys == [svc.key(r) for r in reqs] and len(set(keys)) == 300
     c = reqs[7].canonical()
-    assert keys[7] == f"copy:xxh3_64+xxh64:{xxhash.xxh3_64_intdigest(c):016x}{xxhash.xxh64_intdigest(c):016x}"
+    assert keys[7] == f"copy:g2:xxh3_64+xxh64:{xxhash.xxh3_64_intdigest(c):016x}{xxhash.xxh64_intdigest(c):016x}"
     assert svc.keys([]) == []
 
 
@@ -251,7 +251,7 @@ def test_single_key_without_the_xxhash_library(monkeypatch):
     monkeypatch.setitem(sys.modules, "xxhash", None)
     one = service._one_key()
     with kit.config_context(backends={"kernel.batch_fingerprint": "numpy"}):
-        assert "copy:xxh3_64+xxh64:" + one(form) == expected
+        assert "copy:g2:xxh3_64+xxh64:" + one(form) == expected
 
 
 def test_replay_keys_each_step_in_one_batch(monkeypatch):
@@ -335,3 +335,18 @@ def test_many_keys_benchmarks_run(monkeypatch):
                         getattr(obj, name)(*args)
             finally:
                 obj.teardown(*args)
+
+
+def test_copy_cached_by_an_older_generator_is_never_served(tmp_path):
+    # The on-disk tier outlives the process: a key names the generator's version, so text that an
+    # older generator stored under the old key format is not found, and the request is generated anew.
+    from kit.workloads import CopyService, generate_copy
+    from kit.workloads.copy import GENERATOR_VERSION
+
+    req = CopyRequest("Aurora")
+    svc = CopyService(path=tmp_path)
+    old_key = svc.key(req).replace(f"copy:g{GENERATOR_VERSION}:", "copy:")
+    svc.cache.set(old_key, ["stale text from an older generator"])
+    answer = svc.generate(req)
+    assert not answer.hit and answer.variants == generate_copy(req).variants
+    assert answer.key.startswith(f"copy:g{GENERATOR_VERSION}:") and svc.generate(req).hit

@@ -37,6 +37,7 @@ from kit.workloads._grammar import GENDERS, GRAMMARS, NUMBERS, agree, capitalize
 from kit.workloads._templates import LANGUAGE_DATA, OPTIONAL_SLOTS, TONES, USE_CASES
 
 __all__ = [
+    "GENERATOR_VERSION",
     "CopyRequest",
     "CopyResult",
     "InvalidRequest",
@@ -47,6 +48,13 @@ __all__ = [
     "USE_CASES",
     "generate_copy",
 ]
+
+#: The version of the text :func:`generate_copy` writes for a request. The copy service names it in
+#: every cache key, so that copy cached by an older generator (the on-disk and Redis tiers outlive
+#: the process) is never served after the templates or the grammar change what a request gets:
+#: raise it with any change that alters an output. 2: the grammar fixes of sentence starts,
+#: articles and French spacing.
+GENERATOR_VERSION = 2
 
 #: Language codes (``en``, ``es``, ``pt``, ``fr``), derived from the templates.
 LANGUAGES: tuple[str, ...] = tuple(LANGUAGE_DATA)

@@ -31,7 +31,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from kit.workloads.copy import CopyRequest, CopyResult, InvalidRequest, generate_copy
+from kit.workloads.copy import GENERATOR_VERSION, CopyRequest, CopyResult, InvalidRequest, generate_copy
 
 __all__ = ["CopyService", "Response", "metrics_table", "batch_keys", "KEY_ALGORITHM"]
 
@@ -60,7 +60,7 @@ class Response:
         The cache tier that answered (``"l1"``, ``"l2"``, ``"l3"``,
         ``"redis"``), ``None`` on a miss.
     key : str
-        The cache key: ``"copy:<algorithm>:"`` and the hex fingerprint of the request.
+        The cache key: ``"copy:g<generator version>:<algorithm>:"`` and the hex fingerprint of the request.
     """
 
     result: CopyResult
@@ -78,7 +78,8 @@ class Response:
                 "tier": self.tier, "key": self.key}
 
 
-#: The hash of the cache keys, named in every key (``copy:<algorithm>:<hex>``): XXH3-64 and XXH64
+#: The hash of the cache keys, named in every key (``copy:g<version>:<algorithm>:<hex>``, the version
+#: being :data:`kit.workloads.copy.GENERATOR_VERSION`, so that no older generator's text is served): XXH3-64 and XXH64
 #: of the request's canonical form, 128 bits in all. Keys are stored (the on-disk tier outlives
 #: the process), so the algorithm is pinned rather than left to the engine's per-machine choice,
 #: and it is one that :func:`kit.kernels.batch_fingerprint` computes bit for bit, so many keys are
@@ -245,7 +246,7 @@ class CopyService:
         self._started = time.time()
         from kit import json as kit_json
 
-        self._prefix = f"copy:{KEY_ALGORITHM}:"
+        self._prefix = f"copy:g{GENERATOR_VERSION}:{KEY_ALGORITHM}:"
         self._one = _one_key()
         # the first call binds the engine's JSON selection (and may measure it): not in a request's latency
         kit_json.dumps({"warm": True})
@@ -253,7 +254,7 @@ class CopyService:
     # -- serving ---------------------------------------------------------------------------------
 
     def key(self, request: CopyRequest) -> str:
-        """The cache key of a validated request: ``"copy:xxh3_64+xxh64:"`` and 32 hex digits.
+        """The cache key of a validated request: ``"copy:g2:xxh3_64+xxh64:"`` and 32 hex digits.
 
         The digits are XXH3-64 then XXH64 of the request's canonical form
         (:meth:`CopyRequest.canonical`), each 16 hex digits: see
