@@ -491,3 +491,38 @@ def test_dictionaries_can_be_turned_off(responses):
     for k, v in responses.items():
         t[k] = v
     assert t.stats()["dictionary"]["version"] == 0 and t._dict_bytes == 0
+
+
+def test_lru_getter_counts_hits_exactly_at_rest_and_samples_latency():
+    import threading
+
+    t = LRUTier()
+    for i in range(10):
+        t[f"k{i}"] = i
+    below = []
+    get = t.getter(threading.Lock(), lambda key, default: below.append(key) or default)
+    for n in range(100):
+        assert get(f"k{n % 10}") == n % 10
+    assert get("absent", "d") == "d" and below == ["absent"]
+    assert (t.hits, t.misses) == (100, 1)
+    assert t.stats()["hits"] == 100
+    assert t.stats()["latency_get"]["samples"] == 100 // 32 + 1  # hits 1, 33, 65, 97 timed, no clock otherwise
+    assert "k1" in t and (t.hits, t.misses) == (100, 1)  # membership is not a lookup
+    assert get("k1") == 1 and t.hits == 101
+    t.reset_stats()
+    assert (t.hits, t.misses) == (0, 0)
+    assert get("k2") == 2 and t.hits == 1
+    assert list(t)[-1] == "k2"  # a hit through the getter is a use
+
+
+def test_lru_getter_takes_the_locked_path_for_expiring_entries():
+    import threading
+
+    clock = FakeClock()
+    t = LRUTier(timer=clock)
+    t.set("a", 1, ttl=5)
+    get = t.getter(threading.Lock(), lambda key, default: default)
+    assert get("a") == 1
+    clock.advance(10.0)
+    assert get("a", "gone") == "gone"
+    assert (t.hits, t.misses, t.expirations) == (1, 1, 1)

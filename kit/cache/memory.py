@@ -122,6 +122,25 @@ class MemoryTier(Tier):
     def maxsize(self) -> int | None:
         return self._maxsize
 
+    # The hits that the lock-free getters (LRUTier.getter) answer are counted
+    # in their closures (a cell write costs a third of an attribute write on
+    # that path); ``hits`` adds them up, so it is exact whenever no getter runs.
+    _hit_counts: tuple = ()  # per getter: (read its count, reset it to 0)
+
+    @property
+    def hits(self) -> int:
+        """Hits: those counted here plus those the :meth:`getter` closures counted."""
+        h = self._hits
+        for read, _ in self._hit_counts:
+            h += read()
+        return h
+
+    @hits.setter
+    def hits(self, value: int) -> None:
+        for _, reset in self._hit_counts:
+            reset()
+        self._hits = value
+
     # -- mapping -------------------------------------------------------------------------------
 
     def lookup(self, key: Any) -> tuple[Any, float | None] | None:
@@ -141,7 +160,7 @@ class MemoryTier(Tier):
                     self.misses += 1
                     return None
         self._touch(key)
-        self.hits += 1
+        self._hits += 1
         return value, remaining
 
     def set(self, key: Any, value: Any, ttl: float | None = None) -> None:
@@ -370,10 +389,11 @@ class LRUTier(MemoryTier):
         An OrderedDict's ``move_to_end`` and item lookup are each atomic under
         the GIL; if another thread removes the key between them, the lookup
         raises KeyError and this is a miss, which is what it is. Counters may
-        lose an increment under contention (statistics, not data). Entries
-        that expire and every 32nd call (latency sampling) take the locked
-        path of :meth:`MemoryTier.getter`. A subclass that changes how a read
-        works (``get``, ``lookup`` or ``_touch``) gets the locked path only.
+        lose an increment under contention (statistics, not data); at rest
+        ``hits`` is exact (the closure's count is added in). Entries that
+        expire and every 32nd hit (latency sampling) take the locked path of
+        :meth:`MemoryTier.getter`. A subclass that changes how a read works
+        (``get``, ``lookup`` or ``_touch``) gets the locked path only.
 
         Examples
         --------
@@ -390,17 +410,38 @@ class LRUTier(MemoryTier):
         slow_get = self.get
         missing = MISSING
         tier = self
+        perf_counter, lat_add = time.perf_counter, self._lat_get.add
+        n = 0  # hits answered without the lock, not yet in tier._hits
 
+        # The hot closure holds as few cells as it can: each one is copied into
+        # the frame on every call.
         def get(key: Any, default: Any = None) -> Any:
-            h = tier.hits
-            if h & 31 and not expires:
+            nonlocal n
+            if n & 31 and not expires:
                 try:
                     move(key)
                     value = data[key]
                 except KeyError:
-                    tier.misses += 1
-                    return below(key, default)
-                tier.hits = h + 1
+                    return missed(key, default)
+                n += 1
+                return value
+            return other(key, default)
+
+        def missed(key: Any, default: Any) -> Any:
+            tier.misses += 1
+            return below(key, default)
+
+        def other(key: Any, default: Any) -> Any:
+            nonlocal n
+            if not expires:  # the hit counter's sampling turn: the same read, timed
+                t0 = perf_counter()
+                try:
+                    move(key)
+                    value = data[key]
+                except KeyError:
+                    return missed(key, default)
+                n += 1
+                lat_add(perf_counter() - t0)
                 return value
             with lock:
                 value = slow_get(key, missing)
@@ -408,6 +449,14 @@ class LRUTier(MemoryTier):
                 return value
             return below(key, default)
 
+        def read() -> int:
+            return n
+
+        def reset() -> None:
+            nonlocal n
+            n = 0
+
+        self._hit_counts = (*self._hit_counts, (read, reset))
         return get
 
     def get(self, key: Any, default: Any = None) -> Any:
@@ -415,14 +464,14 @@ class LRUTier(MemoryTier):
         # (it raises KeyError for an absent key); the hit counter doubles as
         # the sampling clock (every 32nd hit is timed, and misses while it
         # points at a sampling turn), so a hit costs two attribute writes.
-        h = self.hits
+        h = self._hits
         if h & 31 and not self._expires:
             try:
                 self._move(key)
             except KeyError:
                 self.misses += 1
                 return default
-            self.hits = h + 1
+            self._hits = h + 1
             return self._data[key]
         if h & 31:
             found = self.lookup(key)
