@@ -536,8 +536,8 @@ def one_line_warnings(prefix: str = "kit") -> Iterator[None]:
         warnings.showwarning = original
 
 
-__all__ = ["DASH", "Section", "Table", "WIDTH", "change", "fit", "num", "one_line_warnings", "percent", "plural", "rate",
-           "size", "speedup", "time", "width"]
+__all__ = ["DASH", "Section", "Table", "WIDTH", "change", "fit", "format_bytes", "num", "one_line_warnings", "percent",
+           "plural", "rate", "size", "speedup", "time", "width"]
 
 
 
@@ -555,3 +555,18 @@ def progress_bar(total: int, desc: str, unit: str, **options: Any) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, **options)
+
+
+def format_bytes(n: float) -> str:
+    """Binary-prefixed size, without trailing zeros (axis ticks, size labels).
+
+    Examples
+    --------
+    >>> format_bytes(64), format_bytes(4096), format_bytes(8 << 20)
+    ('64 B', '4 KiB', '8 MiB')
+    """
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.3g} {unit}"
+    return f"{n:.0f} B"

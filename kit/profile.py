@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from kit._display import format_bytes
+
 __all__ = ["METRICS", "Point", "Scaling", "backend_menu", "default_backends", "draw", "measure_scaling", "profile",
            "size_label", "size_steps", "sizes_between"]
 
@@ -42,21 +44,6 @@ DEFAULT_RANGE = {True: ("small", "medium"), False: ("small", "large")}
 _BETWEEN = (64, 1 << 10, 4 << 10, 16 << 10, 256 << 10, 1 << 20, 4 << 20)
 # Quick mode: shorter samples than the "quick" preset (seconds, not minutes, for a whole notebook).
 QUICK_TIMING = {"min_time": 0.002, "samples": 7, "budget": 0.1}
-
-
-def format_bytes(n: float) -> str:
-    """Binary-prefixed size, without trailing zeros (axis ticks, size labels).
-
-    Examples
-    --------
-    >>> format_bytes(64), format_bytes(4096), format_bytes(8 << 20)
-    ('64 B', '4 KiB', '8 MiB')
-    """
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            v = n / scale
-            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.3g} {unit}"
-    return f"{n:.0f} B"
 
 
 def _size_text(size: int, unit: str) -> str:

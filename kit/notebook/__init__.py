@@ -25,9 +25,10 @@ from kit._lazy import attach
 _LAZY = {
     "GenerationPanel": "kit.notebook.generation",
     "ProfilingPanel": "kit.notebook.profiling",
-    "Scaling": "kit.notebook.profiling",
-    "measure_scaling": "kit.notebook.profiling",
+    "Scaling": "kit.profile",
+    "measure_scaling": "kit.profile",
     "TiersPanel": "kit.notebook.tiers",
+    "FleetPanel": "kit.notebook.fleet",
     "CacheExplorer": "kit.notebook.cache",
     "MemoizePanel": "kit.notebook.cache",
     "hit_rate_curves": "kit.notebook.cache",

@@ -11,6 +11,7 @@ import io
 import traceback
 from typing import Any, Callable
 
+from kit._display import format_bytes  # noqa: F401  (the panels import it from here)
 from kit.errors import KitError
 
 
@@ -37,21 +38,6 @@ def ipywidgets() -> Any:
     except ImportError as exc:  # pragma: no cover - a dependency of kit
         raise ImportError("kit.notebook needs ipywidgets (pip install ipywidgets)") from exc
     return w
-
-
-def format_bytes(n: float) -> str:
-    """Binary-prefixed size.
-
-    Examples
-    --------
-    >>> format_bytes(64), format_bytes(4096), format_bytes(8 << 20)
-    ('64 B', '4 KiB', '8 MiB')
-    """
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            v = n / scale
-            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.3g} {unit}"
-    return f"{n:.0f} B"
 
 
 def new_figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Any, Any]:
