@@ -419,9 +419,14 @@ class DiskTier(BlobTier):
     # -- blobs -------------------------------------------------------------------------------------
 
     def lookup_blob(self, key: Any) -> tuple[bytes, float | None] | None:
-        kb = encode_key(key)
+        # (the read path of a disk hit through kit.Cache: a str key encoded inline, the thread's cursor)
+        kb = b"s" + key.encode("utf-8", "surrogatepass") if type(key) is str else encode_key(key)
+        loc = self._local
+        cur = getattr(loc, "cur", None)
         try:
-            row = self._cursor().execute(_GET, (kb,)).fetchone()
+            if cur is None or loc.forks != _FORKS[0]:
+                cur = self._cursor()
+            row = cur.execute(_GET, (kb,)).fetchone()
         except sqlite3.DatabaseError as exc:
             return self._read_failed(key, exc)
         if row is None:

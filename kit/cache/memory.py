@@ -181,9 +181,10 @@ class MemoryTier(Tier):
         self._timed_set(key, value, ttl, self._store)
 
     def _store(self, key: Any, value: Any, ttl: float | None) -> None:
-        check_ttl(ttl)
         if ttl is None:
             ttl = self.ttl
+        else:
+            check_ttl(ttl)
         if ttl is not None and ttl <= 0:
             if key in self._data:
                 self._remove(key)

@@ -49,7 +49,7 @@ import sys
 import uuid
 from typing import Any, Callable
 
-from kit.compression import compress, decompress, decompress_verified
+from kit.compression import compress, decompress, raw_payload
 from kit.errors import KitError
 
 __all__ = ["Serializer", "SignatureError", "UnsupportedValue", "DecodeError", "ValueTooLarge", "decode",
@@ -745,7 +745,12 @@ class Serializer:
         """
         try:
             if checked:
-                return decode(decompress_verified(blob, self.max_size), signer=self.signer)
+                # A raw frame whose bytes were just verified: decode its payload in place
+                # (kit.compression.decompress_verified, without copying the payload out).
+                payload = raw_payload(blob, self.max_size)
+                if payload is not None:
+                    return decode(payload, signer=self.signer)
+                return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
             return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
         except (KeyboardInterrupt, SystemExit):
             raise
