@@ -9,6 +9,7 @@ the counts (modules at the top level, cycles, imports that point up, private nam
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -43,6 +44,15 @@ def modules(root: Path = ROOT) -> dict[str, Path]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _tree(path: Path, mtime: float) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def parse(path: Path) -> ast.Module:
+    return _tree(path, path.stat().st_mtime)
+
+
 def _package(name: str, path: Path) -> str:
     return name if path.name == "__init__.py" else name.rpartition(".")[0]
 
@@ -51,7 +61,7 @@ def imports(mods: dict[str, Path]) -> list[tuple[str, str, int, str]]:
     """``(importer, imported, line, how)`` for every kit→kit import; ``how`` is 'module' or 'function'."""
     edges = []
     for name, path in mods.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse(path)
         pkg = _package(name, path)
 
         def visit(node: ast.AST, in_func: bool) -> None:
@@ -107,7 +117,6 @@ def cycles(mods: dict[str, Path], edges) -> list[list[str]]:
     on: set[str] = set()
     out: list[list[str]] = []
     counter = [0]
-    sys.setrecursionlimit(max(10_000, sys.getrecursionlimit()))
 
     def strong(v: str) -> None:
         index[v] = low[v] = counter[0]
@@ -131,9 +140,15 @@ def cycles(mods: dict[str, Path], edges) -> list[list[str]]:
             if len(comp) > 1:
                 out.append(sorted(comp))
 
-    for v in sorted(graph):
-        if v not in index:
-            strong(v)
+    # a few hundred modules deep at most; the limit is restored, since other tests depend on it
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(10_000, limit))
+    try:
+        for v in sorted(graph):
+            if v not in index:
+                strong(v)
+    finally:
+        sys.setrecursionlimit(limit)
     return out
 
 
@@ -159,7 +174,7 @@ def private_reads(mods: dict[str, Path]) -> list[str]:
     """
     found = []
     for name, path in mods.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse(path)
         aliases: dict[str, str] = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kit"):
