@@ -38,7 +38,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from kit.cache._tier import MISSING, Tier, check_ttl, sizeof
+from kit.cache._tier import MISSING, SAMPLE_EVERY, Tier, check_ttl, sizeof
 
 __all__ = ["LFUTier", "LRUTier", "MemoryTier", "TTLTier", "POLICIES", "memory_tier"]
 
@@ -391,8 +391,9 @@ class LRUTier(MemoryTier):
         the GIL; if another thread removes the key between them, the lookup
         raises KeyError and this is a miss, which is what it is. Counters may
         lose an increment under contention (statistics, not data); at rest
-        ``hits`` is exact (the closure's count is added in). Entries that
-        expire and every 32nd hit (latency sampling) take the locked path of
+        ``hits`` is exact (the closure's count is added in). Every 32nd hit
+        is the same read, timed (the latency sample). While the tier holds
+        entries that expire, reads take the locked path of
         :meth:`MemoryTier.getter`. A subclass that changes how a read works
         (``get``, ``lookup`` or ``_touch``) gets the locked path only.
 
@@ -413,12 +414,13 @@ class LRUTier(MemoryTier):
         tier = self
         perf_counter, lat_add = time.perf_counter, self._lat_get.add
         n = 0  # hits answered without the lock, not yet in tier._hits
+        due = 0  # the value of n at which the next hit is timed (one in SAMPLE_EVERY)
 
         # The hot closure holds as few cells as it can: each one is copied into
         # the frame on every call.
         def get(key: Any, default: Any = None) -> Any:
             nonlocal n
-            if n & 31 and not expires:
+            if n != due and not expires:  # (an int compare is specialised; `n & 31` is not)
                 try:
                     move(key)
                     value = data[key]
@@ -433,7 +435,7 @@ class LRUTier(MemoryTier):
             return below(key, default)
 
         def other(key: Any, default: Any) -> Any:
-            nonlocal n
+            nonlocal n, due
             if not expires:  # the hit counter's sampling turn: the same read, timed
                 t0 = perf_counter()
                 try:
@@ -442,6 +444,7 @@ class LRUTier(MemoryTier):
                 except KeyError:
                     return missed(key, default)
                 n += 1
+                due = n + SAMPLE_EVERY - 1
                 lat_add(perf_counter() - t0)
                 return value
             with lock:
@@ -454,8 +457,8 @@ class LRUTier(MemoryTier):
             return n
 
         def reset() -> None:
-            nonlocal n
-            n = 0
+            nonlocal n, due
+            n = due = 0
 
         self._hit_counts = (*self._hit_counts, (read, reset))
         return get
