@@ -106,8 +106,9 @@ def _bound_encoder(fn: Callable) -> Callable[..., bytes]:
                     out = lib(obj, hook, opts)
                 except Exception as exc:
                     return _encode_fallback(obj, exc)
-                # small_float_screen, inlined: a frame costs as much as the screen.
-                if out.partition(b"0.0000")[1] or (out.partition(b"-")[1] and out.partition(b"e-")[1]):
+                # small_float_screen, inlined: a frame costs as much as the screen. 45 is ord("-"): an int
+                # needle makes `in` a memchr without a method call.
+                if out.partition(b"0.0000")[1] or (45 in out and out.partition(b"e-")[1]):
                     if small_float_written(out):
                         return _encode_fallback(obj, _registry.Declined(SMALL_FLOATS, SMALL_FLOATS_WHY))
                 return out

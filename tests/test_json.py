@@ -269,6 +269,22 @@ def test_the_float_guard_catches_exactly_the_forms_orjson_writes_differently():
     assert small_float_written(b"-0.00001") and small_float_written(b'{"a":5e-9}')
 
 
+def test_the_one_frame_dumps_screens_small_floats_with_and_without_a_minus_elsewhere(fresh_engine):
+    """The screen inlined in the bound ``dumps`` (``45 in out`` gates the ``e-`` search), exponent by exponent."""
+    _require("json.encode", "orjson")
+    import random
+
+    _select(fresh_engine, "json.encode", "orjson")
+    kit.json.dumps([1])  # binds the one-frame path
+    assert "lib" in kit.json.dumps.__code__.co_freevars  # orjson called inline, its screen with it
+    rng = random.Random(18)
+    for exponent in range(-12, 1):
+        for sign in (1, -1):
+            x = sign * rng.uniform(1, 10) * 10.0 ** exponent
+            for doc in (x, [x], {"a": x, "b": "no minus"}, {"a": x, "b": "x-y"}, [1.5, x, 2**40]):
+                assert kit.json.dumps(doc) == stdlib_encode(doc), (exponent, doc)
+
+
 def test_orjson_decode_is_rejected_for_rounding_big_integers():
     _require("json.decode", "orjson")
     from kit.engine import get_engine
