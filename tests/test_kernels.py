@@ -225,6 +225,25 @@ def test_fingerprint_many_short_keys_and_buffer_end(backend):
 
 
 @pytest.mark.parametrize("backend", _params("batch_fingerprint"))
+def test_fingerprint_mixed_lengths_in_one_batch(backend):
+    """Every length 0-200 shuffled among random ones: numba's blocks mix no-stripe, one- and two-stripe keys
+    and keys long enough for the scalar path (40,000 keys: the parallel path too), and the last keys' reads reach
+    the buffer's end."""
+    fn = _impl("batch_fingerprint", backend)
+    rng = np.random.default_rng(12)
+    lengths = np.concatenate([np.arange(201), rng.integers(0, 201, 40_000 if backend != "numpy" else 300)])
+    rng.shuffle(lengths)
+    offsets = np.zeros(lengths.size + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.frombuffer(rng.bytes(int(offsets[-1])), np.uint8)
+    for seed in (0, 2**64 - 1):
+        expected = np.array([xxhash.xxh64_intdigest(data[offsets[i]:offsets[i + 1]].tobytes(), seed)
+                             for i in range(lengths.size)], dtype=np.uint64)
+        np.testing.assert_array_equal(fn((offsets, data), seed), expected)
+        np.testing.assert_array_equal(fn((offsets.astype(np.int32), data), seed), expected)
+
+
+@pytest.mark.parametrize("backend", _params("batch_fingerprint"))
 def test_fingerprint_key_layouts(backend):
     fn = _impl("batch_fingerprint", backend, "arrow")
     keys = [b"alpha", b"", b"\x00" * 40, "naïve".encode(), bytes(range(100))]

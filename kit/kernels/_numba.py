@@ -14,7 +14,7 @@ The scalar functions (xxHash lanes and rounds, SplitMix64, the median from
 counts) are ``register_jitable``: plain Python that numba compiles into
 whichever target calls it, so the CPU and CUDA kernels run literally the same
 hashing and sampling code. The CPU's XXH64 adds a block form for keys under
-64 bytes that LLVM vectorises across keys (:func:`xxh64_range`).
+96 bytes that LLVM vectorises across keys (:func:`xxh64_range`).
 All arithmetic is on ``uint64`` (numba turns ``uint64 + int64`` into a float),
 hence the ``U(...)`` casts and ``uint64`` constants.
 """
@@ -445,24 +445,29 @@ def entropy_blocks_parallel(a, block, out, ntasks):
 BLOCK = 128
 
 
+#: Keys shorter than this take the block path of :func:`xxh64_range` (up to two 32-byte stripes);
+#: longer keys, rare in key batches, take the scalar :func:`xxh64`.
+BLOCK_MAX = 96
+
+
 @njit(cache=True, nogil=True)
 def xxh64_range(offsets, d, seed, out, lo, hi):
-    """XXH64 of keys ``lo:hi``, vectorised across keys for keys under 64 bytes.
+    """XXH64 of keys ``lo:hi``, vectorised across keys for keys under 96 bytes.
 
-    A key under 64 bytes needs at most 8 words: 4 for one 32-byte stripe, 3
-    for the tail's 8-byte steps, 1 holding the last 0-7 bytes. A scalar pass
-    gathers them per key into columns; a second pass hashes a whole block
-    from the columns with no branch (every step computed, kept by a mask, as
-    in :func:`xxh64`), which LLVM vectorises across keys (8 per AVX-512
-    register). Keys of 64 bytes or more take the scalar :func:`xxh64`.
-    ``d`` must hold at least 32 bytes (callers pad).
+    A key under 96 bytes needs at most 12 words: 8 for two 32-byte stripes,
+    3 for the tail's 8-byte steps, 1 holding the last 0-7 bytes. A scalar
+    pass gathers them per key into columns; a second pass hashes a whole
+    block from the columns with no branch (every step computed, kept by a
+    mask, as in :func:`xxh64`), which LLVM vectorises across keys. Keys of
+    96 bytes or more take the scalar :func:`xxh64`. ``d`` must hold at
+    least 32 bytes (callers pad).
     """
     size = d.size
     s1 = seed + P1 + P2
     s2 = seed + P2
     s4 = seed - P1
     s5 = seed + P5
-    words = np.empty((8, BLOCK), np.uint64)
+    words = np.empty((12, BLOCK), np.uint64)
     lengths = np.empty(BLOCK, np.uint64)
     hashes = np.empty(BLOCK, np.uint64)
     longs = np.empty(BLOCK, np.int64)
@@ -472,7 +477,7 @@ def xxh64_range(offsets, d, seed, out, lo, hi):
         for j in range(m):
             s = offsets[b0 + j]
             n = offsets[b0 + j + 1] - s
-            if n >= 64:
+            if n >= BLOCK_MAX:
                 longs[nlong] = b0 + j
                 nlong += 1
             lengths[j] = U(n)
@@ -483,19 +488,29 @@ def xxh64_range(offsets, d, seed, out, lo, hi):
             words[1, j] = read64(d, q + 8)
             words[2, j] = read64(d, q + 16)
             words[3, j] = read64(d, q + 24)
-            p = s + (n & 32)
-            words[4, j] = read64(d, min(p, size - 8))
-            words[5, j] = read64(d, min(p + 8, size - 8))
-            words[6, j] = read64(d, min(p + 16, size - 8))
+            q = min(s + 32, size - 32)
+            words[4, j] = read64(d, q)
+            words[5, j] = read64(d, q + 8)
+            words[6, j] = read64(d, q + 16)
+            words[7, j] = read64(d, q + 24)
+            p = s + (n & 96)
+            words[8, j] = read64(d, min(p, size - 8))
+            words[9, j] = read64(d, min(p + 8, size - 8))
+            words[10, j] = read64(d, min(p + 16, size - 8))
             p += n & 24
             t = min(p, size - 8)
-            words[7, j] = read64(d, t) >> U(8 * (p - t))
+            words[11, j] = read64(d, t) >> U(8 * (p - t))
         for j in range(m):
             n = lengths[j]
             v1 = xxh64_round(s1, words[0, j])
             v2 = xxh64_round(s2, words[1, j])
             v3 = xxh64_round(seed, words[2, j])
             v4 = xxh64_round(s4, words[3, j])
+            two = n >= U(64)
+            v1 = select(two, xxh64_round(v1, words[4, j]), v1)
+            v2 = select(two, xxh64_round(v2, words[5, j]), v2)
+            v3 = select(two, xxh64_round(v3, words[6, j]), v3)
+            v4 = select(two, xxh64_round(v4, words[7, j]), v4)
             hs = rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)
             hs = xxh64_merge(hs, v1)
             hs = xxh64_merge(hs, v2)
@@ -504,10 +519,10 @@ def xxh64_range(offsets, d, seed, out, lo, hi):
             h = select(n >= U(32), hs, s5) + n
             r = n & U(31)
             w = r >> U(3)
-            h = select(U(0) < w, rotl(h ^ xxh64_round(ZERO, words[4, j]), 27) * P1 + P4, h)
-            h = select(U(1) < w, rotl(h ^ xxh64_round(ZERO, words[5, j]), 27) * P1 + P4, h)
-            h = select(U(2) < w, rotl(h ^ xxh64_round(ZERO, words[6, j]), 27) * P1 + P4, h)
-            tail = words[7, j]
+            h = select(U(0) < w, rotl(h ^ xxh64_round(ZERO, words[8, j]), 27) * P1 + P4, h)
+            h = select(U(1) < w, rotl(h ^ xxh64_round(ZERO, words[9, j]), 27) * P1 + P4, h)
+            h = select(U(2) < w, rotl(h ^ xxh64_round(ZERO, words[10, j]), 27) * P1 + P4, h)
+            tail = words[11, j]
             has4 = (r & U(4)) != U(0)
             h = select(has4, rotl(h ^ ((tail & M32) * P1), 23) * P2 + P3, h)
             tail = select(has4, tail >> U(32), tail)

@@ -456,7 +456,7 @@ _BACKENDS: dict[str, list[tuple[str, tuple[str, ...], str | None, str, Callable[
     ],
     "batch_fingerprint": [
         ("numba", ("numba",), "numba", "cpu", None,
-         "@njit(cache=True), one core: XXH64 vectorised across keys under 64 bytes, branch-free tail"),
+         "@njit(cache=True), one core: XXH64 vectorised across keys under 96 bytes, branch-free tail"),
         ("numba.parallel", ("numba",), "numba", "cpu", _one_core,
          _parallel_notes("batch_fingerprint", "prange over 64 tasks")),
         ("cuda", (), "numba", "gpu", _cuda_unavailable,
