@@ -52,7 +52,7 @@ def test_jsontestsuite_must_reject(name, shared_data):
 def test_jsontestsuite_must_parse_like_the_baseline(name, shared_data):
     _require("json.decode", name)
     if not _verified("json.decode", name):
-        pytest.skip(f"{name} fails verification and is never selected (see kit info)")
+        pytest.skip(f"{name} fails verification for json.decode and is never selected for it (see kit info)")
     for case, data in _suite("y_"):
         expected = stdlib_decode(data)
         try:
@@ -94,7 +94,7 @@ def test_contract_cases_encode_like_the_baseline(name):
     from kit.registry.json import _encode_cases
 
     if not _verified("json.encode", name):
-        pytest.skip(f"{name} fails verification and is never selected (see kit info)")
+        pytest.skip(f"{name} fails verification for json.encode and is never selected for it (see kit info)")
     for label, obj in _encode_cases():
         expected = stdlib_encode(obj)
         try:

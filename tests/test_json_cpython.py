@@ -49,7 +49,7 @@ def _usable(op: str, name: str | None) -> None:
 
     v = get_engine().verification(op, name)
     if not v.ok:
-        pytest.skip(f"{name} fails verification ({v.problems[0][:60]}...) and is never selected")
+        pytest.skip(f"{name} fails verification for {op} ({v.problems[0][:60]}...) and is never selected for it")
 
 
 def _loads(doc, name):
