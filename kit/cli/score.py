@@ -191,8 +191,8 @@ def _score(args: argparse.Namespace) -> int:
     else:
         from kit.report.tables import score_tables
 
+        # the summary table says what the intervals cover, and the run's contention
         print("\n\n".join(str(t) for t in score_tables(res)))
-        print(f"\n{res.notes()}")  # what the intervals cover, and the run's contention
         if path is not None:
             print(f"\nrecord written: {path}")
     if unsaved is not None:

@@ -32,8 +32,8 @@ from kit._display import speedup
 from kit._paths import results_dir
 from kit.notebook._common import Panel, html_output, ipywidgets, new_figure, note_html, png_output, quick, to_png
 from kit.records import validate, write_record
-from kit.report.tables import score_tables, subset_note, validation_tables
 from kit.scoring import PRESET_NAMES, TIERS, score, score_from_speedup
+from kit.scoring.result import subset_note
 
 __all__ = ["TiersPanel", "headline_html", "plot_score", "plot_validation", "quick_operations", "record_files"]
 
@@ -353,7 +353,7 @@ class TiersPanel(Panel):
         r = self.result
         self.headline.value = headline_html(r)
         self.chart.value = to_png(plot_score(r))
-        self.tables.value = "".join(t._repr_html_() for t in score_tables(r))
+        self.tables.value = r._repr_html_()  # the tables kit score prints
         self.show("headline", html_output(self.headline.value))
         self.show("chart", png_output(self.chart.value))
         self.show("tables", html_output(self.tables.value))
@@ -373,7 +373,7 @@ class TiersPanel(Panel):
             raise ValueError(f"no record to compare with in {self.results} (expected reference-*.json there)")
         self.validation = v = validate(self.result.to_record(), against=against, relative=self.relative.value)
         self.validation_chart.value = to_png(plot_validation(v))
-        self.validation_tables.value = "".join(t._repr_html_() for t in validation_tables(v))
+        self.validation_tables.value = v._repr_html_()  # the tables kit validate prints
         self.show("validation_chart", png_output(self.validation_chart.value))
         self.show("validation_tables", html_output(self.validation_tables.value))
         verdict = v.summary  # the verdict and its reason, as kit validate prints them

@@ -2,7 +2,8 @@
 
 :func:`kit.records.compare.validate` builds a :class:`Validation`; the verdict is decided here, from
 its fields, when it is built, so a validation built by hand judges the same way. A validation prints
-as text tables and renders as HTML in Jupyter (:func:`validation_tables`).
+as the text tables ``kit validate`` prints (fitted to 100 columns) and renders them as HTML in Jupyter
+(:func:`validation_tables`, the one builder of a validation's tables).
 
 Examples
 --------
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any, Sequence
 
-from kit._display import Table, change, num, plural
-from kit.engine.measure import format_time
+from kit._display import DASH, Section, Table, change, num, plural, speedup, time
 from kit.records.contention import LIGHT_LOAD
 from kit.stats import t_quantile
 
@@ -355,19 +356,15 @@ class Validation:
 # --- the tables ------------------------------------------------------------------------------------
 
 
-def _ci(v: float | None, ci: Sequence[float] | None, unit: str = "x", digits: int = 2) -> str:
-    if v is None:
-        return ""
-    if not ci or ci[0] is None:
-        return f"{v:.{digits}f}{unit}"
-    return f"{v:.{digits}f}{unit} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
-
-
 def validation_tables(v: Any) -> list[Table]:
-    """Tables of a validation: summary, changes, machine and library differences.
+    """Tables of a validation: the verdict and its rule, then the significant changes, as changes in words.
 
-    What a :class:`Validation` prints and renders in Jupyter, and what ``kit report --against`` puts in
-    its page (``kit validate`` prints the tables of :mod:`kit.report.tables`).
+    The one form of a validation's tables: what a :class:`Validation` prints and renders in Jupyter,
+    what ``kit validate`` prints (fitted to 100 columns) and what ``kit report --against`` puts in its page.
+
+    Parameters
+    ----------
+    v : Validation
 
     Examples
     --------
@@ -375,25 +372,27 @@ def validation_tables(v: Any) -> list[Table]:
     >>> print(kit.validate("new.json", against="ref.json").tables()[0])  # doctest: +SKIP
     """
     hw = v.hardware
+    runs = sorted({(c.runs_ref, c.runs) for c in v.comparisons})
     rows: list[list[Any]] = [
         ["verdict", v.summary],
         ["question", v.question_text + ("" if v.question_given else " (from the machine fingerprints)")],
-        ["record", v.record],
-        ["reference", v.reference],
-        ["compared", f"{len(v.comparisons)} measurements in common; {len(v.regressions)} slower, "
-                     f"{len(v.improvements)} faster"],
+        ["record", str(v.record)],
+        ["reference", str(v.reference)],
+        ["compared", f"{plural(len(v.comparisons), 'measurement')} in common: {len(v.regressions)} slower, "
+                     f"{len(v.improvements)} faster"
+                     + (f"; runs pooled: {runs[0][0]} in the reference, {runs[0][1]} here" if len(runs) == 1 else "")],
         ["tier", f"{v.tier} here, {v.reference_tier} in the reference ("
                  + ("agree" if v.tier_agrees else "differ") + ")"],
-        ["score", f"{_num(v.score)} here, {_num(v.reference_score)} in the reference"],
-        ["hardware index", _ci(hw.value, hw.ci, unit="") + " (this run's throughput / the reference's)"
-         if hw else "n/a"],
+        ["score", f"{_one(v.score)} here, {_one(v.reference_score)} in the reference"],
+        ["hardware index", f"{num(hw.value)} [{num(hw.ci[0])}, {num(hw.ci[1])}] (this run's throughput / the "
+                           "reference's: above 1 is faster here)" if hw else "n/a"],
         ["machine", "same fingerprint" if v.same_machine else
          "; ".join(f"{f}: {a} -> {b}" for f, a, b in v.machine_differences)],
-        ["rule", f"Mann-Whitney U p < {v.alpha:g}"
-                 + (f", run-to-run t p < {v.run_alpha:g} (typical run-to-run noise {math.expm1(v.run_noise):.1%})"
-                    if v.run_noise is not None else ", no run-to-run test (single runs)")
-                 + f" and median change >= {v.min_effect:.0%}"
-                 + (" (times relative to each run's baseline)" if v.relative else "")],
+        ["rule", f"a regression is significant per call (Mann-Whitney U, p < {v.alpha:g})"
+                 + (f", against the run-to-run noise (t test, p < {v.run_alpha:g}; typical noise "
+                    f"{math.expm1(v.run_noise):.1%})" if v.run_noise is not None else " (single runs: no run-to-run test)")
+                 + f" and at least {v.min_effect:.0%} slower"
+                 + ("; times relative to each run's baseline" if v.relative else "; absolute times")],
         ["scope", "baselines and selected backends decide the verdict" if v.scope == "selected"
          else "every backend decides the verdict"],
     ]
@@ -402,40 +401,47 @@ def validation_tables(v: Any) -> list[Table]:
         notes.append(f"only in the reference ({len(v.only_reference)}): " + _few(v.only_reference))
     if v.only_here:
         notes.append(f"only here ({len(v.only_here)}): " + _few(v.only_here))
-    tables = [Table("kit validate", ["", "result"], rows, notes)]
-    legend = ("time ratio = median time here / in the reference (above 1: slower); * selected here; runs = "
-              "runs pooled in the reference/here; detectable = smallest change of the median that this "
-              "measurement's run-to-run noise lets the test see."
-              + (" Times are relative to each run's baseline (1 = as fast as the baseline)." if v.relative else ""))
+    tables = [Table("kit validate", ["", "result"], rows, notes, align="ll")]
+    if v.relative:
+        legend = ("reference, here: the backend's speed-up over its class's baseline in each run (the baselines "
+                  "themselves are not compared)")
+    else:
+        legend = "reference, here: median time per call in each run"
+    per_run = len(runs) > 1
     for title, changed in (("significant changes", v.regressions + v.improvements),
                            ("other backends (shown, not counted)" if v.question == "software" else
                             "other machine: differences in speed-up (information, not counted)", v.other_changes)):
         if not changed and title.startswith("other"):
             continue
-        tables.append(Table(title, ["operation", "size", "kind", "backend", "verdict", "time ratio", "reference",
-                                    "here", "p", "runs", "detectable"],
-                            [[c.operation, c.size, c.kind, c.backend + (" *" if c.selected else ""), c.verdict,
-                              f"{c.ratio:.3f}", _fmt_value(c.ref_median, v.relative),
-                              _fmt_value(c.median, v.relative),
-                              "" if c.p_value is None else f"{c.p_value:.2g}"
-                              + ("" if c.run_p is None else f" / {c.run_p:.2g}"),
-                              f"{c.runs_ref}/{c.runs}",
-                              "" if c.detectable is None else f"{c.detectable:.0%}"]
-                             for c in sorted(changed, key=lambda c: c.key)],
-                            [legend, "p = Mann-Whitney U / run-to-run t."] if changed else ["none"]))
+        # one Section line per operation, its measurements under it
+        rows = [row for op, group in groupby(sorted(changed, key=lambda c: c.key), key=lambda c: c.operation)
+                for row in [Section(op), *(_change_row(c, v.relative, per_run) for c in group)]]
+        cols = ["size", "kind", "backend", "change", "reference", "here", "p (U / t)", "detectable"]
+        tables.append(Table(title, cols + (["runs"] if per_run else []), rows,
+                            [f"change: median time here against the reference; * selected here; {legend}; "
+                             "p: Mann-Whitney U / run-to-run t; detectable: the smallest change of the median "
+                             "that this measurement's run-to-run noise lets the test see."] if rows else ["none"]))
     if v.library_differences:
         tables.append(Table("library differences", ["library", "reference", "here"],
                             [[k, a, b] for k, a, b in v.library_differences]))
     return tables
 
 
+def _change_row(c: Comparison, relative: bool, per_run: bool) -> list[str]:
+    """A comparison as a row of the change tables: the change in words, both runs' figures, the tests."""
+    if relative:
+        then, now = (speedup(1 / x if x else None) for x in (c.ref_median, c.median))
+    else:
+        then, now = time(c.ref_median), time(c.median)
+    p = DASH if c.p_value is None else num(c.p_value, 2) + ("" if c.run_p is None else f" / {num(c.run_p, 2)}")
+    row = [c.size, c.kind, c.backend + (" *" if c.selected else ""), change(c.ratio), then, now, p,
+           "" if c.detectable is None else f"{c.detectable:.0%}"]
+    return row + ([f"{c.runs_ref}/{c.runs}"] if per_run else [])
+
+
 def _few(items: Sequence[str], n: int = 6) -> str:
     return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
-def _num(x: float | None) -> str:
+def _one(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1f}"
-
-
-def _fmt_value(x: float, relative: bool) -> str:
-    return f"{x:.3g}x baseline" if relative else format_time(x)

@@ -5,8 +5,8 @@ with a reference, the validation's) and ``report.png`` (speed-up per operation w
 bars, claimed vs measured) for one record or a comparison of records; each file is written
 atomically (:func:`kit._paths.atomic_write`). matplotlib is imported only for the chart, with the
 Agg backend. The tables a result prints are its own (:func:`kit.scoring.result.score_tables`,
-:func:`kit.records.verdict.validation_tables`, named here too); those ``kit score`` and
-``kit validate`` print are in :mod:`kit.report.tables`.
+:func:`kit.records.verdict.validation_tables`, named here too), the same that ``kit score`` and
+``kit validate`` print (:mod:`kit.report.tables` names them with the other commands' tables).
 
 Examples
 --------

@@ -1,6 +1,8 @@
 """What kit's commands print: bench, info, score, claims and validation as tables that fit 100 columns.
 
-Each function takes the result object (or a record) and returns :class:`kit._display.Table` objects,
+The tables of a score and of a validation are those of the result objects themselves
+(:func:`kit.scoring.result.score_tables`, :func:`kit.records.verdict.validation_tables`), named here with
+the others. Each function takes the result object (or a record) and returns :class:`kit._display.Table` objects,
 which print as text fitted to the terminal and render as HTML in Jupyter. The conventions are those
 of :mod:`kit._display`: one operation per section line, times and speed-ups with their 95% CI,
 numbers aligned on their unit, a speed-up above 1 is faster, a change between runs said in words
@@ -15,23 +17,19 @@ Examples
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from kit import registry as _registry
-from kit._display import DASH, Section, Table, change, num, percent, plural, rate, speedup, time
+from kit._display import DASH, Section, Table, percent, plural, rate, speedup, time
 from kit._display import size as fmt_size
 from kit.engine.measure import geometric_mean
 from kit.machine import gpu
-from kit.records.store import as_record
-from kit.scoring.claims import SEEDS
-from kit.scoring.formula import FORMULA, TIERS
+from kit.records.verdict import validation_tables
+from kit.scoring.result import PRESET_SIZES, score_tables, subset_note
+from kit.scoring.result import record_claims_table as claims_table
 
-__all__ = ["bench_tables", "claims_table", "info_table", "info_json", "score_tables", "subset_note",
-           "validation_tables"]
-
-#: The payload classes each preset measures by default (kit.scoring.score's own default).
-PRESET_SIZES = {"quick": ("small", "medium"), "full": ("small", "medium", "large")}
+__all__ = ["PRESET_SIZES", "bench_tables", "choices_table", "claims_table", "info_json", "info_table", "score_tables",
+           "subset_note", "validation_tables"]
 
 
 def _sections(rows: Iterable[tuple[str, list[Any]]]) -> list[Any]:
@@ -187,221 +185,7 @@ def info_json(info: Any) -> dict[str, Any]:
     return data
 
 
-# --- kit score ------------------------------------------------------------------------------------
-
-
-def _data(obj: Any) -> dict[str, Any]:
-    return as_record(obj).data
-
-
-def subset_note(record: Any) -> str | None:
-    """How a score measured less than ``kit score`` does by default, or ``None`` when it did not.
-
-    A score of a few operations or payload classes is a different figure from the whole one; every
-    place that shows it says so.
-
-    Examples
-    --------
-    >>> subset_note({"preset": "quick", "classes": [{"operation": "digest", "size": "medium"}]})  # doctest: +SKIP
-    'a subset: 1 of 13 operations, medium payloads (kit score measures all 13 on small and medium)'
-    """
-    d = record if isinstance(record, Mapping) else _data(record)
-    classes = d.get("classes") or []
-    ops = list(dict.fromkeys(c["operation"] for c in classes))
-    sizes = list(dict.fromkeys(c["size"] for c in classes))
-    preset = d.get("preset") or "quick"
-    wanted = [s for s in PRESET_SIZES.get(preset, ()) if s in _registry.SIZE_CLASSES]
-    every = _registry.operation_names()
-    if not classes or (set(every) <= set(ops) and set(wanted) <= set(sizes)):
-        return None
-    return (f"a subset: {len(ops)} of {plural(len(every), 'operation')}, {' and '.join(sizes)} payloads "
-            f"(kit score --{preset} measures all {len(every)} on {' and '.join(wanted)})")
-
-
-def score_tables(result: Any) -> list[Table]:
-    """``kit score``: summary, subscores, payload classes, hardware index, claims.
-
-    Parameters
-    ----------
-    result : ScoreResult, Record, dict or path
-
-    Examples
-    --------
-    >>> [t.title for t in score_tables("results/kit/reference.json")][:2]  # doctest: +SKIP
-    ['kit score', 'subscores']
-    """
-    d = _data(result)
-    s = d["score"]
-    m = d.get("machine") or {}
-    hw = d.get("hardware_index")
-    av = d.get("availability") or {}
-    classes = d.get("classes") or []
-    noisy = [c for c in classes if c.get("noisy")]
-    lo, hi = s.get("ci") or (None, None)
-    rows: list[list[Any]] = [
-        ["score", f"{s['value']:.1f} [{lo:.1f}, {hi:.1f}] of 100" if lo is not None else f"{s['value']:.1f}"],
-        ["tier", s["tier"] + (f" ({s['tier_note']})" if s.get("tier_note") else "")],
-        ["speed-up", speedup(s["speedup"], *(s.get("speedup_ci") or (None, None)))
-         + " (geometric mean of the selected backends')"],
-    ]
-    subset = subset_note(d)
-    if subset:
-        rows.append(["measured", subset])
-    rows += [
-        ["availability", (av.get("text") or "") + " (not scored)"],
-        ["hardware index", f"{num(hw['value'])} [{num(hw['ci'][0])}, {num(hw['ci'][1])}] vs "
-         f"{Path(hw['reference']).name} ({hw['reference_machine']}, {plural(hw['compared'], 'class', 'classes')})"
-         if hw else (d.get("hardware_note") or "no reference")],
-        ["noisy classes", (f"{len(noisy)} of {len(classes)}, marked in the table below" if noisy else "none")
-         + f" (a noisy class is re-measured up to {plural(s.get('retries', 0), 'time')})"],
-        ["machine", f"{m.get('cpu')} ({m.get('cores')} cores), {m.get('os')}, {m.get('python')}"],
-        ["run", f"{d.get('preset')} preset, {d.get('seconds', 0):.0f} s, {d.get('created')}, kit {d.get('kit_version')}"
-         + (f" @ {d['git']['commit'][:10]}{' (dirty)' if d['git'].get('dirty') else ''}" if d.get("git") else "")],
-    ]
-    if d.get("injected_slowdown"):
-        rows.append(["injected slowdown", ", ".join(f"{k} ×{v:g}" for k, v in d["injected_slowdown"].items())])
-    notes = [f"Score {FORMULA}; 95% CIs by bootstrap over the raw samples. Tiers from the speed-up: "
-             + ", ".join(f"{t} {th:g}×" for t, th in TIERS) + "."]
-    tables = [Table("kit score", ["", "value (95% CI)"], rows, notes, align="ll")]
-    tables.append(Table("subscores", ["category", "speed-up (95% CI)", "subscore (95% CI)", "classes"],
-                        [[k, speedup(v["speedup"], *v["speedup_ci"]),
-                          f"{v['score']:.1f} [{v['score_ci'][0]:.1f}, {v['score_ci'][1]:.1f}]", v["classes"]]
-                         for k, v in (d.get("subscores") or {}).items()]))
-    tables.append(Table("selected backend per payload class",
-                        ["size", "kind", "selected", "speed-up (95% CI)", "attempts", "noisy"],
-                        _sections((c["operation"], [c["size"], c["kind"], c["backend"],
-                                                    speedup(c["speedup"], *c["speedup_ci"]), c.get("attempts", 1),
-                                                    "noisy" if c.get("noisy") else ""]) for c in classes),
-                        ["speed-up = baseline median time / selected backend median time, measured interleaved "
-                         "(above 1: faster)."]))
-    if hw:
-        missing = hw.get("missing") or []
-        tables.append(Table("hardware index by category", ["category", "throughput vs reference (95% CI)"],
-                            [[k, f"{num(v['value'])} [{num(v['ci'][0])}, {num(v['ci'][1])}]"]
-                             for k, v in hw["categories"].items()],
-                            [f"1.00 = as fast as {hw['reference_machine']}; geometric mean of throughput ratios "
-                             "of the selected backends (SPEC-style); above 1: faster here."]
-                            + ([f"not in both: {', '.join(missing[:8])}"
-                                + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")] if missing else [])))
-    if d.get("claims"):
-        tables.append(claims_table(d["claims"]))
-    return tables
-
-
-def claims_table(claims: Iterable[Mapping[str, Any]]) -> Table:
-    """The claims check: claimed vs measured (95% CI), verdict, seeds; reasons as footnotes.
-
-    Examples
-    --------
-    >>> t = claims_table([{"title": "orjson vs json", "claimed": 5.0, "unit": "x", "measured": 5.1,
-    ...                    "measured_ci": [3.4, 9.0], "verdict": "holds", "seeds": ["000_a.txt"], "reason": ""}])
-    >>> t.rows[0][:4]
-    ['orjson vs json', '5×', '5.10× [3.40, 9.00]', 'holds']
-    """
-    rows = []
-    for c in claims:
-        unit = c["unit"]
-        claimed = f"{c['claimed']:g}×" if unit == "x" else f"{c['claimed']:g}{unit}"
-        v = c.get("measured")
-        ci = c.get("measured_ci") or (None, None)
-        if v is None:
-            measured = ""
-        elif unit == "x":
-            measured = speedup(v, *ci)
-        else:
-            measured = f"{v:.1f}{unit}" + ("" if ci[0] is None or ci[0] == ci[1] else f" [{ci[0]:.1f}, {ci[1]:.1f}]")
-        rows.append([c["title"], claimed, measured, c["verdict"], ", ".join(s.split("_", 1)[0] for s in c["seeds"]),
-                     c.get("reason", "")])
-    return Table("claims check", ["claim", "claimed", "measured (95% CI)", "verdict", "seeds", "notes"], rows,
-                 ["holds: the 95% CI of the measured figure reaches the claim. Seeds: "
-                  + ", ".join(SEEDS.values()) + "."], align="lrrlll")
-
-
-# --- kit validate ---------------------------------------------------------------------------------
-
-
-def validation_tables(v: Any) -> list[Table]:
-    """``kit validate``: the verdict and its rule, then the significant changes, as changes in words.
-
-    Parameters
-    ----------
-    v : kit.records.Validation
-
-    Examples
-    --------
-    >>> import kit
-    >>> print(validation_tables(kit.validate("new.json", against="ref.json"))[0])  # doctest: +SKIP
-    """
-    import math
-
-    hw = v.hardware
-    runs = sorted({(c.runs_ref, c.runs) for c in v.comparisons})
-    rows: list[list[Any]] = [
-        ["verdict", v.summary],
-        ["question", v.question_text + ("" if v.question_given else " (from the machine fingerprints)")],
-        ["record", str(v.record)],
-        ["reference", str(v.reference)],
-        ["compared", f"{plural(len(v.comparisons), 'measurement')} in common: {len(v.regressions)} slower, "
-                     f"{len(v.improvements)} faster"
-                     + (f"; runs pooled: {runs[0][0]} in the reference, {runs[0][1]} here" if len(runs) == 1 else "")],
-        ["tier", f"{v.tier} here, {v.reference_tier} in the reference ("
-                 + ("agree" if v.tier_agrees else "differ") + ")"],
-        ["score", f"{_one(v.score)} here, {_one(v.reference_score)} in the reference"],
-        ["hardware index", f"{num(hw.value)} [{num(hw.ci[0])}, {num(hw.ci[1])}] (this run's throughput / the "
-                           "reference's: above 1 is faster here)" if hw else "n/a"],
-        ["machine", "same fingerprint" if v.same_machine else
-         "; ".join(f"{f}: {a} -> {b}" for f, a, b in v.machine_differences)],
-        ["rule", f"a regression is significant per call (Mann-Whitney U, p < {v.alpha:g})"
-                 + (f", against the run-to-run noise (t test, p < {v.run_alpha:g}; typical noise "
-                    f"{math.expm1(v.run_noise):.1%})" if v.run_noise is not None else " (single runs: no run-to-run test)")
-                 + f" and at least {v.min_effect:.0%} slower"
-                 + ("; times relative to each run's baseline" if v.relative else "; absolute times")],
-        ["scope", "baselines and selected backends decide the verdict" if v.scope == "selected"
-         else "every backend decides the verdict"],
-    ]
-    notes = list(v.notes)
-    if v.only_reference:
-        notes.append(f"only in the reference ({len(v.only_reference)}): " + _few(v.only_reference))
-    if v.only_here:
-        notes.append(f"only here ({len(v.only_here)}): " + _few(v.only_here))
-    tables = [Table("kit validate", ["", "result"], rows, notes, align="ll")]
-    if v.relative:
-        legend = ("reference, here: the backend's speed-up over its class's baseline in each run (the baselines "
-                  "themselves are not compared)")
-    else:
-        legend = "reference, here: median time per call in each run"
-    per_run = len(runs) > 1
-    for title, changed in (("significant changes", v.regressions + v.improvements),
-                           ("other backends (shown, not counted)" if v.question == "software" else
-                            "other machine: differences in speed-up (information, not counted)", v.other_changes)):
-        if not changed and title.startswith("other"):
-            continue
-        rows = []
-        for c in sorted(changed, key=lambda c: c.key):
-            if v.relative:
-                then, now = (speedup(1 / x if x else None) for x in (c.ref_median, c.median))
-            else:
-                then, now = time(c.ref_median), time(c.median)
-            p = DASH if c.p_value is None else num(c.p_value, 2) + ("" if c.run_p is None else f" / {num(c.run_p, 2)}")
-            row = [c.size, c.kind, c.backend + (" *" if c.selected else ""), change(c.ratio), then, now, p,
-                   "" if c.detectable is None else f"{c.detectable:.0%}"]
-            if per_run:
-                row.append(f"{c.runs_ref}/{c.runs}")
-            rows.append((c.operation, row))
-        cols = ["size", "kind", "backend", "change", "reference", "here", "p (U / t)", "detectable"]
-        tables.append(Table(title, cols + (["runs"] if per_run else []), _sections(rows),
-                            [f"change: median time here against the reference; * selected here; {legend}; "
-                             "p: Mann-Whitney U / run-to-run t; detectable: the smallest change of the median "
-                             "that this measurement's run-to-run noise lets the test see."] if rows else ["none"]))
-    if v.library_differences:
-        tables.append(Table("library differences", ["library", "reference", "here"],
-                            [[k, a, b] for k, a, b in v.library_differences]))
-    return tables
-
-
-def _few(items: Sequence[str], n: int = 6) -> str:
-    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
-
-
-def _one(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1f}"
+# --- kit score, kit validate ----------------------------------------------------------------------
+# A score's tables are built once, by kit.scoring.result.score_tables (with subset_note and the claims
+# check of a record), and a validation's by kit.records.verdict.validation_tables: the result objects
+# print and render the same tables the commands print. They are named here, with the commands' others.

@@ -1,7 +1,8 @@
 """The result of a score and the record it makes: :class:`ScoreResult` and its parts.
 
-A :class:`ScoreResult` prints as text tables and renders as HTML in Jupyter (:func:`score_tables`,
-built with :mod:`kit._display`); :meth:`ScoreResult.to_record` gives the result record
+A :class:`ScoreResult` prints as the text tables ``kit score`` prints (fitted to 100 columns) and
+renders them as HTML in Jupyter (:func:`score_tables`, built with :mod:`kit._display`, the one builder
+of a score's tables); :meth:`ScoreResult.to_record` gives the result record
 (:func:`record_from_score`) that :mod:`kit.records` writes, reads and compares.
 :func:`hardware_index` places any record (a path, a dict, a ScoreResult) against a reference.
 
@@ -17,21 +18,22 @@ from __future__ import annotations
 import datetime
 import subprocess
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from kit import registry as _registry
-from kit._display import Table
+from kit._display import Section, Table, num, plural, speedup
 from kit._paths import PROJECT_ROOT
 from kit._version import __version__
 from kit.machine import describe, fingerprint_id
 from kit.records.store import SCHEMA, SCHEMA_VERSION, Record, as_record
-from kit.scoring.claims import SEEDS, format_measured
+from kit.scoring.claims import SEEDS
 from kit.scoring.formula import FORMULA, TIERS, HardwareIndex, hardware_index_of, score_from_speedup
 from kit.stats import SAMPLING_ONLY
 
-__all__ = ["ClassResult", "ScoreResult", "Subscore", "git_commit", "hardware_index", "record_from_score",
-           "record_notes", "score_tables"]
+__all__ = ["PRESET_SIZES", "ClassResult", "ScoreResult", "Subscore", "git_commit", "hardware_index",
+           "record_claims_table", "record_from_score", "record_notes", "score_tables", "subset_note"]
 
 
 @dataclass
@@ -129,7 +131,7 @@ class ScoreResult:
         return self._record
 
     def notes(self) -> str:
-        """The lines ``kit score`` prints under its tables: what the intervals cover, and the contention."""
+        """What the intervals cover, and the contention, as ``label: text`` lines (rows of the summary table)."""
         return "\n".join(f"{k}: {v}" for k, v in record_notes(self.to_record().data))
 
     def tables(self) -> list[Any]:
@@ -286,20 +288,39 @@ def hardware_index(record: Any, reference: Any, seed: int = 0) -> HardwareIndex:
 
 # --- the tables ------------------------------------------------------------------------------------
 
+#: The payload classes each preset measures by default (:func:`kit.scoring.run.score`'s own default).
+PRESET_SIZES = {"quick": ("small", "medium"), "full": ("small", "medium", "large")}
 
-def _ci(v: float | None, ci: Sequence[float] | None, unit: str = "x", digits: int = 2) -> str:
-    if v is None:
-        return ""
-    if not ci or ci[0] is None:
-        return f"{v:.{digits}f}{unit}"
-    return f"{v:.{digits}f}{unit} [{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+def subset_note(record: Any) -> str | None:
+    """How a score measured less than ``kit score`` does by default, or ``None`` when it did not.
+
+    A score of a few operations or payload classes is a different figure from the whole one; every
+    place that shows it says so.
+
+    Examples
+    --------
+    >>> subset_note({"preset": "quick", "classes": [{"operation": "digest", "size": "medium"}]})  # doctest: +SKIP
+    'a subset: 1 of 13 operations, medium payloads (kit score measures all 13 on small and medium)'
+    """
+    d = record if isinstance(record, Mapping) else as_record(record).data
+    classes = d.get("classes") or []
+    ops = list(dict.fromkeys(c["operation"] for c in classes))
+    sizes = list(dict.fromkeys(c["size"] for c in classes))
+    preset = d.get("preset") or "quick"
+    wanted = [s for s in PRESET_SIZES.get(preset, ()) if s in _registry.SIZE_CLASSES]
+    every = _registry.operation_names()
+    if not classes or (set(every) <= set(ops) and set(wanted) <= set(sizes)):
+        return None
+    return (f"a subset: {len(ops)} of {plural(len(every), 'operation')}, {' and '.join(sizes)} payloads "
+            f"(kit score --{preset} measures all {len(every)} on {' and '.join(wanted)})")
 
 
 def score_tables(result: Any) -> list[Table]:
     """Tables of a score: summary, subscores, payload classes, hardware index, claims.
 
-    What a :class:`ScoreResult` prints and renders in Jupyter, and what ``kit report`` puts in its
-    page for each record (``kit score`` prints the tables of :mod:`kit.report.tables`).
+    The one form of a score's tables: what a :class:`ScoreResult` prints and renders in Jupyter, what
+    ``kit score`` prints (fitted to 100 columns) and what ``kit report`` puts in its page for each record.
 
     Parameters
     ----------
@@ -315,53 +336,90 @@ def score_tables(result: Any) -> list[Table]:
     m = d.get("machine") or {}
     hw = d.get("hardware_index")
     av = d.get("availability") or {}
+    classes = d.get("classes") or []
+    noisy = [c for c in classes if c.get("noisy")]
+    lo, hi = s.get("ci") or (None, None)
     rows: list[list[Any]] = [
-        ["score", _ci(s["value"], s.get("ci"), unit="", digits=1)],
+        ["score", f"{s['value']:.1f} [{lo:.1f}, {hi:.1f}] of 100" if lo is not None else f"{s['value']:.1f}"],
         ["tier", s["tier"] + (f" ({s['tier_note']})" if s.get("tier_note") else "")],
-        ["geometric-mean speed-up", _ci(s["speedup"], s.get("speedup_ci"))],
-        ["availability (not scored)", av.get("text", "")],
-        ["hardware index", _ci(hw["value"], hw["ci"], unit="") + f" vs {Path(hw['reference']).name} "
-         f"({hw['reference_machine']}, {hw['compared']} classes)" if hw else (d.get("hardware_note") or "no reference")],
-        ["noisy classes", (", ".join(s.get("noisy") or []) or "none")
-         + f" (a noisy class is re-measured up to {s.get('retries', 0)} times)"],
+        ["speed-up", speedup(s["speedup"], *(s.get("speedup_ci") or (None, None)))
+         + " (geometric mean of the selected backends')"],
+    ]
+    subset = subset_note(d)
+    if subset:
+        rows.append(["measured", subset])
+    rows += [
+        ["availability", (av.get("text") or "") + " (not scored)"],
+        ["hardware index", f"{_interval(hw['value'], hw['ci'])} vs {Path(hw['reference']).name} "
+         f"({hw['reference_machine']}, {plural(hw['compared'], 'class', 'classes')})"
+         if hw else (d.get("hardware_note") or "no reference")],
+        ["noisy classes", (f"{len(noisy)} of {len(classes)}, marked in the table below" if noisy else "none")
+         + f" (a noisy class is re-measured up to {plural(s.get('retries', 0), 'time')})"],
         ["machine", f"{m.get('cpu')} ({m.get('cores')} cores), {m.get('os')}, {m.get('python')}"],
         ["run", f"{d.get('preset')} preset, {d.get('seconds', 0):.0f} s, {d.get('created')}, kit {d.get('kit_version')}"
          + (f" @ {d['git']['commit'][:10]}{' (dirty)' if d['git'].get('dirty') else ''}" if d.get("git") else "")],
     ]
     if d.get("injected_slowdown"):
-        rows.append(["injected slowdown", ", ".join(f"{k} x{v:g}" for k, v in d["injected_slowdown"].items())])
+        rows.append(["injected slowdown", ", ".join(f"{k} ×{v:g}" for k, v in d["injected_slowdown"].items())])
     rows += record_notes(d)  # what the intervals cover, and the run's contention
     notes = [f"Score {FORMULA}; 95% CIs by bootstrap over the raw samples. Tiers from the speed-up: "
-             + ", ".join(f"{t} {th:g}x" for t, th in TIERS) + "."]
-    tables = [Table("kit score", ["", "value (95% CI)"], rows, notes)]
+             + ", ".join(f"{t} {th:g}×" for t, th in TIERS) + "."]
+    tables = [Table("kit score", ["", "value (95% CI)"], rows, notes, align="ll")]
     tables.append(Table("subscores", ["category", "speed-up (95% CI)", "subscore (95% CI)", "classes"],
-                        [[k, _ci(v["speedup"], v["speedup_ci"]), _ci(v["score"], v["score_ci"], "", 1), v["classes"]]
+                        [[k, speedup(v["speedup"], *v["speedup_ci"]),
+                          f"{v['score']:.1f} [{v['score_ci'][0]:.1f}, {v['score_ci'][1]:.1f}]", v["classes"]]
                          for k, v in (d.get("subscores") or {}).items()]))
+    # one Section line per operation, its payload classes under it
+    per_class = [row for op, group in groupby(classes, key=lambda c: c["operation"])
+                 for row in [Section(op), *([c["size"], c["kind"], c["backend"], speedup(c["speedup"], *c["speedup_ci"]),
+                                             c.get("attempts", 1), "noisy" if c.get("noisy") else ""] for c in group)]]
     tables.append(Table("selected backend per payload class",
-                        ["operation", "size", "kind", "selected", "speed-up (95% CI)", "attempts", "noisy"],
-                        [[c["operation"], c["size"], c["kind"], c["backend"], _ci(c["speedup"], c["speedup_ci"]),
-                          c.get("attempts", 1), "yes" if c.get("noisy") else ""] for c in d.get("classes") or []],
-                        ["speed-up = baseline median time / selected backend median time, measured interleaved."]))
+                        ["size", "kind", "selected", "speed-up (95% CI)", "attempts", "noisy"], per_class,
+                        ["speed-up = baseline median time / selected backend median time, measured interleaved "
+                         "(above 1: faster)."]))
     if hw:
+        missing = hw.get("missing") or []
         tables.append(Table("hardware index by category", ["category", "throughput vs reference (95% CI)"],
-                            [[k, _ci(v["value"], v["ci"], unit="")] for k, v in hw["categories"].items()],
+                            [[k, _interval(v["value"], v["ci"])] for k, v in hw["categories"].items()],
                             [f"1.00 = as fast as {hw['reference_machine']}; geometric mean of throughput ratios "
-                             "of the selected backends (SPEC-style)."]
-                            + ([f"not in both: {', '.join(hw['missing'][:8])}"
-                                + (f" and {len(hw['missing']) - 8} more" if len(hw["missing"]) > 8 else "")]
-                               if hw.get("missing") else [])))
+                             "of the selected backends (SPEC-style); above 1: faster here."]
+                            + ([f"not in both: {', '.join(missing[:8])}"
+                                + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")] if missing else [])))
     if d.get("claims"):
-        tables.append(_claims_table(d["claims"]))
+        tables.append(record_claims_table(d["claims"]))
     return tables
 
 
-def _claims_table(claims: Iterable[dict[str, Any]]) -> Table:
+def _interval(value: float, ci: Sequence[float]) -> str:
+    """A plain number with its 95% CI, three significant digits (a hardware index)."""
+    return f"{num(value)} [{num(ci[0])}, {num(ci[1])}]"
+
+
+def record_claims_table(claims: Iterable[Mapping[str, Any]]) -> Table:
+    """The claims check of a record: claimed vs measured (95% CI), verdict, seeds; reasons as footnotes.
+
+    Examples
+    --------
+    >>> t = record_claims_table([{"title": "orjson vs json", "claimed": 5.0, "unit": "x", "measured": 5.1,
+    ...                           "measured_ci": [3.4, 9.0], "verdict": "holds", "seeds": ["000_a.txt"],
+    ...                           "reason": ""}])
+    >>> t.rows[0][:4]
+    ['orjson vs json', '5×', '5.10× [3.40, 9.00]', 'holds']
+    """
     rows = []
     for c in claims:
-        claimed = f"{c['claimed']:g}x" if c["unit"] == "x" else f"{c['claimed']:g}{c['unit']}"
-        measured = None if c.get("measured") is None else (c["measured"], *(c.get("measured_ci") or (None, None)))
-        rows.append([c["title"], claimed, format_measured(measured, c["unit"]), c["verdict"],
-                     ", ".join(s.split("_", 1)[0] for s in c["seeds"]), c.get("reason", "")])
+        unit = c["unit"]
+        claimed = f"{c['claimed']:g}×" if unit == "x" else f"{c['claimed']:g}{unit}"
+        v = c.get("measured")
+        ci = c.get("measured_ci") or (None, None)
+        if v is None:
+            measured = ""
+        elif unit == "x":
+            measured = speedup(v, *ci)
+        else:
+            measured = f"{v:.1f}{unit}" + ("" if ci[0] is None or ci[0] == ci[1] else f" [{ci[0]:.1f}, {ci[1]:.1f}]")
+        rows.append([c["title"], claimed, measured, c["verdict"], ", ".join(s.split("_", 1)[0] for s in c["seeds"]),
+                     c.get("reason", "")])
     return Table("claims check", ["claim", "claimed", "measured (95% CI)", "verdict", "seeds", "notes"], rows,
                  ["holds: the 95% CI of the measured figure reaches the claim. Seeds: "
-                  + ", ".join(SEEDS.values()) + "."])
+                  + ", ".join(SEEDS.values()) + "."], align="lrrlll")
