@@ -459,8 +459,9 @@ def xxh64_range(offsets, d, seed, out, lo, hi):
     pass gathers them per key into columns; a second pass hashes a whole
     block from the columns with no branch (every step computed, kept by a
     mask, as in :func:`xxh64`), which LLVM vectorises across keys. Keys of
-    96 bytes or more take the scalar :func:`xxh64`. ``d`` must hold at
-    least 32 bytes (callers pad).
+    96 bytes or more, and the last keys of ``d`` (whose 12 words would run
+    past its end), take the scalar :func:`xxh64`. ``d`` must hold at least
+    32 bytes (callers pad).
     """
     size = d.size
     s1 = seed + P1 + P2
@@ -471,8 +472,15 @@ def xxh64_range(offsets, d, seed, out, lo, hi):
     lengths = np.empty(BLOCK, np.uint64)
     hashes = np.empty(BLOCK, np.uint64)
     longs = np.empty(BLOCK, np.int64)
-    for b0 in range(lo, hi, BLOCK):
-        m = min(BLOCK, hi - b0)
+    # The last keys, whose words would run past the end of d, take the scalar path (it clamps).
+    cut = hi
+    while cut > lo and offsets[cut - 1] + BLOCK_MAX > size:
+        cut -= 1
+    for i in range(cut, hi):
+        s = offsets[i]
+        out[i] = xxh64(d, s, offsets[i + 1] - s, seed)
+    for b0 in range(lo, cut, BLOCK):
+        m = min(BLOCK, cut - b0)
         nlong = 0
         for j in range(m):
             s = offsets[b0 + j]
@@ -481,25 +489,23 @@ def xxh64_range(offsets, d, seed, out, lo, hi):
                 longs[nlong] = b0 + j
                 nlong += 1
             lengths[j] = U(n)
-            # Reads are clamped inside d; a clamped word is one the key does
-            # not use, except the last, which is shifted back into place.
-            q = min(s, size - 32)
+            # Every key here starts at least BLOCK_MAX bytes before the end of d, so its 12 words
+            # are read without clamping; a long key's are read as if it were 95 bytes (and unused).
+            q = U(s)
+            e = U(min(n, BLOCK_MAX - 1))
             words[0, j] = read64(d, q)
-            words[1, j] = read64(d, q + 8)
-            words[2, j] = read64(d, q + 16)
-            words[3, j] = read64(d, q + 24)
-            q = min(s + 32, size - 32)
-            words[4, j] = read64(d, q)
-            words[5, j] = read64(d, q + 8)
-            words[6, j] = read64(d, q + 16)
-            words[7, j] = read64(d, q + 24)
-            p = s + (n & 96)
-            words[8, j] = read64(d, min(p, size - 8))
-            words[9, j] = read64(d, min(p + 8, size - 8))
-            words[10, j] = read64(d, min(p + 16, size - 8))
-            p += n & 24
-            t = min(p, size - 8)
-            words[11, j] = read64(d, t) >> U(8 * (p - t))
+            words[1, j] = read64(d, q + U(8))
+            words[2, j] = read64(d, q + U(16))
+            words[3, j] = read64(d, q + U(24))
+            words[4, j] = read64(d, q + U(32))
+            words[5, j] = read64(d, q + U(40))
+            words[6, j] = read64(d, q + U(48))
+            words[7, j] = read64(d, q + U(56))
+            p = q + (e & U(96))
+            words[8, j] = read64(d, p)
+            words[9, j] = read64(d, p + U(8))
+            words[10, j] = read64(d, p + U(16))
+            words[11, j] = read64(d, q + (e & U(120)))  # the last 0-7 bytes, in its low bytes
         for j in range(m):
             n = lengths[j]
             v1 = xxh64_round(s1, words[0, j])
