@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterator
 
 from kit.cache._blob import BlobTier, row_check_algorithm
 from kit.cache._tier import SAMPLE_EVERY, check_ttl
-from kit.cache.values import Serializer, decode, decode_key, encode_key
+from kit.cache.values import BYTES_KIND, Serializer, decode, decode_key, encode_key
 from kit.compression import raw_payload
 from kit.errors import KitError, KitWarning
 
@@ -551,8 +551,12 @@ class DiskTier(BlobTier):
             ser = self.serializer
             payload = raw_payload(value, ser.max_size)
             if payload is not None:
-                # A raw frame whose row check just passed: its payload is the encoded value.
-                out = decode(payload, signer=ser.signer)
+                # A raw frame whose row check just passed: its payload is the encoded value
+                # (bytes, kind B, are the rest of it as they are).
+                if payload and payload[0] == BYTES_KIND:
+                    out = bytes(payload[1:])
+                else:
+                    out = decode(payload, signer=ser.signer)
             else:
                 out = ser.loads(value, True)
         except Exception as exc:

@@ -53,7 +53,10 @@ from kit.compression import compress, decompress, raw_payload
 from kit.errors import KitError
 
 __all__ = ["Serializer", "SignatureError", "UnsupportedValue", "DecodeError", "ValueTooLarge", "decode",
-           "encode", "Signer", "DEFAULT_MAX_SIZE"]
+           "encode", "Signer", "DEFAULT_MAX_SIZE", "BYTES_KIND"]
+
+#: First byte of an encoded ``bytes`` value (kind ``B``): the rest is the value as it is.
+BYTES_KIND = 0x42
 
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_DEPTH = 500
@@ -656,7 +659,7 @@ def _decode(data: Any, signer: Signer | None) -> Any:
     body = buf[1:]
     if kind == 0x4A:  # J
         return _json()[1](bytes(body))
-    if kind == 0x42:  # B
+    if kind == BYTES_KIND:  # B
         return bytes(body)
     if kind == 0x4E:  # N
         return _decode_array(body)
@@ -749,6 +752,8 @@ class Serializer:
                 # (kit.compression.decompress_verified, without copying the payload out).
                 payload = raw_payload(blob, self.max_size)
                 if payload is not None:
+                    if payload and payload[0] == BYTES_KIND:
+                        return bytes(payload[1:])
                     return decode(payload, signer=self.signer)
                 return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
             return decode(decompress(blob, max_size=self.max_size), signer=self.signer)
