@@ -722,31 +722,3 @@ def mann_whitney_u(x: Sequence[float], y: Sequence[float], method: str = "auto")
     z = (abs(u1 - n1 * n2 / 2) - 0.5) / sigma
     return u1, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
 
-
-def holm(p_values: Mapping[str, float], alpha: float) -> set[str]:
-    """The keys whose test is significant at family-wise level ``alpha`` (Holm's step-down procedure, 1979).
-
-    With ``m`` tests, sorted by p, the ``i``-th smallest (from 0) is rejected while every p so far
-    is below ``alpha / (m - i)``: the chance that *any* of the ``m`` unchanged measurements is
-    called significant stays below ``alpha``, where testing each at ``alpha`` alone would call one
-    in ``1 - (1 - alpha)^m`` families (11% for 12 tests at 0.01). Holm is as strict as Bonferroni
-    for the smallest p and less strict after it, without any assumption about how the tests depend
-    on each other.
-
-    Examples
-    --------
-    >>> sorted(holm({"a": 0.001, "b": 0.004, "c": 0.03}, alpha=0.01))
-    ['a', 'b']
-    >>> sorted(holm({"a": 0.001, "b": 0.004, "c": 0.009}, alpha=0.03))
-    ['a', 'b', 'c']
-    """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    order = sorted(p_values, key=lambda k: (p_values[k], k))
-    m = len(order)
-    out: set[str] = set()
-    for i, key in enumerate(order):
-        if p_values[key] >= alpha / (m - i):
-            break
-        out.add(key)
-    return out

@@ -552,39 +552,3 @@ def test_a_loaded_machine_whose_measuring_thread_kept_its_cpu_is_named_not_judge
     rec.data["contention"]["load_per_core"] = 0.3
     assert "load" not in validate(rec, _ref5()).reason
 
-
-# --- many measurements at once: the family, not each test, holds the false-alarm rate --------------------
-
-WIDE = {("digest", f"backend{i}", i == 0): 1e-5 * (1 + i) for i in range(16)}
-
-
-def test_holm_matches_its_adjusted_p_values():
-    # Holm rejects exactly the tests whose step-down adjusted p, max over j <= i of (m - j) p_(j), is below alpha.
-    from kit.stats import holm
-
-    rng = np.random.default_rng(7)
-    for _ in range(200):
-        m = int(rng.integers(1, 20))
-        ps = {f"k{i}": float(p) for i, p in enumerate(rng.uniform(0, 0.05, m) ** 2)}
-        order = sorted(ps, key=lambda k: (ps[k], k))
-        adjusted, running = {}, 0.0
-        for j, k in enumerate(order):
-            running = max(running, (m - j) * ps[k])
-            adjusted[k] = running
-        assert holm(ps, 0.01) == {k for k in ps if adjusted[k] < 0.01}
-
-
-def test_sixteen_unchanged_measurements_fail_together_rarely_where_each_alone_would_often():
-    # A small minimum effect makes the run-to-run tests decide: tested one by one at p < 0.01, two of
-    # these 60 seeded families of 16 unchanged measurements show a "regression"; held together (Holm),
-    # none does.
-    families, fails, naive = 60, 0, 0
-    for t in range(families):
-        ref = _record(WIDE, n=9, cv=CALL_CV, runs=5, run_cv=RUN_CV, seed=5000 + t)
-        v = validate(_record(WIDE, n=9, cv=CALL_CV, run_cv=RUN_CV, seed=6000 + t), ref, min_effect=0.005,
-                     scope="all")
-        fails += v.verdict == "FAIL"
-        naive += any(c.run_p is not None and c.run_p < v.run_alpha and c.ratio >= 1.005 and c.p_value < v.alpha
-                     for c in v.comparisons)
-        assert any("Holm" in n for n in v.notes)
-    assert fails == 0 and naive >= 2, (fails, naive)

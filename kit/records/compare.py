@@ -30,7 +30,7 @@ from kit.records.store import SCHEMA_VERSION, Record, RecordError, as_record, fi
 from kit.records.verdict import (ALPHA, FASTER_HERE, IMPROVEMENT, MIN_EFFECT, QUESTIONS, REGRESSION, RUN_ALPHA,
                                  SAME, SLOWER_HERE, TOLERANCE, Comparison, Validation)
 from kit.scoring.formula import hardware_index_of
-from kit.stats import bootstrap_ci, holm, mann_whitney_u, min_p_value, moderated_run_tests, run_shift_test
+from kit.stats import bootstrap_ci, mann_whitney_u, min_p_value, moderated_run_tests, run_shift_test
 
 __all__ = ["SCOPES", "validate"]
 
@@ -127,19 +127,17 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     cloud VM's CPU model alone does not tell two hosts apart) unless ``question`` names it:
 
     **software** (the same machine): *did this machine's software regress?* A measurement
-    (operation × size × kind × backend) is a **regression** when all three hold:
+    (operation × size × kind × backend) is a **regression** when both hold:
 
     1. its per-call times in this run are significantly slower than the reference's (two-sided
-       Mann–Whitney U, ``p < alpha``, as asv);
-    2. where either record pooled several runs (``kit score --runs``; a reference made with
-       ``--as-reference`` has 5), the shift of the run medians is significant against the
-       measurement's run-to-run noise (moderated t test on log run medians, see
-       :func:`kit.stats.moderated_run_tests`), the counted measurements' tests held to
-       ``p < run_alpha`` together (Holm's step-down, :func:`kit.stats.holm`, so that one unchanged
-       measurement among many is not a FAIL): calls within one process agree with each other
-       more than processes do, so the per-call test alone flags the difference between two
-       processes as a regression;
-    3. its median is at least ``1 + min_effect`` times the reference's.
+       Mann–Whitney U, ``p < alpha``, as asv) — or, where either record pooled several runs
+       (``kit score --runs``; a reference made with ``--as-reference`` has 5), instead of that,
+       the shift of the run medians is significant against the measurement's run-to-run noise
+       (moderated t test on log run medians, ``p < run_alpha``, see
+       :func:`kit.stats.moderated_run_tests`): calls within one process agree with each other
+       more than processes do, so the per-call test flags the difference between two processes
+       as a regression, and where runs are known the run is the unit;
+    2. its median is at least ``1 + min_effect`` times the reference's.
 
     An **improvement** likewise the other way. FAIL on a regression that counts, or on the machine
     slower overall (hardware index's CI wholly below ``1 / (1 + min_effect)``, and the machine's
@@ -265,15 +263,6 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     else:
         counted_keys = {k for k in common if scope == "all" or info_here[k].get("baseline")
                         or info_here[k].get("selected") or info_ref[k].get("selected")}
-    # The run-to-run tests of the measurements that decide the verdict form one family: Holm keeps the
-    # chance that any unchanged one of them is called a regression below run_alpha (tested one by one
-    # at run_alpha, one family in nine of twelve unchanged measurements would FAIL).
-    family = {" ".join(k): run_tests[" ".join(k)].p for k in common
-              if " ".join(k) in run_tests and k in counted_keys}
-    held = holm(family, run_alpha) if family else set()
-    if len(family) > 1:
-        notes.append(f"run-to-run tests of {len(family)} measurements held to p < {run_alpha:g} together "
-                     "(Holm's step-down): one unchanged measurement in many is not a regression")
     comps = []
     for key in common:
         a, b = theirs[key], mine[key]
@@ -285,9 +274,10 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         significant, p, method = _samples_differ(a, b, alpha, ci_a, ci_b)
         rt = run_tests.get(" ".join(key))
         if rt is not None:
-            name = " ".join(key)
-            significant = significant and (name in held if name in family else rt.p < run_alpha)
-            method += " and run-to-run t" + (" (Holm)" if len(family) > 1 and name in family else "")
+            # The unit is the run: with runs on either side, their test decides, not the per-call test
+            # (the calls of one process share its state, so their p says little either way).
+            significant = rt.p < run_alpha
+            method = "run-to-run t"
         counted = key in counted_keys
         comps.append(Comparison(*key, ref_median=statistics.median(a), median=statistics.median(b), ratio=ratio,
                                 p_value=p, method=method,
