@@ -2,7 +2,7 @@
 
 A frame compressed with a :class:`Dictionary` is format version 2: flag bit 0
 set, codec zstd, and its stored bytes start with the dictionary's 8-byte
-:attr:`~Dictionary.id` (the first 8 bytes of its BLAKE2b digest; the zstd
+:attr:`~Dictionary.id` (its BLAKE2b digest of 8 bytes, ``digest_size=8``; the zstd
 frame that follows names it too, by zstd's dictionary id). Decoding such a
 frame needs that dictionary, passed as ``decompress(frame, dictionaries=...)``;
 without it, :class:`~kit.compression.MissingDictionaryError` says which one
