@@ -14,8 +14,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+#: Seconds a process waits for a :func:`file_lock` before it gives up.
+LOCK_TIMEOUT = 30.0
 
 from kit.config import check_folder
 
@@ -158,3 +162,81 @@ def results_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("kit", appauthor=False)) / "results"
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if absent) across processes.
+
+    ``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows; where neither exists, a lock file
+    created with ``O_EXCL`` (one left by a crashed process is taken over after ``timeout``).
+    Raises ``TimeoutError`` after ``timeout`` seconds of waiting.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with file_lock(pathlib.Path(tempfile.mkdtemp()) / "x.lock"):
+    ...     pass
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is not None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{path} stayed locked for {timeout:g} s") from None
+                    time.sleep(0.01)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+        return
+    try:
+        import msvcrt
+    except ImportError:
+        msvcrt = None  # type: ignore[assignment]
+    if msvcrt is not None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{path} stayed locked for {timeout:g} s") from None
+                    time.sleep(0.01)
+            try:
+                yield
+            finally:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        finally:
+            os.close(fd)
+        return
+    while True:  # neither: a lock file that exists while it is held
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.close(fd)
+            break
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                with contextlib.suppress(OSError):
+                    if time.time() - path.stat().st_mtime > timeout:  # left by a process that died
+                        path.unlink()
+                        continue
+                raise TimeoutError(f"{path} stayed locked for {timeout:g} s") from None
+            time.sleep(0.01)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()

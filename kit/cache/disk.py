@@ -39,6 +39,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from kit._paths import file_lock
 from kit.cache._blob import BlobTier, row_check_algorithm
 from kit.cache._tier import SAMPLE_EVERY, check_ttl
 from kit.cache.values import BYTES_KIND, Serializer, decode, decode_key, encode_key
@@ -311,7 +312,11 @@ class DiskTier(BlobTier):
 
     def _quarantine(self, exc: BaseException) -> None:
         """Move a database this kit cannot use aside (kept for inspection) and start afresh."""
-        lock = self._flock()
+        lock = file_lock(Path(str(self.path) + ".lock"), timeout=max(self.timeout, 1.0))
+        try:
+            lock.__enter__()
+        except TimeoutError:  # the process that holds it is moving the file aside itself
+            raise CacheBusyError(f"another process is moving {str(self.path)!r} aside") from None
         try:
             # Another process may have done it already: only move a file that still fails the checks.
             try:
@@ -337,24 +342,7 @@ class DiskTier(BlobTier):
                 f"kit cache l3: {str(self.path)!r} could not be used ({type(exc).__name__}: {exc}); moved to "
                 f"{target.name!r} and started empty"), stacklevel=5)
         finally:
-            self._funlock(lock)
-
-    def _flock(self) -> Any:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no cross-process lock for this rare path
-            return None
-        fd = os.open(str(self.path) + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return fd
-
-    @staticmethod
-    def _funlock(fd: Any) -> None:
-        if fd is not None:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            lock.__exit__(None, None, None)
 
     def _retry(self, fn: Callable[[], Any], con: sqlite3.Connection | None = None) -> Any:
         """Run ``fn``; on "database is locked/busy", roll back and retry with backoff until ``timeout``."""
