@@ -147,6 +147,18 @@ def _median_factor(n: int) -> float:
     return 1.0 if n <= 2 else math.pi / 2
 
 
+def _median_shift_test(a: Sequence[float], b: Sequence[float], var: float, df: float, alpha: float) -> RunTest:
+    """t test of the shift between the medians of two series of logs whose per-run variance is ``var``."""
+    se = math.sqrt(var * (_median_factor(len(a)) / len(a) + _median_factor(len(b)) / len(b)))
+    shift = statistics.median(b) - statistics.median(a)
+    crit = t_quantile(1.0 - alpha / 2.0, df)
+    if se > 0:
+        p = min(1.0, 2.0 * t_sf(abs(shift) / se, df))
+    else:
+        p = 0.0 if shift else 1.0
+    return RunTest(shift, se, df, p, math.expm1(crit * se))
+
+
 def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[str, Sequence[float]],
                         alpha: float) -> tuple[dict[str, RunTest], float | None]:
     """Robust moderated t tests (after Smyth's limma, 2004) on the log run medians of each common key.
@@ -189,14 +201,7 @@ def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[
         sk2, dfk = var.get(k, (0.0, 0))
         df = d0 + dfk
         s2 = (d0 * s0sq + dfk * sk2) / df
-        se = math.sqrt(s2 * (_median_factor(len(a)) / len(a) + _median_factor(len(b)) / len(b)))
-        shift = statistics.median(b) - statistics.median(a)
-        crit = t_quantile(1.0 - alpha / 2.0, df)
-        if se > 0:
-            p = min(1.0, 2.0 * t_sf(abs(shift) / se, df))
-        else:
-            p = 0.0 if shift else 1.0
-        out[k] = RunTest(shift, se, df, p, math.expm1(crit * se))
+        out[k] = _median_shift_test(a, b, s2, df, alpha)
     return out, math.sqrt(s0sq)
 
 
@@ -225,14 +230,7 @@ def run_shift_test(reference: Sequence[float], here: Sequence[float], alpha: flo
     var, df = _median_spread([a, b])
     if df == 0:
         return None
-    se = math.sqrt(var * (_median_factor(len(a)) / len(a) + _median_factor(len(b)) / len(b)))
-    shift = statistics.median(b) - statistics.median(a)
-    crit = t_quantile(1.0 - alpha / 2.0, df)
-    if se > 0:
-        p = min(1.0, 2.0 * t_sf(abs(shift) / se, df))
-    else:
-        p = 0.0 if shift else 1.0
-    return RunTest(shift, se, df, p, math.expm1(crit * se))
+    return _median_shift_test(a, b, var, df, alpha)
 
 
 # --- intervals that cover run-to-run variation ------------------------------------------------------
