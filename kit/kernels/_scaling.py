@@ -78,19 +78,13 @@ def scaling(kernel: str, sizes: Iterable[int], backends: Iterable[str] | None = 
     from kit import registry as _registry
     from kit.kernels._api import compile_times, implementation
     from kit.kernels._surface import operation_name
-    from kit.profile import profile
+    from kit.profile import backend_menu, profile
 
     op = operation_name(kernel)
     sizes = [int(s) for s in sizes]
     unavailable: dict[str, str] = {}
     if backends is None:
-        names = []
-        for b in _registry.backends(op):
-            reason = b.unavailable_reason()
-            if reason is None:
-                names.append(b.name)
-            else:
-                unavailable[b.name] = reason
+        names, unavailable = backend_menu(op)
     else:
         names = list(backends)
     impls: dict[str, Callable] = {n: implementation(kernel, n) for n in names}
