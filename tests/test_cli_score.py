@@ -107,6 +107,8 @@ def test_a_reference_extended_in_a_later_session_pools_its_runs(results, capsys)
     out = capsys.readouterr().out
     data = json.loads(out[out.index('{\n "schema"'):])
     assert data["runs"] == 4 and all(len(m["run_medians_s"]) == 4 for m in data["measurements"])
+    # Two sittings, this one first (its runs come first in each run_medians_s).
+    assert [x["runs"] for x in data["sittings"]] == [2, 2] and data["sittings"][0]["started"] == data["created"]
     (path,) = results.glob("reference-*.json")
     assert json.loads(path.read_text())["runs"] == 4
     _one_line_error(capsys, main(["score", *SMALL, "--extend"]), "--extend goes with --as-reference")

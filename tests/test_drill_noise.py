@@ -119,8 +119,27 @@ class Simulated:
         finally:
             self.busy = False
 
-    def __call__(self, runs=1, as_reference=False, slowdown=None, reference=None):
-        self.calls.append({"runs": runs, "as_reference": as_reference, "slowdown": slowdown, "busy": self.busy})
+    def __call__(self, runs=1, as_reference=False, slowdown=None, reference=None, extend=False):
+        data = self._record(runs, as_reference, slowdown, extend)
+        if not as_reference:
+            return data
+        if extend:  # kit score --as-reference --extend: this sitting's runs pooled into the reference
+            old = self.reference
+            for m, o in zip(data["measurements"], old["measurements"]):
+                m["run_medians_s"] = (m.get("run_medians_s") or [m["median_s"]]) + (
+                    o.get("run_medians_s") or [o["median_s"]])
+                m["raw_s"] += o["raw_s"]
+                m["median_s"] = float(np.median(m["raw_s"]))
+            data["sittings"] += old["sittings"]
+            if old.get("contention"):  # a sitting measured under contention stays in the pooled record
+                data.setdefault("contention", old["contention"])
+            data["runs"] += old["runs"]
+        self.reference = data
+        return data
+
+    def _record(self, runs, as_reference, slowdown, extend):
+        self.calls.append({"runs": runs, "as_reference": as_reference, "slowdown": slowdown, "busy": self.busy,
+                           **({"extend": True} if extend else {})})
         i = len(self.calls)
         slow = {k.split(":")[1]: f for k, f in (slowdown or {}).items()}
         ms, classes = [], []
@@ -147,7 +166,7 @@ class Simulated:
                 "score": {"value": 50.0 + (i % 10), "ci": [47.0 + (i % 10), 53.0 + (i % 10)], "tier": "ENHANCED"},
                 "hardware_index": {"value": value, "ci": [value - 0.025, value + 0.025],
                                    "categories": {"hashing": {"value": value, "ci": [value - 0.025, value + 0.025]}}},
-                "libraries": {}, "kit_version": "0.1.0"}
+                "libraries": {}, "kit_version": "0.1.0", "sittings": [{"started": f"call {i}", "runs": runs}]}
         if self.busy:
             data["contention"] = {"level": "contended", "summary": "beside a busy core (simulated)"}
         return data
@@ -159,19 +178,24 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     f = nd.noise_drill(runs=10, loaded=2, trials=20, operations=["digest", "fingerprint"], run=sim,
                        busy=sim.loop, say=lines.append, trial_runs=1)
     calls = sim.calls
-    # Single-run trials: the reference first (5 pooled runs), then 20 quiet runs interleaved with 20 slowed ones, then
-    # unchanged and slowed runs beside the busy loop, and only those.
-    assert calls[0] == {"runs": 5, "as_reference": True, "slowdown": None, "busy": False}
-    middle = calls[1:41]
+    # Single-run trials: the reference's first sitting (1 run), then 20 quiet runs interleaved with 20 slowed
+    # ones, with the reference's other 4 sittings before rounds 5, 10 and 15 and after the last, then unchanged
+    # and slowed runs beside the busy loop, and only those.
+    assert calls[0] == {"runs": 1, "as_reference": True, "slowdown": None, "busy": False}
+    assert [i for i, c in enumerate(calls) if c.get("extend")] == [11, 22, 33, 44]
+    assert all(calls[i]["as_reference"] and calls[i]["runs"] == 1 for i in (11, 22, 33, 44))
+    middle = [c for c in calls[1:45] if not c["as_reference"]]
     assert [c["slowdown"] is not None for c in middle] == [False, True] * 20
-    assert not any(c["busy"] for c in calls[:41]) and all(c["busy"] for c in calls[41:]) and len(calls) == 45
+    assert not any(c["busy"] for c in calls[:45]) and all(c["busy"] for c in calls[45:]) and len(calls) == 49
     # The selected backend whose calls are longest is digest's blake3 (20 us against xxh3's 1 us).
     assert f["target"] == "digest:blake3" and middle[1]["slowdown"] == {"digest:blake3": 1.25}
     assert f["realised_slowdown"]["medium random"] == pytest.approx(1.25, rel=0.03)
-    assert f["runs"] == {"reference": 5, "quiet": 20, "slowed": 20, "loaded": 2, "trial_runs": 1}
-    # Index values cycle 0.95..1.04 over the quiet runs (call numbers 2, 4, ..., 40): median 0.995 or so,
+    assert f["runs"] == {"reference": 5, "quiet": 20, "slowed": 20, "loaded": 2, "trial_runs": 1,
+                         "reference_sittings": 5}
+    # Index values cycle 0.95..1.04 with the call number: median 0.995 or so,
     # and only intervals within 0.025 of it hold it.
-    values = [0.95 + 0.01 * (i % 10) for i in range(2, 42, 2)]
+    quiet_calls = [n for n, c in enumerate(calls, 1) if not (c["as_reference"] or c["slowdown"] or c["busy"])]
+    values = [0.95 + 0.01 * (i % 10) for i in quiet_calls]
     center = float(np.median(values))
     expected = sum(abs(v - center) <= 0.025 + 1e-12 for v in values) / len(values)
     assert f["coverage"]["index"]["coverage"] == pytest.approx(expected)
@@ -186,7 +210,7 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     assert f["detection"]["flagged"] >= 19 and f["false_alarms"]["flagged"] <= 1, (f["detection"], f["false_alarms"])
     assert f["contention"]["loaded"] == {"contended": 2} and f["contention"]["reference"] == "unknown"
     assert f["selection"]["classes"] == 2 and f["selection"]["below_one"] == []
-    assert lines[0] == "reference: 5 pooled runs" and any("beside a busy core" in line for line in lines)
+    assert lines[0] == "reference: 5 pooled runs in 5 sittings, the first 1 now" and any("beside a busy core" in line for line in lines)
     text = nd.format_figures(f)
     assert max(len(line) for line in text.splitlines()) <= 100
     for needle in ("interval coverage (>= 90%)", "detection, digest:blake3 x1.25", "false alarms",
@@ -201,12 +225,13 @@ def test_pooled_trials_are_their_own_records_and_the_quiet_runs_stay_single():
     calls = sim.calls
     # By default each trial pools 3 runs: 4 single quiet runs for the coverage, then per trial an
     # unchanged and a slowed 3-run record; the loaded runs stay single.
-    assert calls[0]["runs"] == 5 and calls[0]["as_reference"]
-    quiet = [c for c in calls[1:] if c["runs"] == 1 and not c["busy"]]
+    assert calls[0]["runs"] == 1 and calls[0]["as_reference"]
+    assert sum(1 for c in calls if c.get("extend")) == 4 and f["runs"]["reference"] == 5
+    quiet = [c for c in calls[1:] if c["runs"] == 1 and not c["busy"] and not c["as_reference"]]
     trials = [c for c in calls[1:] if c["runs"] == 3]
     assert len(quiet) == 4 and all(c["slowdown"] is None for c in quiet)
     assert [c["slowdown"] is not None for c in trials] == [False, True] * 6 and not any(c["busy"] for c in trials)
-    assert sum(c["busy"] for c in calls) == 2 and len(calls) == 1 + 4 + 12 + 2
+    assert sum(c["busy"] for c in calls) == 2 and len(calls) == 1 + 4 + 4 + 12 + 2
     assert f["runs"]["trial_runs"] == 3 and f["false_alarms"]["trials"] == f["detection"]["trials"] == 6
     assert f["detection"]["flagged"] == 6 and f["false_alarms"]["flagged"] == 0, (f["detection"], f["false_alarms"])
     assert f["coverage"]["index"]["runs"] == 4
@@ -224,7 +249,7 @@ def test_a_contended_reference_is_made_again():
 
     lines = []
     f = nd.noise_drill(runs=2, loaded=0, trials=1, operations=["digest"], run=run, busy=sim.loop, say=lines.append)
-    assert [c["as_reference"] for c in sim.calls[:4]] == [True, True, True, False]
+    assert [c["as_reference"] and "extend" not in c for c in sim.calls[:4]] == [True, True, True, False]
     assert f["reference_attempts"] == 3 and f["contention"]["reference"] == "unknown"
     assert "making it again (3/3)" in lines[2] and "made 3 times" in nd.format_figures(f)
     sim.calls.clear()
@@ -318,20 +343,22 @@ def test_kit_drill_noise_options_and_output(monkeypatch, capsys, tmp_path):
     sim = Simulated(seed=5)
     monkeypatch.setattr(nd, "score_run", lambda folder, operations, sizes=None, **kw: sim(**kw))
     assert main(["drill", "noise", "--runs", "3", "--trials", "2", "--loaded", "1", "--ops", "digest,fingerprint",
-                 "--ops", "json.encode", "--sizes", "medium", "--reference-runs", "3", "--slowdown", "1.5",
+                 "--ops", "json.encode", "--sizes", "medium", "--reference-runs", "3", "--reference-sittings", "1",
+                 "--slowdown", "1.5",
                  "--target", "fingerprint:xxh3_128", "--json", "--quiet"]) == 0
     out = capsys.readouterr()
     f = json.loads(out.out)
     assert out.err == ""  # --quiet
     assert f["operations"] == ["digest", "fingerprint", "json.encode"] and f["target"] == "fingerprint:xxh3_128"
-    assert f["slowdown"] == 1.5 and f["runs"] == {"reference": 3, "quiet": 3, "slowed": 2, "loaded": 1, "trial_runs": 3}
-    # reference, quiet run 1, then trial 1: unchanged (3 runs) and slowed (3 runs)
+    assert f["slowdown"] == 1.5 and f["runs"] == {"reference": 3, "quiet": 3, "slowed": 2, "loaded": 1, "trial_runs": 3,
+                           "reference_sittings": 1}
+    # reference (3 runs in one sitting), quiet run 1, then trial 1: unchanged (3 runs) and slowed (3 runs)
     assert sim.calls[0]["runs"] == 3 and sim.calls[3]["slowdown"] == {"fingerprint:xxh3_128": 1.5}
     assert sim.calls[2]["runs"] == sim.calls[3]["runs"] == 3
     assert main(["drill", "noise", "--runs", "2", "--trials", "1", "--loaded", "0", "--ops", "digest"]) == 0
     out = capsys.readouterr()
     assert "kit drill noise" in out.out and max(len(line) for line in out.out.splitlines()) <= 100
-    assert "kit drill noise: reference: 5 pooled runs" in out.err
+    assert "kit drill noise: reference: 5 pooled runs in 5 sittings" in out.err
     _one_line(capsys, main(["drill", "noise", "--runs", "1"]), "runs must be an integer >= 2, got 1")
     _one_line(capsys, main(["drill", "noise", "--trial-runs", "0"]), "trial_runs must be an integer >= 1, got 0")
     _one_line(capsys, main(["drill", "noise", "--target", "blake3"]), "--target expects OP:BACKEND", "'blake3'")

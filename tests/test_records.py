@@ -156,6 +156,8 @@ def test_older_schema_is_migrated_when_a_migration_exists(record, tmp_path, monk
     (lambda d: d["measurements"][0].update(median_s="fast"), "'median_s' must be positive finite seconds"),
     (lambda d: d["measurements"][0].update(backend=None), "'backend' must be a string"),
     (lambda d: d["measurements"][0].update(run_medians_s=[True]), "invalid 'run_medians_s'"),
+    (lambda d: d.update(sittings=[{"runs": 0}]), "'sittings' must be a list of objects with a positive integer"),
+    (lambda d: d.update(sittings="today"), "'sittings' must be a list of objects"),
     (lambda d: d.update(machine="x"), "'machine' must be an object"),
     (lambda d: d.update(hardware_index={"value": "1.0"}), "'hardware_index' must be an object with a numeric"),
     (lambda d: d.update(claims=[{"title": "t"}]), r"claims\[0\] must be an object"),

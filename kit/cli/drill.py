@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="size classes (default: the quick preset's, small and medium)")
     p.add_argument("--reference-runs", type=int, default=5, metavar="N",
                    help="runs pooled in the reference (default 5, as kit score --as-reference)")
+    p.add_argument("--reference-sittings", type=int, default=5, metavar="N",
+                   help="sittings the reference's runs are made in, spread over the drill, each pooled in with "
+                        "kit score --as-reference --extend (default 5; 1: in one go, so that drift between "
+                        "sittings is unknown and no verdict against it can FAIL)")
     p.add_argument("--trial-runs", type=int, default=3, metavar="N",
                    help="runs pooled in each slowed and unchanged trial (default 3: one process cannot tell "
                         "an excursion of its own from a regression; 1: single runs)")
@@ -84,7 +88,8 @@ def _noise(args: argparse.Namespace) -> int:
 
     figures = noise_drill(runs=args.runs, loaded=args.loaded, trials=args.trials,
                           operations=_names(args.ops) or list(DRILL_OPERATIONS), sizes=_names(args.sizes),
-                          reference_runs=args.reference_runs, slowdown=args.slowdown, target=args.target,
+                          reference_runs=args.reference_runs, reference_sittings=args.reference_sittings,
+                          slowdown=args.slowdown, target=args.target,
                           reference_attempts=args.reference_attempts, trial_runs=args.trial_runs, say=say)
     if args.json:
         json.dump(figures, sys.stdout, indent=1, default=str)

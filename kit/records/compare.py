@@ -30,7 +30,8 @@ from kit.records.store import SCHEMA_VERSION, Record, RecordError, as_record, fi
 from kit.records.verdict import (ALPHA, FASTER_HERE, IMPROVEMENT, MIN_EFFECT, QUESTIONS, REGRESSION, RUN_ALPHA,
                                  SAME, SLOWER_HERE, TOLERANCE, Comparison, Validation)
 from kit.scoring.formula import hardware_index_of
-from kit.stats import bootstrap_ci, mann_whitney_u, min_p_value, moderated_run_tests, run_shift_test
+from kit.stats import (bootstrap_ci, mann_whitney_u, min_p_value, moderated_run_tests, run_shift_test,
+                       sitting_tests)
 
 __all__ = ["SCOPES", "validate"]
 
@@ -82,14 +83,26 @@ def _speed_per_run(classes: Sequence[Mapping[str, Any]]) -> list[float]:
     return [math.exp(statistics.fmean(math.log(s[i]) for s in series)) for i in range(n)]
 
 
-def _machine_runs(rec: Record, ref: Record, run_alpha: float) -> Any:
-    """The machine's overall speed here against the reference, run by run (``RunTest`` or None)."""
+def _per_sitting(rec: Record, values: list[float]) -> list[float]:
+    """Per-run figures reduced to one per sitting (the geometric mean of its runs)."""
+    return [math.exp(statistics.fmean(math.log(x) for x in g)) for g in rec.run_groups(values)]
+
+
+def _machine_runs(rec: Record, ref: Record, run_alpha: float) -> tuple[Any, str | None]:
+    """The machine's overall speed here against the reference (``RunTest`` or None), and its unit.
+
+    Sitting by sitting where either record spans several sittings, else run by run.
+    """
     here, there = _selected_classes(rec), _selected_classes(ref)
     common = sorted(set(here) & set(there))
     if not common:
-        return None
-    return run_shift_test(_speed_per_run([there[k] for k in common]), _speed_per_run([here[k] for k in common]),
-                          run_alpha)
+        return None, None
+    a, b = _speed_per_run([there[k] for k in common]), _speed_per_run([here[k] for k in common])
+    sa, sb = _per_sitting(ref, a), _per_sitting(rec, b)
+    if len(sa) > 1 or len(sb) > 1:
+        return run_shift_test(sa, sb, run_alpha), "sitting"
+    test = run_shift_test(a, b, run_alpha)
+    return test, None if test is None else "run"
 
 
 def _samples_differ(ref: Sequence[float], new: Sequence[float], alpha: float,
@@ -136,7 +149,12 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
        (moderated t test on log run medians, ``p < run_alpha``, see
        :func:`kit.stats.moderated_run_tests`): calls within one process agree with each other
        more than processes do, so the per-call test flags the difference between two processes
-       as a regression, and where runs are known the run is the unit;
+       as a regression, and where runs are known the run is the unit. Where either record spans
+       several sittings (a reference extended with ``kit score --as-reference --extend``), the
+       **sitting** is the unit instead (:func:`kit.stats.sitting_tests`): a shared machine drifts by
+       tens of percent for minutes, which runs made in one go cannot show; where both records were
+       made in one sitting each, a shift beyond the run-to-run noise makes the verdict INCONCLUSIVE
+       with that reason, not FAIL;
     2. its median is at least ``1 + min_effect`` times the reference's.
 
     An **improvement** likewise the other way. FAIL on a regression that counts, or on the machine
@@ -198,7 +216,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     >>> import kit
     >>> v = kit.validate("results/kit/latest.json", against="results/kit/reference.json")  # doctest: +SKIP
     >>> v.verdict, v.exit_code, v.reason  # doctest: +SKIP
-    ('PASS', 0, 'no measurement slower beyond the run-to-run noise (24 compared, typical ...)')
+    ('PASS', 0, 'no measurement slower beyond the sitting-to-sitting noise (24 compared, typical ...)')
     """
     if not (isinstance(alpha, float) and 0 < alpha < 1):
         raise ValueError(f"alpha must be a float in (0, 1), got {alpha!r}")
@@ -250,8 +268,19 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     info_here = {_key(m): m for m in rec.measurements}
     info_ref = {_key(m): m for m in ref.measurements}
     common = sorted(set(mine) & set(theirs))
-    run_tests, run_noise = moderated_run_tests({" ".join(k): runs_theirs[k] for k in common},
-                                               {" ".join(k): runs_mine[k] for k in common}, run_alpha)
+    # The unit is the sitting where one record spans several (drift that lasts minutes is then known),
+    # else the run; per call only where neither record pooled runs.
+    run_tests, run_noise = sitting_tests({" ".join(k): ref.run_groups(runs_theirs[k]) for k in common},
+                                         {" ".join(k): rec.run_groups(runs_mine[k]) for k in common}, run_alpha)
+    unit = "sitting" if run_tests else None
+    if not run_tests:
+        run_tests, run_noise = moderated_run_tests({" ".join(k): runs_theirs[k] for k in common},
+                                                   {" ".join(k): runs_mine[k] for k in common}, run_alpha)
+        unit = "run" if run_tests else None
+    if unit == "run" and asked == "software":
+        notes.append("each record was made in one sitting, so how far the machine drifts between sittings is "
+                     "unknown: a measurement slower beyond the run-to-run noise makes the verdict INCONCLUSIVE, "
+                     "not FAIL; extend the reference in a later session (`kit score --as-reference --extend`)")
     if not run_tests and asked == "software":
         notes.append("neither record pooled several runs, so the run-to-run noise is unknown: a measurement "
                      "slower per call makes the verdict INCONCLUSIVE, not FAIL (two processes differ by more "
@@ -277,7 +306,7 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
             # The unit is the run: with runs on either side, their test decides, not the per-call test
             # (the calls of one process share its state, so their p says little either way).
             significant = rt.p < run_alpha
-            method = "run-to-run t"
+            method = f"{unit}-to-{unit} t"
         counted = key in counted_keys
         comps.append(Comparison(*key, ref_median=statistics.median(a), median=statistics.median(b), ratio=ratio,
                                 p_value=p, method=method,
@@ -306,16 +335,18 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         hw = hardware_index_of(rec, ref)
     except KitError as exc:
         notes.append(str(exc))
-    machine_runs = _machine_runs(rec, ref, run_alpha)
+    machine_runs, machine_unit = _machine_runs(rec, ref, run_alpha)
     machine_slower = bool(hw is not None and not md and asked == "software" and hw.ci[1] < 1 / (1 + min_effect))
     if machine_slower:
         notes.append(f"this machine is slower overall than when the reference was made: hardware index "
                      f"{hw.value:.2f} [{hw.ci[0]:.2f}, {hw.ci[1]:.2f}], below {1 / (1 + min_effect):.2f}"
-                     + ("" if machine_runs is None else f" (run by run: p = {machine_runs.p:.2g})"))
+                     + ("" if machine_runs is None else f" ({machine_unit} by {machine_unit}: p = {machine_runs.p:.2g})"))
     return Validation(rec.name, ref.name, comps, only_here, only_ref, alpha, float(min_effect), relative,
                       rec.tier, ref.tier, rec.score, ref.score, md, ld, hw, notes, scope, run_noise, run_alpha,
                       machine_slower, question=asked, question_given=question is not None,
                       tolerance=float(tolerance), contention=contention, machine_runs=machine_runs,
+                      unit=unit, machine_unit=machine_unit, sittings_ref=len(ref.sittings),
+                      sittings=len(rec.sittings),
                       score_ci=_score_ci(rec), reference_score_ci=_score_ci(ref))
 
 

@@ -3,7 +3,9 @@
 ``kit drill noise`` scores this machine many times, each run a fresh ``kit score`` process (as a
 user's runs are), into a throw-away results folder and wisdom:
 
-1. a reference of ``reference_runs`` pooled runs (``kit score --as-reference``);
+1. a reference of ``reference_runs`` pooled runs (``kit score --as-reference``) made in
+   ``reference_sittings`` sittings: the first now, the others spread over the trials and pooled in
+   with ``--extend``, so that the reference knows how far the machine drifts between sittings;
 2. quiet single runs, interleaved with trials: records of ``trial_runs`` pooled runs (3), unchanged
    and with one selected backend slowed by ``slowdown`` (``kit score --inject-slowdown``,
    :func:`kit.scoring.injected_slowdown`);
@@ -20,7 +22,8 @@ It reports, from those records alone:
   among them whose best two contenders are more than 10% apart, and selected backends with a
   speed-up below 1 (:func:`selection_changes`);
 * **verdicts**: of each quiet run against the previous one and each loaded run against a quiet one
-  (single runs: never FAIL), and, against the reference, the **detection rate** of the slowdown and
+  (single runs: never FAIL), and, against the reference, the **detection rate** of the slowdown (FAILs
+  that name the slowed backend) and
   the **false-alarm rate** on unchanged runs over ``trials`` each (:func:`rate`; targets 19 of 20
   and at most 1 of 20), and the loaded slowed runs' verdicts (never PASS).
 
@@ -228,7 +231,7 @@ def busy_loop(cores: int = 1, popen: Callable[..., Any] = subprocess.Popen) -> I
 
 
 def score_run(folder: Path, operations: Sequence[str], sizes: Sequence[str] | None = None, *,
-              reference: Path | None = None, runs: int = 1, as_reference: bool = False,
+              reference: Path | None = None, runs: int = 1, as_reference: bool = False, extend: bool = False,
               slowdown: Mapping[str, float] | None = None, timeout: float = 900.0) -> dict[str, Any]:
     """Run ``kit score --quick`` in a fresh process writing into ``folder``; returns its record (a dict).
 
@@ -250,7 +253,9 @@ def score_run(folder: Path, operations: Sequence[str], sizes: Sequence[str] | No
     cmd += ["--reference", str(reference)] if reference is not None else ["--no-reference"]
     if as_reference:
         cmd.append("--as-reference")
-    if runs != 1:
+    if extend:
+        cmd.append("--extend")  # pools into the reference this folder already holds
+    if runs != 1 or as_reference:
         cmd += ["--runs", str(runs)]
     for key, factor in (slowdown or {}).items():
         cmd += ["--inject-slowdown", f"{key}={factor:g}"]
@@ -324,6 +329,7 @@ def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mappi
 def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: Sequence[str] = DRILL_OPERATIONS,
                 sizes: Sequence[str] | None = None, reference_runs: int = 5, slowdown: float = 1.25,
                 target: str | None = None, reference_attempts: int = 3, trial_runs: int = 3,
+                reference_sittings: int = 5,
                 run: Callable[..., dict[str, Any]] | None = None,
                 busy: Callable[[], Any] = busy_loop, folder: Path | None = None,
                 say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
@@ -342,6 +348,13 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
         What each run scores (default :data:`DRILL_OPERATIONS`, the quick preset's sizes).
     reference_runs : int
         Runs pooled in the reference (5, as ``kit score --as-reference``).
+    reference_sittings : int
+        Sittings the reference's runs are made in (default 5, one run each): the first before
+        everything, the others spread over the trials and the last after them, each pooled into the
+        reference with ``kit score --as-reference --extend``, as a reference extended session after
+        session samples the states a machine drifts through. Every validation happens at the end,
+        against the whole reference. With 1, the reference is made in one go, so the drift between
+        sittings is unknown and the verdicts against it cannot FAIL.
     trial_runs : int
         Runs pooled in each trial's record, slowed and unchanged (``kit score --runs``; default 3). One
         process cannot tell an excursion of its own (a measurement 30-50% off for the whole process,
@@ -366,11 +379,14 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
     """
     for name, value, low in (("runs", runs, 2), ("loaded", loaded, 0), ("trials", trials, 1),
                              ("reference_runs", reference_runs, 2), ("reference_attempts", reference_attempts, 1),
-                             ("trial_runs", trial_runs, 1)):
+                             ("trial_runs", trial_runs, 1), ("reference_sittings", reference_sittings, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise KitError(f"{name} must be an integer >= {low}, got {value!r}")
     if not (isinstance(slowdown, (int, float)) and slowdown > 1):
         raise KitError(f"slowdown must be a number > 1, got {slowdown!r}")
+    if reference_sittings > reference_runs:
+        raise KitError(f"reference_sittings ({reference_sittings}) cannot exceed reference_runs ({reference_runs}): "
+                       "each sitting makes at least one run")
     for op in operations:
         _registry.operation(op)  # ValueError naming the valid operations
     t0 = time.perf_counter()
@@ -384,14 +400,19 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
             ref_path = base / "reference.json"
         else:
             ref_path = None
-        say(f"reference: {reference_runs} pooled runs")
-        ref = run(runs=reference_runs, as_reference=True)
+        per_sitting = [reference_runs // reference_sittings + (j < reference_runs % reference_sittings)
+                       for j in range(reference_sittings)]
+        say(f"reference: {reference_runs} pooled runs" + (f" in {reference_sittings} sittings, the first "
+                                                            f"{per_sitting[0]} now" if reference_sittings > 1 else ""))
+        ref = run(runs=per_sitting[0], as_reference=True)
         attempts = 1
         while attempts < reference_attempts and contention_of(ref)["level"] == "contended":
             attempts += 1
             say(f"the reference was measured under contention; making it again ({attempts}/{reference_attempts})")
-            ref = run(runs=reference_runs, as_reference=True)
+            ref = run(runs=per_sitting[0], as_reference=True)
         if ref_path is not None:
+            # Each run's hardware index (for the coverage) is against this first sitting, which stays put;
+            # the validations, at the end, are against the whole reference.
             ref_path.write_text(json.dumps(ref))
         target = target or _auto_target(ref)
         slowed_spec = {target: float(slowdown)}
@@ -400,7 +421,18 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
         unchanged: list[dict[str, Any]] = []
         pooled = {} if trial_runs == 1 else {"runs": trial_runs}
         n_quiet = max(runs, trials) if trial_runs == 1 else runs
-        for i in range(max(n_quiet, trials)):
+        rounds = max(n_quiet, trials)
+        # The later sittings, spread evenly over the rounds, the last after them all.
+        later = {j: round(j * rounds / (reference_sittings - 1)) for j in range(1, reference_sittings)}
+
+        def sitting(j: int) -> dict[str, Any]:
+            say(f"reference sitting {j + 1}/{reference_sittings}: {per_sitting[j]} more run"
+                + ("s" if per_sitting[j] > 1 else ""))
+            return run(runs=per_sitting[j], as_reference=True, extend=True)
+
+        for i in range(rounds):
+            for j in sorted(j for j, at in later.items() if at == i):
+                ref = sitting(j)
             if i < n_quiet:
                 say(f"quiet run {i + 1}/{n_quiet}")
                 quiet.append(run(reference=ref_path))
@@ -411,6 +443,8 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
                 say(f"slowed trial {i + 1}/{trials} ({target} x{slowdown:g}"
                     + (f", {trial_runs} runs)" if trial_runs > 1 else ")"))
                 slowed.append(run(reference=ref_path, slowdown=slowed_spec, **pooled))
+        for j in sorted(j for j, at in later.items() if at >= rounds):
+            ref = sitting(j)
         busy_runs: list[dict[str, Any]] = []
         busy_slowed: list[dict[str, Any]] = []
         if loaded:
@@ -425,15 +459,23 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
                        unchanged=unchanged or None)
     figures["reference_attempts"] = attempts
     figures["runs"]["trial_runs"] = trial_runs
+    figures["runs"]["reference_sittings"] = reference_sittings
     return figures
 
 
-def _verdicts(pairs: Sequence[tuple[Any, Any]], validate: Callable[..., Any]) -> dict[str, Any]:
+def _verdicts(pairs: Sequence[tuple[Any, Any]], validate: Callable[..., Any], target: str | None = None) -> dict[str, Any]:
+    """Counts of the verdicts of ``validate(a, b)`` for each pair; with ``target`` (``"operation:backend"``),
+    ``"target_flagged"`` counts the FAILs among whose regressions the target is."""
     vs = [validate(a, b) for a, b in pairs]
     count = Counter(v.verdict for v in vs)
-    return {"PASS": count["PASS"], "FAIL": count["FAIL"], "INCONCLUSIVE": count["INCONCLUSIVE"], "n": len(vs),
-            "names_load": sum(1 for v in vs if "contention" in v.reason or "load" in v.reason),
-            "reasons": [v.summary for v in vs]}
+    out = {"PASS": count["PASS"], "FAIL": count["FAIL"], "INCONCLUSIVE": count["INCONCLUSIVE"], "n": len(vs),
+           "names_load": sum(1 for v in vs if "contention" in v.reason or "load" in v.reason),
+           "reasons": [v.summary for v in vs]}
+    if target is not None:
+        op, _, backend = target.partition(":")
+        out["target_flagged"] = sum(1 for v in vs if v.verdict == "FAIL" and any(
+            c.operation == op and c.backend == backend for c in v.regressions))
+    return out
 
 
 def _figures(ref: dict[str, Any], quiet: list[dict[str, Any]], slowed: list[dict[str, Any]],
@@ -472,12 +514,15 @@ def _figures(ref: dict[str, Any], quiet: list[dict[str, Any]], slowed: list[dict
     out["verdicts"] = {
         "quiet_vs_quiet": _verdicts(list(zip(quiet[1:], quiet[:-1])), validate),
         "loaded_vs_quiet": _verdicts(list(zip(busy_runs, quiet)), validate),
-        "slowed_vs_reference": _verdicts([(r, ref) for r in slowed[:trials]], validate),
+        "slowed_vs_reference": _verdicts([(r, ref) for r in slowed[:trials]], validate, target),
         "unchanged_vs_reference": _verdicts([(r, ref) for r in (unchanged or quiet)[:trials]], validate),
         "loaded_slowed_vs_reference": _verdicts([(r, ref) for r in busy_slowed], validate),
     }
     v = out["verdicts"]
-    out["detection"] = {"flagged": v["slowed_vs_reference"]["FAIL"], "trials": v["slowed_vs_reference"]["n"]}
+    # A detection is a FAIL that names the slowed backend; a FAIL on another measurement is a false alarm
+    # that happened to coincide.
+    out["detection"] = {"flagged": v["slowed_vs_reference"]["target_flagged"], "trials": v["slowed_vs_reference"]["n"],
+                        "fail": v["slowed_vs_reference"]["FAIL"]}
     out["false_alarms"] = {"flagged": v["unchanged_vs_reference"]["FAIL"], "trials": v["unchanged_vs_reference"]["n"]}
     return out
 
@@ -525,7 +570,9 @@ def format_figures(f: Mapping[str, Any]) -> str:
     d, fa = f["detection"], f["false_alarms"]
     sv, uv = v["slowed_vs_reference"], v["unchanged_vs_reference"]
     rows.append([f"detection, {f['target']} x{f['slowdown']:g} (19 of 20)",
-                 f"{d['flagged']} of {d['trials']} FAIL; {sv['PASS']} PASS, {sv['INCONCLUSIVE']} INCONCLUSIVE"])
+                 f"{d['flagged']} of {d['trials']} FAIL naming it"
+                 + (f" ({d['fail'] - d['flagged']} FAIL on others)" if d.get("fail", d["flagged"]) > d["flagged"] else "")
+                 + f"; {sv['PASS']} PASS, {sv['INCONCLUSIVE']} INCONCLUSIVE"])
     real = f.get("realised_slowdown") or {}
     if real:
         rows.append([f"  realised x{f['slowdown']:g} (median times)", ", ".join(f"{k} {x:.2f}x" for k, x in real.items())])
@@ -535,7 +582,8 @@ def format_figures(f: Mapping[str, Any]) -> str:
     runs = f["runs"]
     con = f["contention"]
     notes = [f"{len(f['operations'])} operations ({', '.join(f['operations'])}), quick preset, {f['clock']} clock; "
-             f"reference of {runs['reference']} runs, {runs['quiet']} quiet runs, {runs['slowed']} slowed and "
+             f"reference of {runs['reference']} runs in {runs.get('reference_sittings', 1)} sitting"
+             + ("s" if runs.get("reference_sittings", 1) > 1 else "") + f", {runs['quiet']} quiet runs, {runs['slowed']} slowed and "
              + (f"{runs['slowed']} unchanged trials of {runs['trial_runs']} runs each, "
                 if runs.get("trial_runs", 1) > 1 else "")
              + f"{runs['loaded']} + {runs['loaded']} loaded runs, each run a fresh kit score process; "

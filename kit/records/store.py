@@ -156,6 +156,36 @@ class Record:
         return (self.data.get("score") or {}).get("tier")
 
     @property
+    def sittings(self) -> list[dict[str, Any]]:
+        """When the runs were made: ``[{"started": ISO time, "runs": n}, ...]`` in the order of each
+        measurement's ``run_medians_s``. Records made before sittings were kept hold one."""
+        found = self.data.get("sittings")
+        if found:
+            return [dict(x) for x in found]
+        runs = self.data.get("runs")
+        return [{"started": self.data.get("created"), "runs": runs if isinstance(runs, int) and runs > 0 else 1}]
+
+    def run_groups(self, runs: list[float]) -> list[list[float]]:
+        """A measurement's per-run values grouped by sitting; one group where their number does not match
+        the sittings' (a backend that failed in some runs: when its runs were made is then unknown).
+
+        Examples
+        --------
+        >>> Record({"sittings": [{"started": "a", "runs": 2}, {"started": "b", "runs": 1}]}).run_groups([1, 2, 3])
+        [[1, 2], [3]]
+        >>> Record({"sittings": [{"started": "a", "runs": 2}]}).run_groups([1, 2, 3])
+        [[1, 2, 3]]
+        """
+        counts = [int(x["runs"]) for x in self.sittings]
+        if sum(counts) != len(runs):
+            return [list(runs)]
+        out, i = [], 0
+        for n in counts:
+            out.append(list(runs[i:i + n]))
+            i += n
+        return out
+
+    @property
     def score(self) -> float | None:
         return (self.data.get("score") or {}).get("value")
 
@@ -418,6 +448,11 @@ def _check_shape(where: str, data: dict[str, Any]) -> None:
             raise bad(f"classes[{i}]", "an object naming operation, size, kind and backend", c)
         if c.get("speedup") is not None and not _number(c["speedup"]):
             raise bad(f"classes[{i}].speedup", "a finite number", c["speedup"])
+    sittings = data.get("sittings")
+    if sittings is not None and not (isinstance(sittings, list) and sittings and all(
+            isinstance(x, dict) and isinstance(x.get("runs"), int) and not isinstance(x["runs"], bool)
+            and x["runs"] > 0 for x in sittings)):
+        raise bad("'sittings'", "a list of objects with a positive integer 'runs'", sittings)
     hw = data.get("hardware_index")
     if hw:
         if not _number(hw.get("value")) or (hw.get("ci") is not None and not _pair(hw["ci"])) or (

@@ -135,6 +135,12 @@ class Validation:
     #: The machine's overall speed compared run by run (:func:`kit.stats.run_shift_test`), or None
     #: when neither record pooled several runs.
     machine_runs: Any = None
+    #: The unit of the run-to-run tests: ``"sitting"`` (a record spans several sittings, so drift between
+    #: them is known), ``"run"`` (each record made in one sitting: drift unknown), None (no such test).
+    unit: str | None = None
+    machine_unit: str | None = None
+    sittings_ref: int = 1
+    sittings: int = 1
     score_ci: tuple[float, float] | None = None
     reference_score_ci: tuple[float, float] | None = None
     verdict: str | None = None  # decided from the fields above unless given
@@ -252,17 +258,26 @@ class Validation:
                                       + self._light())
             return PASS, (f"no measurement {self.min_effect:.0%} slower per call ({len(self.comparisons)} compared; "
                           "single runs: the run-to-run noise is unknown)" + self._light())
+        noise = "sitting-to-sitting noise" if self.unit == "sitting" else "run-to-run noise"
+        drift = ("; each record was made in one sitting, so the machine's drift between sittings is unknown "
+                 "(on a shared machine one measurement can move 30-45% for minutes): extend the reference in a "
+                 "later session with `kit score --as-reference --extend`")
         if worst is not None:
-            return FAIL, (f"{plural(len(regs), 'significant regression')} beyond the run-to-run noise (worst: "
-                          f"{worst.key}, {change(worst.ratio)})" + self._light())
+            said = (f"{plural(len(regs), 'significant regression')} beyond the {noise} (worst: {worst.key}, "
+                    f"{change(worst.ratio)})")
+            if self.unit == "run":
+                return INCONCLUSIVE, said.replace("significant regression", "measurement", 1) + drift + self._light()
+            return FAIL, said + self._light()
         if slower:
             if self.machine_runs is None:
                 return INCONCLUSIVE, (f"{slower}, but the run-to-run noise of the machine's speed is unknown"
                                       + self._light())
             if self.machine_runs.p < self.run_alpha:
-                return FAIL, f"{slower}, beyond its run-to-run noise" + self._light()
-        return PASS, (f"no measurement slower beyond the run-to-run noise ({len(self.comparisons)} compared, "
-                      f"typical run-to-run noise {math.expm1(self.run_noise):.1%})"
+                if self.machine_unit == "run":
+                    return INCONCLUSIVE, f"{slower}, beyond its run-to-run noise" + drift + self._light()
+                return FAIL, f"{slower}, beyond its {noise}" + self._light()
+        return PASS, (f"no measurement slower beyond the {noise} ({len(self.comparisons)} compared, "
+                      f"typical {noise} {math.expm1(self.run_noise):.1%})"
                       + (f"; {slower} within its run-to-run noise" if slower else "") + self._light())
 
     def index_interval(self) -> tuple[float, float] | None:
@@ -331,7 +346,8 @@ class Validation:
                 "p": self.machine_runs.p},
             "rule": {"alpha": self.alpha, "min_effect": self.min_effect, "relative": self.relative,
                      "scope": self.scope, "run_noise": self.run_noise, "run_alpha": self.run_alpha,
-                     "tolerance": self.tolerance},
+                     "tolerance": self.tolerance, "unit": self.unit,
+                     "sittings": {"reference": self.sittings_ref, "here": self.sittings}},
             "contention": self.contention,
             "tier": self.tier, "reference_tier": self.reference_tier, "tier_agrees": self.tier_agrees,
             "score": self.score, "reference_score": self.reference_score,
@@ -380,7 +396,8 @@ def validation_tables(v: Any) -> list[Table]:
         ["reference", str(v.reference)],
         ["compared", f"{plural(len(v.comparisons), 'measurement')} in common: {len(v.regressions)} slower, "
                      f"{len(v.improvements)} faster"
-                     + (f"; runs pooled: {runs[0][0]} in the reference, {runs[0][1]} here" if len(runs) == 1 else "")],
+                     + (f"; runs pooled: {runs[0][0]} in the reference, {runs[0][1]} here" if len(runs) == 1 else "")
+                     + (f"; sittings: {v.sittings_ref} in the reference, {v.sittings} here" if v.unit else "")],
         ["tier", f"{v.tier} here, {v.reference_tier} in the reference ("
                  + ("agree" if v.tier_agrees else "differ") + ")"],
         ["score", f"{_one(v.score)} here, {_one(v.reference_score)} in the reference"],
@@ -389,8 +406,9 @@ def validation_tables(v: Any) -> list[Table]:
         ["machine", "same fingerprint" if v.same_machine else
          "; ".join(f"{f}: {a} -> {b}" for f, a, b in v.machine_differences)],
         ["rule", f"a regression is significant per call (Mann-Whitney U, p < {v.alpha:g})"
-                 + (f", against the run-to-run noise (t test, p < {v.run_alpha:g}; typical noise "
-                    f"{math.expm1(v.run_noise):.1%})" if v.run_noise is not None else " (single runs: no run-to-run test)")
+                 + (f", against the {v.unit or 'run'}-to-{v.unit or 'run'} noise (t test, p < {v.run_alpha:g}; "
+                    f"typical noise {math.expm1(v.run_noise):.1%})" if v.run_noise is not None
+                    else " (single runs: no run-to-run test)")
                  + f" and at least {v.min_effect:.0%} slower"
                  + ("; times relative to each run's baseline" if v.relative else "; absolute times")],
         ["scope", "baselines and selected backends decide the verdict" if v.scope == "selected"

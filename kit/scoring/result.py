@@ -102,6 +102,9 @@ class ScoreResult:
     run_medians: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
     #: The same keys -> each run's sampling error of its log median (what a run's own samples allow).
     run_se: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
+    #: The sittings the runs were made in, in the order of ``run_medians``: ``{"started", "runs"}`` each
+    #: (one sitting for a plain run; ``kit score --as-reference --extend`` adds the earlier ones).
+    sittings: list[dict[str, Any]] = field(default_factory=list)
     #: What the score's intervals cover: ``runs``, ``machine`` or ``sampling`` (:func:`interval_label`).
     ci_basis: str = "sampling"
     ci_label: str = SAMPLING_ONLY
@@ -230,6 +233,7 @@ def record_from_score(result: Any) -> Record:
         "git": git_commit(),
         "preset": bench.preset,
         "runs": result.runs,
+        "sittings": result.sittings or [{"started": created, "runs": result.runs}],
         "seconds": result.seconds or bench.seconds,
         "machine": machine,
         "machine_id": mid,

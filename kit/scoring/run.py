@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import math
 import os
@@ -321,6 +322,10 @@ def _replace_rows(bench: Any, pooled: Mapping[tuple[str, str, str, str], Any]) -
             bench.rows[i] = Row(*key, pooled[key], speedup(base, pooled[key]), r.baseline)
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def _max_load(loads: Iterable[float | None]) -> float | None:
     known = [x for x in loads if x is not None]
     return max(known) if known else None
@@ -430,6 +435,8 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
     noise_key = f"{preset}/{clock_name()}"
     noise = eng.wisdom.run_noise(noise_key)
     result = _finish(bench, state, retries, seed, medians, ses, noise, eng.wisdom.noise_runs(noise_key))
+    result.sittings = [{"started": bench.started or _now(), "runs": runs}] + (
+        earlier.sittings if earlier is not None else [])
     if result.runs >= 2 and not slowdown:
         # This run's observation of the machine's run-to-run noise, for the intervals of later single runs.
         learned = learn_noise(result)
