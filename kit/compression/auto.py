@@ -5,9 +5,13 @@ to compress, move the result through a channel of bandwidth ``B`` and
 decompress it once, ``t_c + t_d + compressed_size / B``. ``"speed"`` is
 ``B = 1 GB/s`` (memory), ``"balanced"`` 100 MB/s (disk, network), ``"ratio"``
 1 MB/s (size dominates); a number is ``B`` in bytes/s. The probe: a per-codec
-cost model measured once per machine (kept beside the engine's wisdom), a
-screen for random bytes (from 1 KiB; a byte-entropy one from 64 KiB), and for
-typed data from 256 KiB a trial of the contenders on a contiguous sample
+cost model measured once per machine (kept beside the engine's wisdom);
+for untyped input from 1 KiB to 256 KiB a decision per payload *shape*
+(level, objective, size octave, first byte, ASCII or not), made by a timed
+trial on the whole input and reused, without a probe, for the next 127
+calls of that shape (:class:`_Decisions`); for untyped input from 256 KiB
+an lz4 probe for the ratios and a timed piece for the leading codec's speed;
+for typed data from 256 KiB a trial of the contenders on a contiguous sample
 (n/256, at least 16 KiB), with blosc2's ratio carried from the sample to the
 block size it will use, within a budget of 3% of the predicted cost; then the
 chosen codec runs on the whole input and its stream is kept only if it pays.
@@ -47,7 +51,7 @@ from kit.compression.streams import (
 )
 
 __all__ = ["AUTO_RAW_BELOW", "OBJECTIVES", "calibration_seconds", "choose_codec", "compress_auto",
-           "cost_model", "objective_bandwidth", "set_cost_model"]
+           "cost_model", "decision_cache", "objective_bandwidth", "set_cost_model"]
 
 #: Named objectives: channel bandwidth in bytes/s in ``t_c + t_d + size / B``.
 OBJECTIVES: dict[str, float] = {"speed": 1.0e9, "balanced": 1.0e8, "ratio": 1.0e6}
@@ -95,8 +99,12 @@ _TRIAL_FRACTION = 256
 # Trials stop once they have cost this fraction of the best predicted cost.
 _PROBE_BUDGET = 0.03
 _STRIPES = 4
-# From here to _TRIAL_FROM, untyped input's codec ratios are estimated with an lz4 probe (_probe_plan).
+# From here to _TRIAL_FROM, untyped input's codec ratios are estimated with an lz4 probe (_probe_plan)
+# when the decision cache is off (see _Decisions).
 _PROBE_FROM = 16 << 10
+# From here to _TRIAL_FROM, untyped input is decided per payload shape, by a timed trial on the whole
+# input cached for the next calls of that shape (_Decisions); below it, the model alone decides.
+_LEARN_FROM = 1 << 10
 
 
 def _looks_random(mv: memoryview, n: int) -> bool:
@@ -188,6 +196,7 @@ class _Model:
                     self._save(level, shuffle)
                 self.calibrated.add((level, shuffle))
                 self._decisions.clear()
+                _decisions.clear()
 
     # The calibration is kept beside the engine's wisdom, keyed by what it
     # depends on (CPU, Python, codec library versions), so a new process on
@@ -301,6 +310,121 @@ class _Model:
 _model = _Model()
 
 
+class _Decisions:
+    """The decision per payload shape for untyped input from 1 KiB to 256 KiB, learned by a timed trial.
+
+    At these sizes a call costs 40 µs to 2.6 ms at the balanced objective and
+    what decides between zstd and raw is zstd's speed *on this data* (English
+    prose runs 6-12 ns/B, the calibration text 4 ns/B, HTML 3.7) and its
+    ratio (a shared library 0.54-0.60, JSON 0.12-0.20): a probe cheap enough
+    to run on every call (an lz4 sample: 2-6 µs, 5-15% of a 4 KiB call) sees
+    the ratio roughly and the speed not at all. So the first call of a
+    *shape* runs a trial: the model's leading codec compresses the whole
+    input and decodes it, both timed (``clock``, CPU time), and the cheaper of
+    that and storing raw is kept for the shape; the trial's stream is the
+    call's frame when it wins, so a trial costs one decode more than
+    compressing. Later calls of the shape reuse the decision without a probe
+    (a dictionary lookup) and every ``retry_every``-th call of a shape runs
+    the trial again, so that a decision made under load, or for other data of
+    the same shape, does not stand for long.
+
+    A shape is (level, objective, size octave, the first byte, whether the
+    middle 64 bytes are ASCII): what a stream of values of one kind keeps
+    constant (the first byte is a format's magic number or a document's
+    opening bracket), computed in ~0.5 µs. Different data of one shape share a
+    decision until the next trial; a stale decision costs at most what a
+    wrong guess costs, for at most ``retry_every`` calls. The decision
+    depends on measured times, as the typed-data trial's does: the frames'
+    contents (never what they decode to) can differ between runs and
+    machines. Lookups take no lock (a count lost to a race only delays a
+    trial); recording and clearing do. ``clear()`` forgets every decision
+    (so does :func:`set_cost_model`, and a new calibration); ``enabled =
+    False`` turns the cache off (then the lz4 probe and the model decide, as
+    below 1 KiB).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.process_time, retry_every: int = 128,
+                 max_entries: int = 1024) -> None:
+        self._lock = threading.Lock()
+        self.clock = clock
+        self.retry_every = retry_every
+        self.max_entries = max_entries
+        self.enabled = True
+        self.trials = 0  # trials recorded since the last clear()
+        # shape -> [codec or None (raw), calls since its trial]
+        self._table: dict[tuple, list[Any]] = {}
+
+    @staticmethod
+    def shape(mv: memoryview, n: int, level: str, bandwidth: float) -> tuple:
+        mid = n // 2 - 32
+        return (level, bandwidth, n.bit_length(), mv[0], mv[mid: mid + 64].tobytes().isascii())
+
+    def lookup(self, key: tuple) -> tuple[bool, str | None]:
+        """``(True, codec or None)`` for a standing decision; ``(False, None)`` when a trial is due."""
+        entry = self._table.get(key)
+        if entry is None or entry[1] >= self.retry_every:
+            return False, None
+        entry[1] += 1
+        return True, entry[0]
+
+    def record(self, key: tuple, codec: str | None) -> None:
+        with self._lock:
+            if key not in self._table and len(self._table) >= self.max_entries:
+                self._table.pop(next(iter(self._table)))  # the oldest shape
+            self._table[key] = [codec, 1]
+            self.trials += 1
+
+    def clear(self) -> None:
+        """Forget every decision (and the count of trials)."""
+        with self._lock:
+            self._table.clear()
+            self.trials = 0
+
+    def snapshot(self) -> dict[tuple, str | None]:
+        """The standing decisions, shape -> codec (``None``: raw)."""
+        with self._lock:
+            return {k: v[0] for k, v in self._table.items()}
+
+    def trial(self, mv: memoryview, n: int, level: str, bandwidth: float) -> tuple[str | None, bytes | None]:
+        """The model's leading codec on the whole input, timed, against raw: ``(codec, its stream)`` or ``(None, None)``."""
+        _model.ensure(level, False)
+        ranked = _model.ranked(level, False, n, bandwidth)
+        if not ranked:
+            return None, None
+        codec = ranked[0]
+        fn, dec = compressor(codec), decoder(codec)
+        # A 1 KiB round trip first: a codec's first call in a process pays its set-up (zstd: ~5 ms),
+        # and one whose code and tables other work has pushed out of the caches runs a 4 KiB call
+        # 2-4x slower than back to back (measured: 25-100 µs against 12 for 4 KiB of JSON), which
+        # is not a property of the data.
+        dec(fn(mv[:1024], level, 1))
+        _model.warm.add((codec, level))
+        clock = self.clock
+        t0 = clock()
+        out = fn(mv, level, 1)
+        t1 = clock()
+        dec(out)
+        t2 = clock()
+        if len(out) < n and (t2 - t0) + len(out) / bandwidth < n / bandwidth:
+            return codec, out
+        return None, None
+
+
+_decisions = _Decisions()
+
+
+def decision_cache() -> _Decisions:
+    """The per-shape decision cache of ``codec="auto"`` (untyped input from 1 KiB to 256 KiB).
+
+    Examples
+    --------
+    >>> decision_cache().clear()
+    >>> decision_cache().snapshot()
+    {}
+    """
+    return _decisions
+
+
 def calibration_seconds() -> float:
     """Seconds this process has spent calibrating the cost model (0.0 when it was loaded or set).
 
@@ -336,16 +460,19 @@ def cost_model() -> dict[str, list[float]]:
 def set_cost_model(table: dict[str, Any] | None) -> None:
     """Decide with ``table`` (the form :func:`cost_model` returns) instead of measuring; ``None`` resets.
 
-    What ``codec="auto"`` chooses then depends on the input and the table
-    alone, not on how busy the machine was while it calibrated: tests use
-    it, and so can a user who wants one decision on several machines. Rows
-    of codecs not installed here are ignored; a (level, shuffle) pair the
-    table does not cover is measured on first use as usual.
+    What ``codec="auto"`` chooses then no longer depends on how busy the
+    machine was while it calibrated: tests use it, and so can a user who
+    wants one model on several machines. Where auto times a trial (untyped
+    input from 1 KiB, typed input from 256 KiB) the choice still depends on
+    that timing too. Rows of codecs not installed here are ignored; a
+    (level, shuffle) pair the table does not cover is measured on first use
+    as usual. Setting or resetting the model forgets the per-shape decisions
+    (:func:`decision_cache`).
 
     Examples
     --------
     >>> set_cost_model({"zstd/fast/0": [4e-6, 3e-9, 2e-6, 1e-9, 0.27]})
-    >>> choose_codec(b"a line of text that repeats. " * 100, level="fast")
+    >>> choose_codec(b"a line of text that repeats. " * 30, level="fast", objective="ratio")
     'zstd'
     >>> set_cost_model(None)
     """
@@ -353,6 +480,7 @@ def set_cost_model(table: dict[str, Any] | None) -> None:
         _model.table.clear()
         _model.calibrated.clear()
         _model._decisions.clear()
+        _decisions.clear()
         if table is None:
             return
         available = set(available_codecs())
@@ -404,6 +532,9 @@ def _plan(mv: memoryview, n: int, level: str, bandwidth: float, ts: int) -> list
     if n < AUTO_RAW_BELOW:
         return []
     shuffle = ts > 1
+    if not shuffle and _LEARN_FROM <= n < _TRIAL_FROM and _decisions.enabled:
+        codec, _ = _learned(mv, n, level, bandwidth)
+        return [] if codec is None else [codec]
     if not shuffle and _PROBE_FROM <= n < _TRIAL_FROM:
         probed = _probe_plan(mv, n, level, bandwidth)
         if probed is not None:
@@ -418,6 +549,8 @@ def _plan(mv: memoryview, n: int, level: str, bandwidth: float, ts: int) -> list
         return []
     if n < _ENTROPY_FROM:
         return [ranked[0]]
+    if not shuffle and n >= _TRIAL_FROM and _lz4_probe() is not False:
+        return _untyped_trial(mv, n, level, bandwidth, ranked)
     sample = _sample(mv, n)
     if not shuffle and _byte_entropy(sample) > _entropy_limit(len(sample)):
         return []
@@ -504,6 +637,70 @@ def _probe_plan(mv: memoryview, n: int, level: str, bandwidth: float) -> list[st
     for codec in ranked:
         prior = _model.table[(codec, level, False)][4]
         cost = _model.cost(codec, level, False, n, min(1.0, prior * scale), bandwidth)
+        if cost < best_cost:
+            best, best_cost = codec, cost
+    return [] if best is None else [best]
+
+
+def _learned(mv: memoryview, n: int, level: str, bandwidth: float) -> tuple[str | None, bytes | None]:
+    """The standing decision for this input's shape, or a trial's (then with its stream): see :class:`_Decisions`."""
+    key = _decisions.shape(mv, n, level, bandwidth)
+    known, codec = _decisions.lookup(key)
+    if known:
+        return codec, None
+    codec, payload = _decisions.trial(mv, n, level, bandwidth)
+    _decisions.record(key, codec)
+    return codec, payload
+
+
+def _untyped_trial(mv: memoryview, n: int, level: str, bandwidth: float, ranked: tuple[str, ...]) -> list[str]:
+    """Untyped input from 256 KiB: each codec's ratio from the lz4 probe, the leading codec's speed from a trial.
+
+    The probe (:func:`_probe_plan`'s, on a 4 KiB sample of four stripes)
+    estimates each codec's ratio and stores bytes that look random raw at
+    once. The model's leading codec (zstd at balanced) then compresses a
+    contiguous piece of n/64 bytes (4-16 KiB) from the middle twice, timed
+    (``decision_cache().clock``, CPU time): the faster time over the
+    model's for the same size (kept within 4x) scales its compression
+    time for the whole input. zstd's speed depends on the data by 3x among
+    text files alone (English prose 6-12 ns/B, HTML and C 3.7, the
+    calibration text 4.3), which decides between zstd and raw at the
+    balanced objective; the sample's ratio would not do (4 KiB of prose
+    compresses to 0.50, the whole file to 0.37), the probe's scaled one does.
+    About 1.5-3% of the call.
+    """
+    sample = _sample(mv, n)
+    m = len(sample)
+    probe = _probe_ratio(sample)
+    if probe >= 1.0 and len(set(sample[m // 2 - 32: m // 2 + 32])) >= 48:
+        return []
+    scale = probe / _reference_ratio(m)
+    lead = ranked[0]
+    fn = compressor(lead)
+    # The speed from a contiguous piece of n/64 bytes (4-16 KiB): four 1 KiB stripes run slower
+    # than the whole (a spreadsheet: 6.2 ns/B on 4 KiB, 3.9 on 16 KiB, 3.8 on the whole file).
+    k = min(max(n // 64, _SAMPLE), _TRIAL_SAMPLE)
+    start = (n - k) // 2
+    piece = mv[start: start + k]
+    if (lead, level) not in _model.warm:
+        fn(piece, level, 1)
+        _model.warm.add((lead, level))
+    # A 1 KiB call first, as in _trial: code and tables that other work pushed out of the caches
+    # are not timed.
+    # Even then one call can run 2x slow (a spreadsheet: 60-70 µs for 16 KiB, once in four 140 µs,
+    # which stored it raw where zstd costs 0.56 of raw): the faster of two calls.
+    fn(piece[:1024], level, 1)
+    clock = _decisions.clock
+    spent = math.inf
+    for _ in range(2):
+        t0 = clock()
+        fn(piece, level, 1)
+        spent = min(spent, clock() - t0)
+    best, best_cost = None, n / bandwidth
+    for codec in ranked:
+        a_c, b_c, a_d, b_d, prior = _model.table[(codec, level, False)]
+        factor = min(max(spent / (a_c + b_c * k), 0.25), 4.0) if codec == lead else 1.0
+        cost = (a_c + b_c * n) * factor + a_d + b_d * n + n * min(1.0, prior * scale) / bandwidth
         if cost < best_cost:
             best, best_cost = codec, cost
     return [] if best is None else [best]
@@ -655,7 +852,24 @@ def compress_auto(mv: memoryview, n: int, level: str, bandwidth: float, ts: int,
     >>> frame_info(f).size
     2900
     """
-    plan = _plan(mv, n, level, bandwidth, ts)
+    if ts == 1 and _LEARN_FROM <= n < _TRIAL_FROM and _decisions.enabled:
+        # The shape's standing decision (_Decisions.shape and .lookup, inlined: at 4 KiB every
+        # microsecond is 2% of the call), or a trial whose stream is this call's when it wins.
+        mid = n // 2 - 32
+        entry = _decisions._table.get((level, bandwidth, n.bit_length(), mv[0],
+                                       mv[mid: mid + 64].tobytes().isascii()))
+        if entry is not None and entry[1] < _decisions.retry_every:
+            entry[1] += 1
+            codec = entry[0]
+            if codec is None:
+                return make_frame("raw", None, ts, n, checksum, alg, mv)
+            return make_frame(codec, level, ts, n, checksum, alg, compressor(codec)(mv, level, ts))
+        codec, payload = _learned(mv, n, level, bandwidth)
+        if payload is not None:
+            return make_frame(codec, level, ts, n, checksum, alg, payload)
+        plan = [] if codec is None else [codec]
+    else:
+        plan = _plan(mv, n, level, bandwidth, ts)
     if plan:
         codec = plan[0]
         shuffle = ts > 1
