@@ -103,6 +103,10 @@ def test_validate_defaults_to_the_newest_record_and_this_machines_reference(resu
 
 def test_a_reference_extended_in_a_later_session_pools_its_runs(results, capsys):
     assert main(["score", *SMALL, "--as-reference", "--runs", "2", "--retries", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "the reference holds 2 runs in 1 sitting: until it is extended" in out.replace("\n", " ")
+    said = out[out.index("the reference holds"):]
+    assert max(len(line) for line in said.splitlines()) <= 100  # (the path above is as long as it is)
     assert main(["score", *SMALL, "--as-reference", "--extend", "--runs", "2", "--retries", "0", "--json"]) == 0
     out = capsys.readouterr().out
     data = json.loads(out[out.index('{\n "schema"'):])

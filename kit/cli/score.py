@@ -195,6 +195,14 @@ def _score(args: argparse.Namespace) -> int:
         print("\n\n".join(str(t) for t in score_tables(res)))
         if path is not None:
             print(f"\nrecord written: {path}")
+            if args.as_reference:
+                import textwrap
+
+                n = len(res.sittings)
+                print(textwrap.fill(f"the reference holds {res.runs} runs in {n} sitting" + ("s" if n > 1 else "")
+                      + ("; kit validate judges regressions against the drift between sittings" if n > 1 else
+                         ": until it is extended in a later session (kit score --as-reference --extend), kit "
+                         "validate can say INCONCLUSIVE but not FAIL, since the drift between sittings is unknown"), 100))
     if unsaved is not None:
         sys.stdout.flush()
         raise KitError(f"the result above was not saved: {unsaved}")
