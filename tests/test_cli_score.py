@@ -72,7 +72,9 @@ def test_validate_passes_against_itself_and_fails_on_an_injected_slowdown(result
     slow_dir = tmp_path / "slow"
     args = ["score", "--op", "fingerprint", "--size", "medium", "--no-claims", "--no-progress", "--retries", "0",
             "--results", str(slow_dir)]
-    assert main([*args, "--as-reference"]) == 0
+    # A reference made in two sittings (3 runs, then 2 more pooled in), so that its verdict can FAIL.
+    assert main([*args, "--as-reference", "--runs", "3"]) == 0
+    assert main([*args, "--as-reference", "--extend", "--runs", "2"]) == 0
     assert main([*args, "--inject-slowdown", "fingerprint:xxh3_128=2"]) == 0
     capsys.readouterr()
     slow = _stated_quiet(max(p for p in slow_dir.glob("*.json") if not p.name.startswith("reference-")))
@@ -83,8 +85,9 @@ def test_validate_passes_against_itself_and_fails_on_an_injected_slowdown(result
     assert "fingerprint medium random xxh3_128" in out["regressions"]
     assert any("injected slowdown" in n for n in out["notes"])
     slowed = next(c for c in out["comparisons"] if c["backend"] == "xxh3_128")
-    assert slowed["runs_ref"] == 5 and slowed["runs"] == 1 and slowed["run_p"] < 0.002
+    assert slowed["runs_ref"] == 5 and slowed["runs"] == 1 and slowed["run_p"] < 0.01
     assert out["rule"]["scope"] == "selected" and out["rule"]["run_noise"] is not None
+    assert out["rule"]["unit"] == "sitting" and out["rule"]["sittings"] == {"reference": 2, "here": 1}
 
 
 def test_validate_defaults_to_the_newest_record_and_this_machines_reference(results, reference, capsys):

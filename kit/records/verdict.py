@@ -437,8 +437,9 @@ def validation_tables(v: Any) -> list[Table]:
         cols = ["size", "kind", "backend", "change", "reference", "here", "p (U / t)", "detectable"]
         tables.append(Table(title, cols + (["runs"] if per_run else []), rows,
                             [f"change: median time here against the reference; * selected here; {legend}; "
-                             "p: Mann-Whitney U / run-to-run t; detectable: the smallest change of the median "
-                             "that this measurement's run-to-run noise lets the test see."] if rows else ["none"]))
+                             f"p: Mann-Whitney U / {v.unit or 'run'}-to-{v.unit or 'run'} t; detectable: the "
+                             f"smallest change of the median that this measurement's {v.unit or 'run'}-to-"
+                             f"{v.unit or 'run'} noise lets the test see."] if rows else ["none"]))
     if v.library_differences:
         tables.append(Table("library differences", ["library", "reference", "here"],
                             [[k, a, b] for k, a, b in v.library_differences]))
