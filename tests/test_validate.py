@@ -547,6 +547,25 @@ def test_a_validation_built_directly_still_has_its_verdict_and_exit_code():
     assert EXIT_CODES == {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
 
 
+def test_a_slower_measurement_short_of_significance_is_inconclusive_not_pass():
+    from kit.records import SUGGESTIVE_ALPHA, Comparison, Validation
+
+    def comp(ratio, run_p, counted=True):
+        return Comparison("digest", "medium", "random", "blake3", 1.0, ratio, ratio, 0.5, "sitting-to-sitting t",
+                          "no change", 9, 9, counted=counted, run_p=run_p, detectable=0.4, runs_ref=5, runs=3)
+
+    def judge(*comps):
+        return Validation("a", "b", list(comps), [], [], 0.002, 0.1, True, "S", "S", None, None, [], [],
+                          run_noise=0.05, unit="sitting")
+
+    v = judge(comp(1.30, 0.03))
+    assert v.verdict == "INCONCLUSIVE" and [c.key for c in v.suggestive] == ["digest medium random blake3"]
+    assert "short of significance" in v.reason and "p = 0.03" in v.reason and "1.30" in v.reason
+    # Not slower by the minimum effect, not suggestive, or not counted: PASS.
+    for c in (comp(1.05, 0.001), comp(1.30, SUGGESTIVE_ALPHA), comp(1.30, 0.03, counted=False)):
+        assert judge(c).verdict == "PASS", c
+
+
 def test_the_fleet_report_takes_the_verdict_at_its_word():
     from kit.fleet.report import verdict_of
 

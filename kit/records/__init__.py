@@ -30,7 +30,8 @@ from kit.records.store import (MAX_RECORD_BYTES, MIGRATIONS, PARQUET_NAME, REQUI
                                latest_record, load_record, read_table, write_record)
 from kit.records.contention import CONTENTION_LEVELS, LIGHT_LOAD, contention_of
 from kit.records.verdict import (ALPHA, EXIT_CODES, FAIL, FASTER_HERE, IMPROVEMENT, INCONCLUSIVE, MIN_EFFECT, PASS,
-                                 QUESTIONS, REGRESSION, RUN_ALPHA, SAME, SLOWER_HERE, TOLERANCE, VERDICTS,
+                                 QUESTIONS, REGRESSION, RUN_ALPHA, SAME, SLOWER_HERE, SUGGESTIVE_ALPHA, TOLERANCE,
+                                 VERDICTS,
                                  Comparison, Validation, validation_tables)
 from kit.records.compare import SCOPES, validate
 from kit.stats import mann_whitney_u, min_p_value
@@ -59,6 +60,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SCOPES",
     "SLOWER_HERE",
+    "SUGGESTIVE_ALPHA",
     "TOLERANCE",
     "VERDICTS",
     "Comparison",

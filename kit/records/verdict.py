@@ -25,8 +25,8 @@ from kit.records.contention import LIGHT_LOAD
 from kit.stats import t_quantile
 
 __all__ = ["ALPHA", "EXIT_CODES", "FAIL", "FASTER_HERE", "IMPROVEMENT", "INCONCLUSIVE", "MIN_EFFECT", "PASS",
-           "QUESTIONS", "REGRESSION", "RUN_ALPHA", "SAME", "SLOWER_HERE", "TOLERANCE", "VERDICTS", "Comparison",
-           "Validation", "validation_tables"]
+           "QUESTIONS", "REGRESSION", "RUN_ALPHA", "SAME", "SLOWER_HERE", "SUGGESTIVE_ALPHA", "TOLERANCE", "VERDICTS",
+           "Comparison", "Validation", "validation_tables"]
 
 #: Significance level of the per-call test (Mann-Whitney U), as asv's.
 ALPHA = 0.002
@@ -36,6 +36,9 @@ ALPHA = 0.002
 RUN_ALPHA = 0.01
 #: Smallest change of a median that counts (0.10: 10%).
 MIN_EFFECT = 0.10
+#: A measurement at least MIN_EFFECT slower whose test gives p below this, but not below its level, is
+#: suggestive: the verdict is then INCONCLUSIVE, not PASS (a 30% slowdown at p = 0.03 is not "no change").
+SUGGESTIVE_ALPHA = 0.05
 
 
 @dataclass
@@ -160,6 +163,19 @@ class Validation:
         return [c for c in self.comparisons if c.verdict == REGRESSION and c.counted]
 
     @property
+    def suggestive(self) -> list[Comparison]:
+        """Counted measurements at least ``min_effect`` slower whose deciding test (run or sitting test
+        where there is one, else per call) gives ``p < SUGGESTIVE_ALPHA`` without reaching significance:
+        too likely slower to PASS, too uncertain to FAIL."""
+        out = []
+        for c in self.comparisons:
+            p = c.run_p if c.run_p is not None else c.p_value
+            if c.counted and c.verdict == SAME and c.ratio >= 1 + self.min_effect and p is not None \
+                    and p < SUGGESTIVE_ALPHA:
+                out.append(c)
+        return out
+
+    @property
     def improvements(self) -> list[Comparison]:
         return [c for c in self.comparisons if c.verdict == IMPROVEMENT and c.counted]
 
@@ -250,12 +266,15 @@ class Validation:
         if contended:
             return INCONCLUSIVE, (f"{self._load_words(contended)}, so a slowdown cannot be told from the load"
                                   + (f"; seen: {seen or slower}" if seen or slower else ""))
+        hint = self._suggestive_words()
         if self.run_noise is None:
             if seen or slower:
                 said = f"{plural(len(regs), 'measurement')} slower per call{worst_words}" if worst else slower
                 return INCONCLUSIVE, (f"{said}, but single runs do not know the run-to-run "
                                       "noise: make the reference with `kit score --as-reference` (5 runs)"
                                       + self._light())
+            if hint:
+                return INCONCLUSIVE, hint + self._light()
             return PASS, (f"no measurement {self.min_effect:.0%} slower per call ({len(self.comparisons)} compared; "
                           "single runs: the run-to-run noise is unknown)" + self._light())
         noise = "sitting-to-sitting noise" if self.unit == "sitting" else "run-to-run noise"
@@ -276,9 +295,22 @@ class Validation:
                 if self.machine_unit == "run":
                     return INCONCLUSIVE, f"{slower}, beyond its run-to-run noise" + drift + self._light()
                 return FAIL, f"{slower}, beyond its {noise}" + self._light()
+        if hint:
+            return INCONCLUSIVE, hint + self._light()
         return PASS, (f"no measurement slower beyond the {noise} ({len(self.comparisons)} compared, "
                       f"typical {noise} {math.expm1(self.run_noise):.1%})"
                       + (f"; {slower} within its run-to-run noise" if slower else "") + self._light())
+
+    def _suggestive_words(self) -> str:
+        sug = self.suggestive
+        if not sug:
+            return ""
+        w = max(sug, key=lambda c: c.ratio)
+        p = w.run_p if w.run_p is not None else w.p_value
+        return (f"{plural(len(sug), 'measurement')} at least {self.min_effect:.0%} slower short of significance "
+                f"(worst: {w.key}, {change(w.ratio)}, p = {p:.2g}, below {SUGGESTIVE_ALPHA:g} but not "
+                f"{self.run_alpha if w.run_p is not None else self.alpha:g}): measure again before calling it "
+                "either way")
 
     def index_interval(self) -> tuple[float, float] | None:
         """The hardware index's 95% interval that the hardware question judges: the bootstrap CI of the
