@@ -54,7 +54,7 @@ def test_write_through_reaches_every_tier(cache):
 
 
 def test_a_hit_below_is_promoted_with_its_remaining_ttl(tmp_path):
-    c = Cache(tmp_path)
+    c = Cache(tmp_path, max_entries=2)
     c.set("k", "v", ttl=100)
     c.l1.clear()
     c.l2.clear()
@@ -63,7 +63,10 @@ def test_a_hit_below_is_promoted_with_its_remaining_ttl(tmp_path):
     assert s["tiers"]["l3"]["hits"] == 1 and s["tiers"]["l1"]["misses"] == 1 and s["hits"] == 1
     value, remaining = c.l1.lookup("k")
     assert value == "v" and 95 < remaining <= 100
-    assert c.l2.lookup("k")[1] <= 100
+    # A small frame reaches L2 when L1 evicts the value (LAZY_L2_BYTES), with its remaining TTL then.
+    assert "k" not in c.l2
+    c["a"], c["b"] = 1, 2
+    assert "k" not in c.l1 and c.l2.lookup("k")[1] <= 100
 
 
 def test_a_new_process_reads_what_another_wrote(tmp_path):
@@ -319,10 +322,11 @@ def test_set_many_and_get_many_equal_a_loop_of_set_and_get(tmp_path):
         assert c.get_many(list(values) + ["absent"]) == values
         assert c.get_many([]) == {} and c.get_many(["k1", "k1"]) == {"k1": values["k1"]}
         assert c.l3.lookup_many(["k3", "absent"])["k3"][1] is None  # no ttl
-    with Cache(tmp_path / "many") as c:  # the disk tier holds them all
+    with Cache(tmp_path / "many", max_entries=10) as c:  # the disk tier holds them all
         c.l2.clear()
         assert c.get_many(values) == values
-        assert "k0" in c.l1 and "k0" in c.l2  # promoted
+        # promoted: into L1, and into L2 as L1 evicted them (small frames, LAZY_L2_BYTES)
+        assert "k49" in c.l1 and "k0" not in c.l1 and "k0" in c.l2
         assert c.stats()["misses"] == 0
 
 

@@ -376,3 +376,50 @@ def test_cache_writes_refuse_a_ttl_that_is_not_a_finite_number(tmp_path, ttl):
         LRUTier(ttl=math.nan)
     with pytest.raises(ValueError, match="finite positive"):
         Cache(disk=False, ttl=math.nan)
+
+
+# --- the verified-frame fast path ----------------------------------------------------------------
+
+def _reference_checked_loads(ser: Serializer, blob: bytes):
+    """What ``loads(blob, checked=True)`` did before its bytes-only shortcut: raw_payload, else decompress."""
+    from kit.compression import decompress, raw_payload
+
+    payload = raw_payload(blob, ser.max_size)
+    if payload is not None:
+        return decode(payload, signer=ser.signer)
+    return decode(decompress(blob, max_size=ser.max_size), signer=ser.signer)
+
+
+def _outcome(fn, *args):
+    try:
+        return "ok", fn(*args)
+    except Exception as exc:  # the kind of failure is what must match, not its wording
+        return "error", type(exc).__name__
+
+
+@SETTINGS
+@given(value=st.one_of(st.binary(max_size=300), st.text(max_size=100), st.integers(),
+                       st.lists(st.integers(), max_size=20)),
+       at=st.integers(min_value=0, max_value=HEADER_SIZE + 4), byte=st.integers(min_value=0, max_value=255),
+       cut=st.integers(min_value=0, max_value=8))
+def test_the_checked_shortcut_accepts_and_refuses_exactly_the_frames_raw_payload_does(value, at, byte, cut):
+    # loads(checked=True) reads a raw v1 frame's header itself (no view) on the disk tier's hot path:
+    # it must give what the raw_payload path gives on every frame, intact, altered or truncated.
+    ser = Serializer(max_size=1 << 10)
+    blob = ser.dumps(value)
+    altered = bytearray(blob)
+    if at < len(altered):
+        altered[at] = byte
+    for b in (blob, bytes(altered), blob[:len(blob) - cut]):
+        fast, ref = _outcome(ser.loads, b, True), _outcome(_reference_checked_loads, ser, b)
+        assert fast[0] == ref[0]
+        if fast[0] == "ok":
+            assert same(fast[1], ref[1])
+
+
+def test_the_checked_shortcut_refuses_a_raw_frame_over_max_size():
+    big = Serializer().dumps(b"x" * 2000)
+    small = Serializer(max_size=1000)
+    with pytest.raises(Exception) as exc:
+        small.loads(big, True)
+    assert type(exc.value).__name__ == _outcome(_reference_checked_loads, small, big)[1]

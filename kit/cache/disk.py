@@ -42,8 +42,7 @@ from typing import Any, Callable, Iterator
 from kit._paths import file_lock
 from kit.cache._blob import BlobTier, row_check_algorithm
 from kit.cache._tier import SAMPLE_EVERY, check_ttl
-from kit.cache.values import BYTES_KIND, Serializer, decode, decode_key, encode_key
-from kit.compression import raw_payload
+from kit.cache.values import Serializer, decode_key, encode_key
 from kit.errors import KitError, KitWarning
 
 __all__ = ["DiskTier", "CacheBusyError", "FORMAT"]
@@ -536,17 +535,8 @@ class DiskTier(BlobTier):
             if len(self._touch) >= 256:
                 self._flush_touches()
         try:
-            ser = self.serializer
-            payload = raw_payload(value, ser.max_size)
-            if payload is not None:
-                # A raw frame whose row check just passed: its payload is the encoded value
-                # (bytes, kind B, are the rest of it as they are).
-                if payload and payload[0] == BYTES_KIND:
-                    out = bytes(payload[1:])
-                else:
-                    out = decode(payload, signer=ser.signer)
-            else:
-                out = ser.loads(value, True)
+            # The row check just passed: a raw frame's payload is decoded in place, unchecked again.
+            out = self.serializer.loads(value, True)
         except Exception as exc:
             self.hits += 1
             self.report_damaged(key, exc)

@@ -50,6 +50,7 @@ import uuid
 from typing import Any, Callable
 
 from kit.compression import compress, decompress, raw_payload
+from kit.compression.frame import CODEC_IDS, HEADER_SIZE, MAGIC
 from kit.errors import KitError
 
 __all__ = ["Serializer", "SignatureError", "UnsupportedValue", "DecodeError", "ValueTooLarge", "decode",
@@ -57,6 +58,14 @@ __all__ = ["Serializer", "SignatureError", "UnsupportedValue", "DecodeError", "V
 
 #: First byte of an encoded ``bytes`` value (kind ``B``): the rest is the value as it is.
 BYTES_KIND = 0x42
+
+# A raw frame of format version 1 starts with these six bytes (magic, version 1, codec raw) and
+# declares its payload's size, a little-endian uint64, at byte 10 of its header: what
+# kit.compression.raw_payload tests, read here without building a memoryview (a disk hit's
+# hot path; tests/test_cache_values.py checks that both accept exactly the same frames).
+_RAW_V1_HEAD = MAGIC + bytes((1, CODEC_IDS["raw"]))
+_DECLARED_SIZE = struct.Struct("<Q")
+_DECLARED_AT = 10
 
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_DEPTH = 500
@@ -747,6 +756,15 @@ class Serializer:
         into a miss and a warning.
         """
         try:
+            if checked and type(blob) is bytes:
+                # The same test as raw_payload's below, without a view: a small value read from
+                # disk is mostly this frame, and its bytes were just verified by the row check.
+                n = len(blob) - HEADER_SIZE
+                if (n > 0 and blob.startswith(_RAW_V1_HEAD) and n <= self.max_size
+                        and _DECLARED_SIZE.unpack_from(blob, _DECLARED_AT)[0] == n):
+                    if blob[HEADER_SIZE] == BYTES_KIND:
+                        return blob[HEADER_SIZE + 1:]
+                    return decode(memoryview(blob)[HEADER_SIZE:], signer=self.signer)
             if checked:
                 # A raw frame whose bytes were just verified: decode its payload in place
                 # (kit.compression.decompress_verified, without copying the payload out).
