@@ -543,3 +543,31 @@ def test_without_lz4_auto_decides_by_the_model_alone(blocked_lz4):
         assert choose_codec(text(64 << 10, 2)) == "zstd"
     finally:
         kc._lz4_block = monkey
+
+
+def test_every_codec_from_many_threads_at_once_round_trips():
+    # zstandard contexts must not be shared between threads: shared ones corrupted frames and crashed the
+    # interpreter (a segmentation fault), so this runs in a child process.
+    code = """
+import random, threading
+from kit import registry
+from kit.compression import compress, decompress
+codecs = [c for c in ("zstd", "lz4", "blosc2", "zlib") if registry.backend("compress", c).available]
+data = [random.Random(i).randbytes(1000) * (50 + 13 * i) for i in range(8)]
+barrier, errors = threading.Barrier(4), []
+def work(k):
+    barrier.wait()
+    try:
+        for i in range(300):
+            x = data[(i + k) % len(data)]
+            codec = codecs[(i + k) % len(codecs)]
+            assert decompress(compress(x, codec)) == x, codec
+    except Exception as exc:
+        errors.append(repr(exc)[:200])
+threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", (out.returncode, out.stdout, out.stderr[-500:])

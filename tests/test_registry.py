@@ -176,3 +176,31 @@ def test_size_classes_meet_at_the_geometric_midpoints():
                                               _registry.MEDIUM_MAX - 1, _registry.MEDIUM_MAX)] == \
         ["small", "medium", "medium", "large"]
     assert _registry.size_class(None) == "medium"
+
+
+def test_the_first_use_from_many_threads_at_once_sees_every_operation():
+    # In a fresh interpreter, 8 threads ask for the last-declared operations at the same moment: none may
+    # see a half-filled table.
+    import subprocess
+    import sys
+
+    code = """
+import threading
+from kit import registry
+names = ["fingerprint", "compress", "decompress", "json.decode", "digest"]
+barrier, errors = threading.Barrier(8), []
+def ask():
+    barrier.wait()
+    try:
+        for n in names:
+            registry.operation(n)
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=ask) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors)
+"""
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and out.stdout.strip() == "[]", (out.stdout, out.stderr)

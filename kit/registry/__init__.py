@@ -38,6 +38,7 @@ import importlib.metadata
 import importlib.util
 import math
 import random
+import threading
 import re
 import sys
 from dataclasses import dataclass, field
@@ -358,29 +359,49 @@ def declare_backend(b: Backend) -> Backend:
     return b
 
 
+_load_lock = threading.Lock()
+_loading_thread: int | None = None
+
+
 def _ensure_loaded() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for mod in DECLARATIONS:
-            importlib.import_module(mod)
-        # The order of DECLARATIONS, whatever was imported first.
-        rank = {m: i for i, m in enumerate(DECLARATIONS)}
-        ordered = sorted(_operations.values(), key=lambda o: rank.get(_origin[o.name], len(rank)))
-        _operations.clear()
-        _operations.update((o.name, o) for o in ordered)
-        names: dict[str, str] = {}
-        for op in _operations.values():
-            if op.baseline not in _backends[op.name]:
-                raise RuntimeError(f"operation {op.name!r} has no baseline backend {op.baseline!r}")
-            for b in _backends[op.name].values():
-                if op.output == IMPLEMENTATION and b.algorithm is not None:
-                    raise RuntimeError(f"{b.key} names an algorithm but {op.name!r} is an implementation choice")
-                if op.output == ALGORITHM:
-                    if b.algorithm is None or not _ALGORITHM_NAME.fullmatch(b.algorithm):
-                        raise RuntimeError(f"{b.key}: algorithm {b.algorithm!r} is not an OCI-style name")
-                    if names.setdefault(b.algorithm, op.name) != op.name:
-                        raise RuntimeError(f"algorithm {b.algorithm!r} is declared by two operations")
+    global _loaded, _loading_thread
+    if _loaded:
+        return
+    if _loading_thread == threading.get_ident():
+        return  # a declaration module asking while this thread imports it: it sees what is declared so far
+    # Another thread waits until every declaration is in (it once saw a half-filled table: "unknown
+    # operation 'fingerprint'").
+    with _load_lock:
+        if _loaded:
+            return
+        _loading_thread = threading.get_ident()
+        try:
+            _load_declarations()
+        finally:
+            _loading_thread = None
+            _loaded = True
+
+
+def _load_declarations() -> None:
+    for mod in DECLARATIONS:
+        importlib.import_module(mod)
+    # The order of DECLARATIONS, whatever was imported first.
+    rank = {m: i for i, m in enumerate(DECLARATIONS)}
+    ordered = sorted(_operations.values(), key=lambda o: rank.get(_origin[o.name], len(rank)))
+    _operations.clear()
+    _operations.update((o.name, o) for o in ordered)
+    names: dict[str, str] = {}
+    for op in _operations.values():
+        if op.baseline not in _backends[op.name]:
+            raise RuntimeError(f"operation {op.name!r} has no baseline backend {op.baseline!r}")
+        for b in _backends[op.name].values():
+            if op.output == IMPLEMENTATION and b.algorithm is not None:
+                raise RuntimeError(f"{b.key} names an algorithm but {op.name!r} is an implementation choice")
+            if op.output == ALGORITHM:
+                if b.algorithm is None or not _ALGORITHM_NAME.fullmatch(b.algorithm):
+                    raise RuntimeError(f"{b.key}: algorithm {b.algorithm!r} is not an OCI-style name")
+                if names.setdefault(b.algorithm, op.name) != op.name:
+                    raise RuntimeError(f"algorithm {b.algorithm!r} is declared by two operations")
 
 
 def operations() -> list[Operation]:

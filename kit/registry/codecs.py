@@ -83,21 +83,33 @@ def _lz4() -> tuple[Callable, Callable]:
 
 
 def _zstd() -> tuple[Callable, Callable]:
+    import threading
+
     import zstandard
 
-    compressors = {name: zstandard.ZstdCompressor(level=lvl) for name, lvl in LEVELS["zstd"].items()}
-    dctx = zstandard.ZstdDecompressor()
+    # A zstandard context must not be used by two threads at once (python-zstandard's documentation;
+    # shared ones corrupted frames and crashed the interpreter with four threads), so each thread
+    # keeps its own, made on its first call.
+    local = threading.local()
+
+    def contexts() -> Any:
+        try:
+            return local.ctx
+        except AttributeError:
+            local.ctx = ({name: zstandard.ZstdCompressor(level=lvl) for name, lvl in LEVELS["zstd"].items()},
+                         zstandard.ZstdDecompressor())
+            return local.ctx
 
     def c(data: Any, level: str = "balanced", typesize: int = 1) -> bytes:
         try:
-            cctx = compressors[level]
+            cctx = contexts()[0][level]
         except KeyError:
             level_of("zstd", level)  # raises with the valid names
             raise
         return cctx.compress(data)
 
     def d(data: Any) -> bytes:
-        return dctx.decompress(data)
+        return contexts()[1].decompress(data)
 
     return c, d
 
