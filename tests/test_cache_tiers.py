@@ -515,6 +515,35 @@ def test_lru_getter_counts_hits_exactly_at_rest_and_samples_latency():
     assert list(t)[-1] == "k2"  # a hit through the getter is a use
 
 
+def test_lru_getter_counts_across_rounds_with_misses_on_and_off_the_timed_turn():
+    # The lock-free getter counts hits in rounds of SAMPLE_EVERY (a small counter within a round);
+    # a miss, also one that falls on the timed turn, is a miss and leaves the turn where it was.
+    import threading
+
+    from kit.cache._tier import SAMPLE_EVERY
+
+    t = LRUTier()
+    for i in range(10):
+        t[f"k{i}"] = i
+    below = []
+    get = t.getter(threading.Lock(), lambda key, default: below.append(key) or default)
+    assert get("absent") is None  # the very first call is the timed turn, and misses
+    assert (t.hits, t.misses, t.stats()["latency_get"]["samples"]) == (0, 1, 0)
+    hits = misses = 0
+    for n in range(1000):
+        if n % 7 == 3:
+            assert get(f"absent{n}", n) == n
+            misses += 1
+        else:
+            assert get(f"k{n % 10}") == n % 10
+            hits += 1
+        assert (t.hits, t.misses) == (hits, misses + 1)
+    assert len(below) == misses + 1
+    assert t.stats()["latency_get"]["samples"] == -(-hits // SAMPLE_EVERY)  # hits 1, 33, 65, ...
+    t.hits = 5  # the setter resets the closures' counts too
+    assert t.hits == 5 and get("k0") == 0 and t.hits == 6
+
+
 def test_lru_getter_takes_the_locked_path_for_expiring_entries():
     import threading
 

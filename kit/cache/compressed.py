@@ -227,6 +227,12 @@ class CompressedTier(BlobTier):
 
     def _lookup_blob(self, key: Any) -> tuple[bytes, float | None] | None:
         frames = self._frames
+        if frames.peek(key, MISSING) is MISSING:
+            # Absent (a disk hit asks here first): counted as the LRU's lookup would, without the
+            # KeyError it raises and catches inside.
+            frames.misses += 1
+            self.misses += 1
+            return None
         expirations = frames.expirations
         found = frames.lookup(key)
         if frames.expirations != expirations:

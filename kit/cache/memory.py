@@ -40,6 +40,8 @@ from typing import Any, Callable, Iterator
 
 from kit.cache._tier import MISSING, SAMPLE_EVERY, Tier, check_ttl, sizeof
 
+_LAST = SAMPLE_EVERY - 1  # the count at which LRUTier's lock-free getter times its next hit
+
 __all__ = ["LFUTier", "LRUTier", "MemoryTier", "TTLTier", "POLICIES", "memory_tier"]
 
 
@@ -413,38 +415,43 @@ class LRUTier(MemoryTier):
         missing = MISSING
         tier = self
         perf_counter, lat_add = time.perf_counter, self._lat_get.add
-        n = 0  # hits answered without the lock, not yet in tier._hits
-        due = 0  # the value of n at which the next hit is timed (one in SAMPLE_EVERY)
+        # The hits answered without the lock, not yet in tier._hits, are
+        # rounds * SAMPLE_EVERY + n - _LAST. n counts within a round and stays under SAMPLE_EVERY:
+        # a small int, which CPython never allocates (a growing counter allocated a new int on
+        # every hit). The hit that finds n == _LAST is timed (the latency sample) and starts the
+        # next round: the 1st, 33rd, 65th, ... hit.
+        n = _LAST
+        rounds = 0
 
-        # The hot closure holds as few cells as it can: each one is copied into
-        # the frame on every call.
+        # The hot closure holds as few cells as it can (five): each one is copied into the frame
+        # on every call. A miss leaves through `other` too, which tells it from the timed turn.
         def get(key: Any, default: Any = None) -> Any:
             nonlocal n
-            if n != due and not expires:  # (an int compare is specialised; `n & 31` is not)
+            if n != _LAST and not expires:
                 try:
                     move(key)
                     value = data[key]
                 except KeyError:
-                    return missed(key, default)
+                    return other(key, default)
                 n += 1
                 return value
             return other(key, default)
 
-        def missed(key: Any, default: Any) -> Any:
-            tier.misses += 1
-            return below(key, default)
-
         def other(key: Any, default: Any) -> Any:
-            nonlocal n, due
-            if not expires:  # the hit counter's sampling turn: the same read, timed
-                t0 = perf_counter()
+            nonlocal n, rounds
+            if not expires:
+                if n != _LAST:  # a miss on the lock-free path
+                    tier.misses += 1
+                    return below(key, default)
+                t0 = perf_counter()  # the round's timed turn: the same read
                 try:
                     move(key)
                     value = data[key]
                 except KeyError:
-                    return missed(key, default)
-                n += 1
-                due = n + SAMPLE_EVERY - 1
+                    tier.misses += 1
+                    return below(key, default)
+                n = 0
+                rounds += 1
                 lat_add(perf_counter() - t0)
                 return value
             with lock:
@@ -454,11 +461,11 @@ class LRUTier(MemoryTier):
             return below(key, default)
 
         def read() -> int:
-            return n
+            return rounds * SAMPLE_EVERY + n - _LAST
 
         def reset() -> None:
-            nonlocal n, due
-            n = due = 0
+            nonlocal n, rounds
+            n, rounds = _LAST, 0
 
         self._hit_counts = (*self._hit_counts, (read, reset))
         return get
