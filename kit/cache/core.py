@@ -248,17 +248,18 @@ class Cache(MutableMapping):
         return value
 
     def _promote(self, key: Any, value: Any, blob: bytes, remaining: float | None, below: int) -> None:
-        tiers = self.lower[:below]
+        first = 0  # the first tier above `below` stored now
         with self._lock:
             stored = self._store_l1(key, value, remaining)
-            if stored and tiers and tiers[0] is self.l2 and len(blob) <= LAZY_L2_BYTES:
+            if stored and below and self.lower[0] is self.l2 and len(blob) <= LAZY_L2_BYTES:
                 due = self._l2_due
                 due[key] = (blob, None if remaining is None else self.timer() + remaining, value)
                 if len(due) > 64 and len(due) > 2 * len(self.l1):
                     self._prune_l2_due()
-                tiers = tiers[1:]
-        for tier in tiers:
-            self._store_blob(tier, key, blob, remaining)
+                first = 1
+        if first < below:
+            for tier in self.lower[first:below]:
+                self._store_blob(tier, key, blob, remaining)
 
     def _prune_l2_due(self) -> None:
         """Forget deferred promotions whose value L1 no longer holds (it expired, or L1 was cleared directly)."""

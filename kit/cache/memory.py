@@ -180,7 +180,15 @@ class MemoryTier(Tier):
         >>> list(t)
         ['j']
         """
-        self._timed_set(key, value, ttl, self._store)
+        # Tier._timed_set, inlined: every promotion into L1 comes through here.
+        self._tick_set -= 1
+        if self._tick_set:
+            self._store(key, value, ttl)
+        else:
+            self._tick_set = SAMPLE_EVERY
+            t0 = time.perf_counter()
+            self._store(key, value, ttl)
+            self._lat_set.add(time.perf_counter() - t0)
 
     def _store(self, key: Any, value: Any, ttl: float | None) -> None:
         if ttl is None:
