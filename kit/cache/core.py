@@ -2,10 +2,10 @@
 
 Reads go down the tiers and promote a hit into every tier above it (with the
 entry's remaining TTL); a small frame read from below L2 goes into L2 when L1
-evicts the value, not before (:data:`LAZY_L2_BYTES`). Writes go through every tier (``write="through"``,
-the default) or stay in L1 until L1 evicts them, :meth:`Cache.flush` or
-:meth:`Cache.close` (``write="back"``). A value is encoded and compressed once
-and the same frame is stored in L2, L3 and Redis.
+evicts the value, not before (:data:`LAZY_L2_BYTES`). Writes go through every
+tier (``write="through"``, the default) or stay in L1 until L1 evicts them,
+:meth:`Cache.flush` or :meth:`Cache.close` (``write="back"``). A value is
+encoded and compressed once and the same frame is stored in L2, L3 and Redis.
 
 Keys follow one rule in every tier: keys a ``dict`` holds equal are one key
 (``1``, ``1.0``, ``True`` and ``Decimal(1)``; ``0.0`` and ``-0.0``; equal
@@ -54,13 +54,13 @@ __all__ = ["Cache", "default_path", "WRITE_POLICIES", "LAZY_L2_BYTES"]
 WRITE_POLICIES = ("through", "back")
 
 #: A frame of at most this many bytes read from L3 or Redis is promoted into L1 at once and into
-#: L2 only when L1 evicts the value (with its remaining TTL then), as long as L1 holds it: while
-#: it does, L1 answers every read and an L2 copy would serve none. Storing a small frame in L2
-#: (its lock, LRU, byte counts, dictionary bookkeeping) cost more than the disk read itself
-#: (a 100 B value: ~4-7 us of a ~28 us hit through ``Cache.get``). Larger frames are promoted
-#: at once, as their L2 store is small beside their read and keeping a second copy of each in
-#: memory until eviction would not be.
-LAZY_L2_BYTES = 16 << 10
+#: L2 only when L1 evicts the value (with its remaining TTL then): while L1 holds the value, L1
+#: answers every read and an L2 copy would serve none. Storing a small frame in L2 (its lock,
+#: LRU, byte counts, dictionary bookkeeping) cost ~4-7 us of a ~28 us disk hit of 100 B through
+#: ``Cache.get``. The frames waiting are at most about twice L1's entries (those whose value
+#: L1 no longer holds are pruned), so at most ~8 KiB per L1 entry beside the value itself.
+#: Larger frames go into L2 at once: their store is small beside their read.
+LAZY_L2_BYTES = 4 << 10
 
 
 def default_path() -> Path:
@@ -248,7 +248,7 @@ class Cache(MutableMapping):
         return value
 
     def _promote(self, key: Any, value: Any, blob: bytes, remaining: float | None, below: int) -> None:
-        first = 0  # the first tier above `below` stored now
+        first = 0  # index in self.lower of the first tier stored now (1: L2's store deferred)
         with self._lock:
             stored = self._store_l1(key, value, remaining)
             if stored and below and self.lower[0] is self.l2 and len(blob) <= LAZY_L2_BYTES:
