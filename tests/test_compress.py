@@ -18,16 +18,6 @@ from kit.compression import (CODEC_IDS, HEADER_SIZE, MAGIC, ChecksumError, Decom
 from kit.errors import BackendUnavailable
 from kit.payloads import numeric, random_bytes, text
 
-@pytest.fixture(autouse=True)
-def auto_decides_without_timing(monkeypatch):
-    """Here the model, the probes and the screens decide: the per-shape decision cache is off, and the
-    untyped trial from 256 KiB reads a clock that never moves (the leading codec looks as fast as the
-    model allows). tests/test_compress_auto.py tests the timed parts with clocks it sets."""
-    from kit.compression.auto import decision_cache
-
-    monkeypatch.setattr(decision_cache(), "enabled", False)
-    monkeypatch.setattr(decision_cache(), "clock", lambda: 0.0)
-
 
 PAYLOADS = {
     "empty": b"",

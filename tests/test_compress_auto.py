@@ -48,11 +48,17 @@ def calls(monkeypatch):
     return seen
 
 
-def test_shape_key_is_level_objective_octave_first_byte_and_ascii(cache):
+def test_shape_key_is_level_objective_octave_first_byte_ascii_and_distinct_bytes(cache):
     a = text(8000, 1)
     mv = memoryview(a)
     key = cache.shape(mv, len(a), "balanced", 1e8)
-    assert key == ("balanced", 1e8, (8000).bit_length(), a[0], True)
+    mid = len(a) // 2 - 32
+    assert key == ("balanced", 1e8, (8000).bit_length(), a[0], True, len(set(a[mid:mid + 64])).bit_length())
+    # One serializer tag in front of repetitive and of random-looking values: two shapes, not one.
+    tag = b"\x01"
+    repetitive, noisy = tag + b"repeated words " * 1000, tag + bytes((i * 97) % 251 for i in range(15000))
+    assert cache.shape(memoryview(repetitive), len(repetitive), "balanced", 1e8) != cache.shape(
+        memoryview(noisy), len(noisy), "balanced", 1e8)
     # same octave, other text of the same kind: the same shape
     b = text(6000, 2)
     assert cache.shape(memoryview(b), len(b), "balanced", 1e8)[2:] == key[2:] or b[0] != a[0]
@@ -83,6 +89,32 @@ def test_a_slow_trial_stores_raw_for_the_shape(cache, calls):
     del calls[:]
     assert frame_info(compress(data)).codec == "raw" and calls == []  # decided: no codec is called
     assert choose_codec(data) == "raw"
+
+
+def test_a_slow_first_call_alone_does_not_store_raw(cache):
+    # A context's first call at a new size grows its tables: only that call looks slow. The faster of two
+    # calls each way decides, so the first call's second alone does not make raw win.
+    class FirstCallSlow(StepClock):
+        def __call__(self) -> float:
+            self.readings += 1
+            self.now += 1.0 if self.readings == 2 else 1e-9
+            return self.now
+
+    cache.clock = FirstCallSlow(0.0)
+    data = text(8000, 1)
+    assert frame_info(compress(data)).codec == "zstd" and cache.clock.readings == 8
+    assert decompress(compress(data)) == data
+
+
+def test_the_trial_clock_is_this_threads_cpu_time_or_wall_time_for_blosc2():
+    import time
+
+    from kit.compression.auto import _Decisions
+
+    d = _Decisions()
+    assert d.clock_for("zstd") is time.thread_time and d.clock_for("blosc2") is time.perf_counter
+    d.clock = time.monotonic  # a clock set (tests) is read for every codec
+    assert d.clock_for("zstd") is time.monotonic
 
 
 def test_the_trial_is_run_again_every_retry_every_calls(cache):

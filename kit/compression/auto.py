@@ -320,18 +320,21 @@ class _Decisions:
     to run on every call (an lz4 sample: 2-6 µs, 5-15% of a 4 KiB call) sees
     the ratio roughly and the speed not at all. So the first call of a
     *shape* runs a trial: the model's leading codec compresses the whole
-    input and decodes it, both timed (``clock``, CPU time), and the cheaper of
-    that and storing raw is kept for the shape; the trial's stream is the
-    call's frame when it wins, so a trial costs one decode more than
-    compressing. Later calls of the shape reuse the decision without a probe
+    input twice and decodes it twice, timed (:meth:`clock_for`: CPU time of
+    this thread; the faster of each pair, since a context's first call at a
+    new size grows its tables), and the cheaper of that and storing raw is
+    kept for the shape; the trial's stream is the call's frame when it wins,
+    so a trial costs a compression and two decodes more than compressing. Later calls of the shape reuse the decision without a probe
     (a dictionary lookup) and every ``retry_every``-th call of a shape runs
     the trial again, so that a decision made under load, or for other data of
     the same shape, does not stand for long.
 
     A shape is (level, objective, size octave, the first byte, whether the
-    middle 64 bytes are ASCII): what a stream of values of one kind keeps
-    constant (the first byte is a format's magic number or a document's
-    opening bracket), computed in ~0.5 µs. Different data of one shape share a
+    middle 64 bytes are ASCII, and the octave of their number of distinct
+    bytes): what a stream of values of one kind keeps constant (the first
+    byte is a format's magic number or a document's opening bracket; the
+    distinct bytes tell repetitive, textual and random-looking data apart),
+    computed in ~1 µs. Different data of one shape share a
     decision until the next trial; a stale decision costs at most what a
     wrong guess costs, for at most ``retry_every`` calls. The decision
     depends on measured times, as the typed-data trial's does: the frames'
@@ -343,7 +346,7 @@ class _Decisions:
     below 1 KiB).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.process_time, retry_every: int = 128,
+    def __init__(self, clock: Callable[[], float] | None = None, retry_every: int = 128,
                  max_entries: int = 1024) -> None:
         self._lock = threading.Lock()
         self.clock = clock
@@ -357,7 +360,23 @@ class _Decisions:
     @staticmethod
     def shape(mv: memoryview, n: int, level: str, bandwidth: float) -> tuple:
         mid = n // 2 - 32
-        return (level, bandwidth, n.bit_length(), mv[0], mv[mid: mid + 64].tobytes().isascii())
+        window = mv[mid: mid + 64].tobytes()
+        # The number of distinct bytes in the window, in octaves, tells repetitive, textual and random-looking
+        # data apart where a shared header makes the first byte the same (a cache's values all begin with their
+        # serializer's tag: random and repetitive ones once shared one decision, and 10 values of repeated words
+        # went to L2 uncompressed).
+        return (level, bandwidth, n.bit_length(), mv[0], window.isascii(), len(set(window)).bit_length())
+
+    def clock_for(self, codec: str) -> Callable[[], float]:
+        """The clock a trial of ``codec`` reads: the one set (tests), else this thread's CPU time, or wall
+        time for blosc2, which compresses on threads of its own.
+
+        Not the process's CPU time: worker threads of other libraries spinning after their own work
+        count in it (measured: 167 µs for a zstd call of 14 µs, which stored repetitive text raw).
+        """
+        if self.clock is not None:
+            return self.clock
+        return time.perf_counter if codec == "blosc2" else time.thread_time
 
     def lookup(self, key: tuple) -> tuple[bool, str | None]:
         """``(True, codec or None)`` for a standing decision; ``(False, None)`` when a trial is due."""
@@ -399,13 +418,22 @@ class _Decisions:
         # is not a property of the data.
         dec(fn(mv[:1024], level, 1))
         _model.warm.add((codec, level))
-        clock = self.clock
-        t0 = clock()
-        out = fn(mv, level, 1)
-        t1 = clock()
-        dec(out)
-        t2 = clock()
-        if len(out) < n and (t2 - t0) + len(out) / bandwidth < n / bandwidth:
+        # Then the faster of two whole calls: a context's first call at a larger size than it has seen
+        # grows its tables (measured: 297 µs, then 23 and 14 µs, for 15 KB of repetitive text, which
+        # alone stored it raw); one extra call each way per trial, once per retry_every calls of a shape.
+        clock = self.clock_for(codec)
+        spent = math.inf
+        for _ in range(2):
+            t0 = clock()
+            out = fn(mv, level, 1)
+            spent = min(spent, clock() - t0)
+        decode = math.inf
+        for _ in range(2):  # likewise (65 µs, then 22)
+            t1 = clock()
+            dec(out)
+            decode = min(decode, clock() - t1)
+        spent += decode
+        if len(out) < n and spent + len(out) / bandwidth < n / bandwidth:
             return codec, out
         return None, None
 
@@ -660,7 +688,7 @@ def _untyped_trial(mv: memoryview, n: int, level: str, bandwidth: float, ranked:
     estimates each codec's ratio and stores bytes that look random raw at
     once. The model's leading codec (zstd at balanced) then compresses a
     contiguous piece of n/64 bytes (4-16 KiB) from the middle twice, timed
-    (``decision_cache().clock``, CPU time): the faster time over the
+    (``decision_cache().clock_for(codec)``, CPU time): the faster time over the
     model's for the same size (kept within 4x) scales its compression
     time for the whole input. zstd's speed depends on the data by 3x among
     text files alone (English prose 6-12 ns/B, HTML and C 3.7, the
@@ -690,7 +718,7 @@ def _untyped_trial(mv: memoryview, n: int, level: str, bandwidth: float, ranked:
     # Even then one call can run 2x slow (a spreadsheet: 60-70 µs for 16 KiB, once in four 140 µs,
     # which stored it raw where zstd costs 0.56 of raw): the faster of two calls.
     fn(piece[:1024], level, 1)
-    clock = _decisions.clock
+    clock = _decisions.clock_for(lead)
     spent = math.inf
     for _ in range(2):
         t0 = clock()
