@@ -208,12 +208,14 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     assert v["loaded_slowed_vs_reference"]["PASS"] == 0 and v["loaded_slowed_vs_reference"]["n"] == 2
     assert f["detection"]["trials"] == f["false_alarms"]["trials"] == 20
     assert f["detection"]["flagged"] >= 19 and f["false_alarms"]["flagged"] <= 1, (f["detection"], f["false_alarms"])
+    seen = v["slowed_vs_reference"]["target_changes"]["medium random"]
+    assert seen["ratio"] == pytest.approx(1.25, rel=0.05) and 0 < seen["detectable"] < 0.25
     assert f["contention"]["loaded"] == {"contended": 2} and f["contention"]["reference"] == "unknown"
     assert f["selection"]["classes"] == 2 and f["selection"]["below_one"] == []
     assert lines[0] == "reference: 5 pooled runs in 5 sittings, the first 1 now" and any("beside a busy core" in line for line in lines)
     text = nd.format_figures(f)
     assert max(len(line) for line in text.splitlines()) <= 100
-    for needle in ("interval coverage (>= 90%)", "detection, digest:blake3 x1.25", "false alarms",
+    for needle in ("interval coverage (>= 90%)", "detection, digest:blake3 x1.25", "false alarms", "seen / detectable",
                    "quiet vs quiet (never FAIL)", "slowed under load (never PASS)"):
         assert needle in text
     json.dumps(f)  # JSON-ready

@@ -475,6 +475,14 @@ def _verdicts(pairs: Sequence[tuple[Any, Any]], validate: Callable[..., Any], ta
         op, _, backend = target.partition(":")
         out["target_flagged"] = sum(1 for v in vs if v.verdict == "FAIL" and any(
             c.operation == op and c.backend == backend for c in v.regressions))
+        # Per class of the target: the median change seen and the median change the noise let the test see.
+        seen: dict[str, list[tuple[float, float]]] = {}
+        for v in vs:
+            for c in v.comparisons:
+                if c.operation == op and c.backend == backend and c.detectable is not None:
+                    seen.setdefault(f"{c.size} {c.kind}", []).append((c.ratio, c.detectable))
+        out["target_changes"] = {k: {"ratio": statistics.median(r for r, _ in xs),
+                                     "detectable": statistics.median(d for _, d in xs)} for k, xs in seen.items()}
     return out
 
 
@@ -573,6 +581,9 @@ def format_figures(f: Mapping[str, Any]) -> str:
                  f"{d['flagged']} of {d['trials']} FAIL naming it"
                  + (f" ({d['fail'] - d['flagged']} FAIL on others)" if d.get("fail", d["flagged"]) > d["flagged"] else "")
                  + f"; {sv['PASS']} PASS, {sv['INCONCLUSIVE']} INCONCLUSIVE"])
+    for cls, x in sorted((sv.get("target_changes") or {}).items()):
+        rows.append([f"  {cls}: seen / detectable", f"{x['ratio']:.2f}x slower (median) / {x['detectable']:.0%} "
+                     "(the smallest change its noise lets the test see)"])
     real = f.get("realised_slowdown") or {}
     if real:
         rows.append([f"  realised x{f['slowdown']:g} (median times)", ", ".join(f"{k} {x:.2f}x" for k, x in real.items())])
