@@ -142,6 +142,134 @@ def _median_spread(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
     return (1.4826 * statistics.median(devs)) ** 2, df
 
 
+def digamma(x: float) -> float:
+    """The digamma function ψ(x) for x > 0 (recurrence up to 10, then the asymptotic series).
+
+    Examples
+    --------
+    >>> round(digamma(1.0), 6)  # -γ
+    -0.577216
+    """
+    if not x > 0:
+        raise ValueError(f"digamma needs x > 0, got {x!r}")
+    acc = 0.0
+    while x < 10.0:
+        acc -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    return acc + math.log(x) - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+
+
+def trigamma(x: float) -> float:
+    """The trigamma function ψ'(x) for x > 0 (recurrence up to 10, then the asymptotic series).
+
+    Examples
+    --------
+    >>> round(trigamma(1.0), 6)  # π²/6
+    1.644934
+    """
+    if not x > 0:
+        raise ValueError(f"trigamma needs x > 0, got {x!r}")
+    acc = 0.0
+    while x < 10.0:
+        acc += 1.0 / (x * x)
+        x += 1.0
+    f = 1.0 / (x * x)
+    return acc + 1.0 / x + f / 2 + f / x * (1 / 6 - f * (1 / 30 - f * (1 / 42 - f / 30)))
+
+
+def trigamma_inverse(y: float) -> float:
+    """The x > 0 with ``trigamma(x) == y`` (bisection on log x; trigamma falls from ∞ to 0).
+
+    Examples
+    --------
+    >>> round(trigamma_inverse(trigamma(2.5)), 9)
+    2.5
+    """
+    if not y > 0:
+        raise ValueError(f"trigamma_inverse needs y > 0, got {y!r}")
+    lo, hi = -20.0, 20.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if trigamma(math.exp(mid)) > y:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp((lo + hi) / 2)
+
+
+_SPREAD_DRAWS = 4000
+
+
+def _spread_moments(sizes: tuple[int, ...]) -> tuple[float, float]:
+    """Mean and variance of ``log`` of :func:`_median_spread` for groups of ``sizes`` standard normal values.
+
+    A seeded simulation (the robust spread has no tidy distribution): it places a measurement's log
+    spread against what its group sizes make it, as ``digamma`` and ``trigamma`` do for a sample variance.
+    """
+    hit = _MOMENTS.get(sizes)
+    if hit is None:
+        import random
+
+        rng = random.Random(0x5EED)
+        logs = []
+        for _ in range(_SPREAD_DRAWS):
+            v, _ = _median_spread([[rng.gauss(0.0, 1.0) for _ in range(n)] for n in sizes])
+            if v > 0:
+                logs.append(math.log(v))
+        hit = _MOMENTS[sizes] = (statistics.fmean(logs), statistics.variance(logs))
+    return hit
+
+
+_MOMENTS: dict[tuple[int, ...], tuple[float, float]] = {}
+
+
+def moderation_prior(spreads: Sequence[tuple[float, tuple[int, ...]]]) -> tuple[float, float] | None:
+    """The prior of the measurements' variances, ``(s0², d0)``, estimated from them (empirical Bayes).
+
+    As limma's ``fitFDist`` (Smyth 2004, by moments), for robust spreads: each ``(v_k, sizes_k)`` is a
+    measurement's :func:`_median_spread` and the sizes of the groups it came from. With ``m`` and
+    ``w`` that spread's mean and variance of ``log`` for unit variance (:func:`_spread_moments`),
+    ``e_k = log v_k - m_k`` has mean ``log σ_k²`` and variance ``w_k`` plus the variance of
+    ``log σ_k²`` among measurements, which a scaled inverse χ² prior with ``d0`` degrees of
+    freedom makes ``trigamma(d0/2)``; so ``trigamma(d0/2) = var(e) - mean(w)``, and ``log s0² =
+    mean(e) + digamma(d0/2) - log(d0/2)``. Measurements whose noise differs much get a small
+    ``d0`` (each keeps its own), alike ones a large one (they pool). ``None`` with fewer than three
+    positive spreads; ``d0`` is capped at 1000 (all alike).
+
+    Examples
+    --------
+    >>> s0sq, d0 = moderation_prior([(0.01, (5,)), (0.012, (5,)), (0.009, (5,)), (0.011, (5,))])
+    >>> round(s0sq ** 0.5, 2), d0
+    (0.1, 1000.0)
+    """
+    pos = [(v, sizes) for v, sizes in spreads if v > 0 and sum(n - 1 for n in sizes if n > 1) > 0]
+    if len(pos) < 3:
+        return None
+    e, w = [], []
+    for v, sizes in pos:
+        m, var = _spread_moments(tuple(sizes))
+        e.append(math.log(v) - m)
+        w.append(var)
+    emean = statistics.fmean(e)
+    extra = statistics.variance(e) - statistics.fmean(w)
+    if extra <= 1.0 / 2000:  # trigamma(1000/2) ~ 1/500: as good as alike
+        return math.exp(emean), 1000.0
+    d0 = min(2.0 * trigamma_inverse(extra), 1000.0)
+    return math.exp(emean + digamma(d0 / 2) - math.log(d0 / 2)), d0
+
+
+def effective_df(sizes: tuple[int, ...]) -> float:
+    """The degrees of freedom of a sample variance as steady as the robust spread of groups of ``sizes``.
+
+    Examples
+    --------
+    >>> effective_df((5,)) < 4  # the MAD of five values is less steady than their variance
+    True
+    """
+    return 2.0 * trigamma_inverse(_spread_moments(tuple(sizes))[1])
+
+
 def _median_factor(n: int) -> float:
     """Variance of a median over that of a mean for ``n`` normal values (π/2 in the limit)."""
     return 1.0 if n <= 2 else math.pi / 2
@@ -157,6 +285,32 @@ def _median_shift_test(a: Sequence[float], b: Sequence[float], var: float, df: f
     else:
         p = 0.0 if shift else 1.0
     return RunTest(shift, se, df, p, math.expm1(crit * se))
+
+
+class _moderator:
+    """Each measurement's moderated variance and degrees of freedom, ``(s̃², d0 + ν_k)``.
+
+    ``spreads``: ``{key: (v_k, nominal df, group sizes)}``. The prior comes from
+    :func:`moderation_prior` and each spread weighs its :func:`effective_df`; with fewer than three
+    spreads to fit it, the prior is the median spread with the median nominal df as its weight.
+    A key without a spread of its own gets the prior alone.
+    """
+
+    def __init__(self, spreads: Mapping[str, tuple[float, int, tuple[int, ...]]]) -> None:
+        self.spreads = spreads
+        fit = moderation_prior([(v, sizes) for v, _, sizes in spreads.values()])
+        self.fitted = fit is not None
+        if fit is None:
+            self.s0sq = statistics.median(v for v, _, _ in spreads.values())
+            self.d0 = float(statistics.median(d for _, d, _ in spreads.values()))
+        else:
+            self.s0sq, self.d0 = fit
+
+    def __call__(self, key: str) -> tuple[float, float]:
+        v, dfk, sizes = self.spreads.get(key, (0.0, 0, ()))
+        nu = (effective_df(sizes) if self.fitted else float(dfk)) if dfk > 0 else 0.0
+        df = self.d0 + nu
+        return (self.d0 * self.s0sq + nu * v) / df, df
 
 
 def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[str, Sequence[float]],
@@ -187,22 +341,20 @@ def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[
     logs_new = {k: [math.log(x) for x in v] for k, v in here.items() if v}
     keys = sorted(set(logs_ref) & set(logs_new))
     var: dict[str, tuple[float, int]] = {}
+    sizes: dict[str, tuple[int, ...]] = {}
     for k in keys:
         v, dfk = _median_spread([logs_ref[k], logs_new[k]])
         if dfk > 0:
             var[k] = (v, dfk)
+            sizes[k] = (len(logs_ref[k]), len(logs_new[k]))
     if not var:
         return {}, None
-    s0sq = statistics.median(v for v, _ in var.values())
-    d0 = statistics.median(d for _, d in var.values())
+    moderate = _moderator({k: (v, dfk, sizes[k]) for k, (v, dfk) in var.items()})
     out = {}
     for k in keys:
-        a, b = logs_ref[k], logs_new[k]
-        sk2, dfk = var.get(k, (0.0, 0))
-        df = d0 + dfk
-        s2 = (d0 * s0sq + dfk * sk2) / df
-        out[k] = _median_shift_test(a, b, s2, df, alpha)
-    return out, math.sqrt(s0sq)
+        s2, df = moderate(k)
+        out[k] = _median_shift_test(logs_ref[k], logs_new[k], s2, df, alpha)
+    return out, math.sqrt(moderate.s0sq)
 
 
 def _sitting_values(groups: Sequence[Sequence[float]]) -> list[tuple[float, int]]:
@@ -252,24 +404,24 @@ def sitting_tests(reference: Mapping[str, Sequence[Sequence[float]]], here: Mapp
     sit = {k: v for k, v in sit.items() if v[0] and v[1]}
     between: dict[str, tuple[float, int, float]] = {}
     within: dict[str, tuple[float, int]] = {}
+    sizes: dict[str, tuple[int, ...]] = {}
     for k, (a, b) in sit.items():
         groups = [[z for z, _ in a], [z for z, _ in b]]
         v, dfk = _median_spread(groups)
         if dfk > 0:
             used = (a if len(a) > 1 else []) + (b if len(b) > 1 else [])
             between[k] = (v, dfk, _harmonic_runs(used))
+            sizes[k] = (len(a), len(b))
         w, dw = _median_spread([g for g in [*reference[k], *here[k]] if len(g) > 1])
         within[k] = (w, dw)
     if not between:
         return {}, None
-    b0 = statistics.median(v for v, _, _ in between.values())
-    d0 = statistics.median(d for _, d, _ in between.values())
+    moderate = _moderator({k: (v, dfk, sizes[k]) for k, (v, dfk, _) in between.items()})
     n0 = statistics.median(n for _, _, n in between.values())
     out = {}
     for k, (a, b) in sit.items():
-        bk, dfk, nbar = between.get(k, (0.0, 0, n0))
-        df = d0 + dfk
-        s2 = (d0 * b0 + dfk * bk) / df
+        nbar = between[k][2] if k in between else n0
+        s2, df = moderate(k)
         w = within[k][0]
 
         def var(n: int) -> float:
@@ -282,7 +434,7 @@ def sitting_tests(reference: Mapping[str, Sequence[Sequence[float]]], here: Mapp
         crit = t_quantile(1.0 - alpha / 2.0, df)
         p = min(1.0, 2.0 * t_sf(abs(shift) / se, df)) if se > 0 else (0.0 if shift else 1.0)
         out[k] = RunTest(shift, se, df, p, math.expm1(crit * se))
-    return out, math.sqrt(b0)
+    return out, math.sqrt(moderate.s0sq)
 
 
 def run_shift_test(reference: Sequence[float], here: Sequence[float], alpha: float) -> RunTest | None:

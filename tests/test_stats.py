@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -64,3 +65,34 @@ def test_moderated_test_holds_its_false_alarm_rate_and_sees_a_real_shift():
 
 def test_single_runs_give_no_test():
     assert moderated_run_tests({"a": [1.0]}, {"a": [2.0]}, alpha=0.002) == ({}, None)
+
+
+def test_digamma_and_trigamma_match_scipy_and_trigamma_inverse_inverts():
+    from kit.stats import digamma, trigamma, trigamma_inverse
+
+    special = pytest.importorskip("scipy.special")
+    for x in (0.05, 0.5, 1.0, 2.5, 5.9, 6.0, 7.3, 40.0, 1e4):
+        assert digamma(x) == pytest.approx(special.digamma(x), rel=1e-9, abs=1e-9)
+        assert trigamma(x) == pytest.approx(special.polygamma(1, x), rel=1e-9)
+        assert trigamma_inverse(trigamma(x)) == pytest.approx(x, rel=1e-8)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError):
+            digamma(bad)
+
+
+def test_the_prior_pools_alike_variances_and_keeps_unlike_ones_apart():
+    import random
+
+    from kit.stats import _median_spread, effective_df, moderation_prior
+
+    def spreads(sds, rng):
+        return [(_median_spread([[rng.gauss(0, sd) for _ in range(5)]])[0], (5,)) for sd in sds]
+
+    # Over 20 seeded sets of 30 measurements: alike ones pool (a typical prior weight of several runs' worth),
+    # a mix of 1% and 20% hardly at all.
+    alike = [moderation_prior(spreads([0.05] * 30, random.Random(seed)))[1] for seed in range(20)]
+    unlike = [moderation_prior(spreads([0.01] * 15 + [0.2] * 15, random.Random(seed)))[1] for seed in range(20)]
+    assert statistics.median(alike) > 8 and max(unlike) < 1.5, (alike, unlike)
+    assert moderation_prior(spreads([0.05, 0.05], random.Random(0))) is None  # two are too few to fit a prior
+    # The robust spread of five values is as steady as a sample variance with fewer degrees of freedom.
+    assert 2 < effective_df((5,)) < 4 and effective_df((5, 3)) > effective_df((5,))
