@@ -320,11 +320,12 @@ def moderated_run_tests(reference: Mapping[str, Sequence[float]], here: Mapping[
     For every measurement ``k``: the shift is the median of this record's log run medians minus the
     reference's; its spread ``s_k²`` is the pooled robust variance of the runs around their record's
     median (``(1.4826 MAD)²``, ``d_k`` degrees of freedom), so that one disturbed run does not hide a
-    real change. ``s_k²`` is shrunk towards the typical ``s0²`` of all measurements (the median
-    ``s_k²``) with a prior weight ``d0`` equal to the median ``d_k``:
-    ``s̃_k² = (d0 s0² + d_k s_k²) / (d0 + d_k)``, and the shift is tested against
-    ``s̃_k · sqrt(c_R / R + c_N / N)`` (``c`` = π/2 for the median of more than two runs, else 1)
-    with ``d0 + d_k`` degrees of freedom. With a handful of runs, ``s_k`` alone is too unsteady (a
+    real change. ``s_k²`` is shrunk towards the measurements' prior ``s0²`` with the prior weight
+    ``d0``, both estimated from all the spreads (:func:`moderation_prior`; with fewer than three, the
+    median spread and the median ``d_k``), and ``s_k²`` weighs the degrees of freedom ``ν_k`` its
+    robust spread is worth (:func:`effective_df`): ``s̃_k² = (d0 s0² + ν_k s_k²) / (d0 + ν_k)``, and the
+    shift is tested against ``s̃_k · sqrt(c_R / R + c_N / N)`` (``c`` = π/2 for the median of more
+    than two runs, else 1) with ``d0 + ν_k`` degrees of freedom. With a handful of runs, ``s_k`` alone is too unsteady (a
     lucky quiet set of runs would make any wobble significant); borrowing strength from the other
     measurements fixes that, while a measurement that really is noisier keeps a wider bound.
 
@@ -380,10 +381,10 @@ def sitting_tests(reference: Mapping[str, Sequence[Sequence[float]]], here: Mapp
     * a sitting's value is the mean of its logs, with variance ``tau² + sigma²/n`` for ``n`` runs;
     * ``b_k``, the robust spread of the sitting values around their record's median (as
       :func:`moderated_run_tests` does with runs), estimates ``tau² + sigma²/n̄``, and is shrunk towards
-      the typical ``b0`` of all keys with the prior weight ``d0`` (the median degrees of freedom);
+      the prior of all keys as there (:func:`moderation_prior`);
     * ``sigma²``, the spread of runs within their sitting, corrects a sitting of more or fewer runs
       than those ``b`` was measured on: ``var(z) = b̃ + sigma²(1/n - 1/n̄)``, never below ``sigma²/n``;
-    * the shift of the median sitting value is tested with ``d0 + d_k`` degrees of freedom.
+    * the shift of the median sitting value is tested with ``d0 + ν_k`` degrees of freedom.
 
     A key whose records hold one sitting each borrows ``b0``. Returns the tests and ``sqrt(b0)``;
     ``({}, None)`` when no key has two sittings in one record: the drift between sittings is unknown.
