@@ -164,6 +164,19 @@ def results_dir() -> Path:
     return Path(platformdirs.user_data_dir("kit", appauthor=False)) / "results"
 
 
+def _wait_for(attempt: Any, busy: type[BaseException], path: Path, deadline: float, timeout: float) -> None:
+    """Call ``attempt`` until it does not raise ``busy`` (the lock is held elsewhere), every 10 ms, or
+    raise ``TimeoutError`` once ``deadline`` (``time.monotonic``) has passed."""
+    while True:
+        try:
+            attempt()
+            return
+        except busy:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{path} stayed locked for {timeout:g} s") from None
+            time.sleep(0.01)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if absent) across processes.
@@ -187,14 +200,7 @@ def file_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     if fcntl is not None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{path} stayed locked for {timeout:g} s") from None
-                    time.sleep(0.01)
+            _wait_for(lambda: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB), BlockingIOError, path, deadline, timeout)
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
@@ -206,14 +212,7 @@ def file_lock(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     if msvcrt is not None:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            while True:
-                try:
-                    msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{path} stayed locked for {timeout:g} s") from None
-                    time.sleep(0.01)
+            _wait_for(lambda: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1), OSError, path, deadline, timeout)
             try:
                 yield
             finally:
