@@ -282,9 +282,12 @@ def _median_factor(n: int) -> float:
     return 1.0 if n <= 2 else math.pi / 2
 
 
-def _median_shift_test(a: Sequence[float], b: Sequence[float], var: float, df: float, alpha: float) -> RunTest:
-    """t test of the shift between the medians of two series of logs whose per-run variance is ``var``."""
-    se = math.sqrt(var * (_median_factor(len(a)) / len(a) + _median_factor(len(b)) / len(b)))
+def _median_shift_test(a: Sequence[float], b: Sequence[float], var: float, df: float, alpha: float,
+                       var_b: float | None = None) -> RunTest:
+    """t test of the shift between the medians of two series of logs whose per-value variance is ``var``
+    (``var_b`` for the second series where it differs)."""
+    vb = var if var_b is None else var_b
+    se = math.sqrt(var * _median_factor(len(a)) / len(a) + vb * _median_factor(len(b)) / len(b))
     shift = statistics.median(b) - statistics.median(a)
     crit = t_quantile(1.0 - alpha / 2.0, df)
     if se > 0:
@@ -435,13 +438,8 @@ def sitting_tests(reference: Mapping[str, Sequence[Sequence[float]]], here: Mapp
         def var(n: int) -> float:
             return max(s2 + w * (1.0 / n - 1.0 / nbar), w / n)
 
-        va = statistics.fmean(var(n) for _, n in a)
-        vb = statistics.fmean(var(n) for _, n in b)
-        se = math.sqrt(va * _median_factor(len(a)) / len(a) + vb * _median_factor(len(b)) / len(b))
-        shift = statistics.median(z for z, _ in b) - statistics.median(z for z, _ in a)
-        crit = t_quantile(1.0 - alpha / 2.0, df)
-        p = min(1.0, 2.0 * t_sf(abs(shift) / se, df)) if se > 0 else (0.0 if shift else 1.0)
-        out[k] = RunTest(shift, se, df, p, math.expm1(crit * se))
+        out[k] = _median_shift_test([z for z, _ in a], [z for z, _ in b], statistics.fmean(var(n) for _, n in a), df,
+                                    alpha, var_b=statistics.fmean(var(n) for _, n in b))
     return out, math.sqrt(moderate.s0sq)
 
 
