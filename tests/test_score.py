@@ -362,14 +362,27 @@ def test_no_remeasurement_when_steady_or_when_the_baseline_is_selected():
 # --- injected slowdown -----------------------------------------------------------------------------
 
 
-def test_injected_slowdown_makes_a_backend_really_slower_and_is_undone(monkeypatch):
-    import time
+class _TickClock:
+    """A clock that moves 1 µs at each read and as far as a fake backend says it worked."""
 
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1e-6
+        return self.now
+
+
+def test_injected_slowdown_makes_a_backend_really_slower_and_is_undone(monkeypatch):
+    import kit.config
     import kit.engine.measure
     from kit import registry as _registry
 
-    # This thread's CPU time: wall-clock samples on a shared 2-core machine swing by tens of percent.
-    monkeypatch.setattr(kit.measure, "_timer", time.thread_time)
+    # The slowdown waits in the clock that measurements read; an injected one makes the wait the same
+    # on a busy machine as on a quiet one (each read is 1 µs, the backend 100 µs).
+    clock = _TickClock()
+    monkeypatch.setitem(kit.config.CLOCKS, "ticks", clock)
+    monkeypatch.setattr(kit.measure, "_timer", clock)
 
     b = _registry.backend("digest", "hashlib.sha256")
     original = b.implementation()
@@ -377,10 +390,21 @@ def test_injected_slowdown_makes_a_backend_really_slower_and_is_undone(monkeypat
     with injected_slowdown({"digest:hashlib.sha256": 1.5}):
         slowed = b.implementation()
         assert slowed is not original and slowed(data) == original(data)
-        res = compare({"plain": lambda: original(data), "slowed": lambda: slowed(data)}, min_time=0.002, samples=9)
     assert b.implementation() is original
-    ratio = res["slowed"].median / res["plain"].median
-    assert 1.4 < ratio < 1.65, ratio
+
+    def work(x):
+        clock.now += 100e-6
+        return x
+
+    with b.replaced(work), injected_slowdown({"digest:hashlib.sha256": 1.5}):
+        fn = b.implementation()
+        t0 = clock()
+        assert fn(data) is data
+        took = clock() - t0 - 1e-6
+    # The call: its two reads of the clock and 100 µs of work (101 µs between the reads), then half
+    # of that again waiting, to the first read past it (51 reads).
+    assert took == pytest.approx(102e-6 + 51e-6, abs=0.5e-6), took
+    assert b.implementation() is original
 
 
 @pytest.mark.parametrize("spec,match", [({"digest": 1.2}, "'operation:backend', got 'digest'"),
