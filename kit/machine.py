@@ -45,6 +45,25 @@ def load_per_core() -> float | None:
         return None
 
 
+def runnable_tasks() -> int | None:
+    """Tasks runnable at this moment, machine-wide, the caller included (``None`` where unknown).
+
+    The first number of ``/proc/loadavg``'s fourth field: unlike the load averages, which take a minute
+    to follow a load that has just begun, it sees a competing busy loop at once.
+
+    Examples
+    --------
+    >>> n = runnable_tasks()
+    >>> n is None or n >= 1
+    True
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 # --- contention probes: how much CPU the measuring thread gets -------------------------------------
 
 

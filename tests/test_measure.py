@@ -218,11 +218,28 @@ def test_contention_levels_and_the_line():
     assert contention_summary([ms(1.0, 5, 3)])["level"] == "contended"  # 3 of 8 samples lost
     assert contention_summary([], psi=50.0)["level"] == "contended"
     assert contention_summary([], load=0.3)["level"] == "quiet"
+    # A busy loop beside the run on 2 cores: the thread kept its CPU and the 1-minute load had not
+    # caught up, but the run queue held one other task most of the time.
+    beside = contention_summary([ms(1.0), ms(0.995)], psi=0.5, load=0.55, others=0.5)
+    assert beside["level"] == "light" and "other tasks 0.50/core" in beside["summary"]
+    assert contention_summary([ms(1.0)], others=0.0)["level"] == "quiet"
+    assert contention_summary([ms(1.0)], others=0.25)["level"] == "quiet"  # one other task on 4 cores
+    assert contention_summary([], others=1.0)["level"] == "light"
     unknown = contention_summary([{"cpu_share": None, "samples": 3}])
     assert unknown["level"] == "unknown" and "unknown" in unknown["summary"]
     for c in (quiet, contention_summary([ms(0.6, 5, 4)], psi=55.5, load=1.75, steal=0.04)):
         assert len(c["summary"]) <= 100, c["summary"]
-        assert set(c) >= {"cpu_share_median", "cpu_share_min", "psi_cpu_some", "load_per_core", "level", "summary"}
+        assert set(c) >= {"cpu_share_median", "cpu_share_min", "psi_cpu_some", "load_per_core", "others_per_core",
+                          "level", "summary"}
+
+
+def test_other_tasks_is_the_median_run_queue_less_the_measuring_task_per_core():
+    from kit.engine.measure import other_tasks
+
+    assert other_tasks([1, 1, 1], cores=2) == 0.0
+    assert other_tasks([2, 2, 5, 2, 1], cores=2) == 0.5  # a moment's burst (5) does not count
+    assert other_tasks([0, 1], cores=1) == 0.0  # never below zero
+    assert other_tasks([], cores=4) is None
 
 
 def test_the_interval_of_a_time_says_what_it_covers():

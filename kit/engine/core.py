@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import datetime
 import logging
+import os
 import sys
 import threading
 import time
@@ -152,7 +153,7 @@ class Engine:
         progress : bool or callable
             ``True`` shows a tqdm bar; a callable gets ``(done, total, label)``.
         """
-        from kit.machine import cpu_times, fingerprint, psi_cpu_some, steal_share
+        from kit.machine import cpu_times, fingerprint, psi_cpu_some, runnable_tasks, steal_share
 
         if preset not in ("quick", "full"):
             raise KitError(f"preset must be 'quick' or 'full', got {preset!r}")
@@ -172,14 +173,20 @@ class Engine:
         for op in ops:
             verification[op.name] = {name: self.verification(op.name, name) for name in _registry.available(op.name)}
         psi0, ticks0 = psi_cpu_some(), cpu_times()
+        runnable: list[int] = []
         for i, (op, s, k) in enumerate(plan):
             bar(i, f"{op.name} {s} {k}")
+            n = runnable_tasks()
+            if n is not None:
+                runnable.append(n)
             rows += self.measure(op.name, s, k, preset=preset)
         bar(len(plan), "done")
+        from kit.engine.measure import other_tasks
+
         psis = [x for x in (psi0, psi_cpu_some()) if x is not None]
         loads = [r.measurement.load for r in rows if r.measurement.load is not None]
         probes = {"psi": max(psis) if psis else None, "load": max(loads) if loads else None,
-                  "steal": steal_share(ticks0, cpu_times())}
+                  "steal": steal_share(ticks0, cpu_times()), "others": other_tasks(runnable, os.cpu_count() or 1)}
         selected: dict[str, dict[str, str]] = {}
         reasons: dict[str, dict[str, str]] = {}
         for op in ops:

@@ -43,6 +43,8 @@ from kit.config import CLOCKS, ConfigError
 CV_LIMIT = 0.10
 OUTLIER_LIMIT = 0.50
 BUSY_LOAD = 0.8
+#: Other runnable tasks per core (:func:`other_tasks`) from which a run's machine reads as lightly loaded.
+OTHERS_LIGHT = 0.5
 #: A sample whose thread got less of a CPU than this lost it to another task (see the module notes).
 LOST_SHARE = 0.9
 #: A median whose 95% sampling interval reaches further than this from it is flagged unstable.
@@ -340,8 +342,27 @@ def _field(m: Any, name: str) -> Any:
     return m.get(name) if isinstance(m, dict) else getattr(m, name, None)
 
 
+def other_tasks(runnable: Iterable[int], cores: int) -> float | None:
+    """Other tasks runnable per core during a run: the median of the run-queue counts read between its
+    measurements (:func:`kit.machine.runnable_tasks`), less the measuring task, over the core count.
+
+    The 1-minute load average takes a minute to follow a load that has just begun (a busy loop started
+    with a run read 0.3 per core above the run's own); the run queue sees it at once, and its median
+    leaves out a moment's burst.
+
+    Examples
+    --------
+    >>> other_tasks([2, 2, 1, 2], cores=2)
+    0.5
+    >>> other_tasks([], cores=2) is None
+    True
+    """
+    queue = [max(n - 1, 0) for n in runnable]
+    return statistics.median(queue) / max(cores, 1) if queue else None
+
+
 def contention_summary(measurements: Iterable[Any], psi: float | None = None, load: float | None = None,
-                       steal: float | None = None) -> dict[str, Any]:
+                       steal: float | None = None, others: float | None = None) -> dict[str, Any]:
     """One run's contention: what the measuring thread got of a CPU, and the machine's pressure.
 
     Parameters
@@ -354,18 +375,22 @@ def contention_summary(measurements: Iterable[Any], psi: float | None = None, lo
         The highest load per core seen during the run.
     steal : float, optional
         The share of CPU time the hypervisor gave to other guests during the run.
+    others : float, optional
+        Other tasks runnable per core during the run (:func:`other_tasks`).
 
     Returns
     -------
     dict
         ``cpu_share_median`` and ``cpu_share_min`` (over the measurements' medians),
         ``lost_share`` (samples that lost the CPU, of all samples), ``psi_cpu_some``,
-        ``load_per_core``, ``steal``, ``level`` (``quiet``, ``light``, ``contended`` or ``unknown``)
+        ``load_per_core``, ``steal``, ``others_per_core``, ``level`` (``quiet``, ``light``, ``contended`` or ``unknown``)
         and ``summary``, one line that says it.
 
         ``contended``: the thread got under 90% of a CPU (median), or over a quarter of its samples
         lost it; ``light``: under 98%, over 5% of the samples lost, CPU pressure of 10% or more,
-        load over 0.8 per core, or 2% steal; ``quiet`` otherwise. Without shares, pressure and load
+        load over 0.8 per core, 2% steal, or other tasks runnable on half the cores or more (a busy
+        loop beside the run on a 2-core machine: the thread kept its CPU, the machine was loaded);
+        ``quiet`` otherwise. Without shares, pressure and load
         alone decide (``contended`` from 40% pressure or a load over 1 per core).
 
     Examples
@@ -393,14 +418,16 @@ def contention_summary(measurements: Iterable[Any], psi: float | None = None, lo
         if med < 0.90 or (lost_share or 0) > 0.25:
             level = "contended"
         elif (med < 0.98 or (lost_share or 0) > 0.05 or (psi is not None and psi >= 10)
-              or (load is not None and load > BUSY_LOAD) or (steal is not None and steal >= 0.02)):
+              or (load is not None and load > BUSY_LOAD) or (steal is not None and steal >= 0.02)
+              or (others is not None and others >= OTHERS_LIGHT)):
             level = "light"
         else:
             level = "quiet"
-    elif psi is not None or load is not None:
+    elif psi is not None or load is not None or others is not None:
         if (psi is not None and psi >= 40) or (load is not None and load > 1.0):
             level = "contended"
-        elif (psi is not None and psi >= 10) or (load is not None and load > BUSY_LOAD):
+        elif ((psi is not None and psi >= 10) or (load is not None and load > BUSY_LOAD)
+              or (others is not None and others >= OTHERS_LIGHT)):
             level = "light"
         else:
             level = "quiet"
@@ -410,7 +437,8 @@ def contention_summary(measurements: Iterable[Any], psi: float | None = None, lo
            "cpu_share_min": None if low is None else round(low, 4),
            "lost_share": None if lost_share is None else round(lost_share, 4),
            "psi_cpu_some": psi, "load_per_core": None if load is None else round(load, 3),
-           "steal": None if steal is None else round(steal, 4), "level": level}
+           "steal": None if steal is None else round(steal, 4),
+           "others_per_core": None if others is None else round(others, 3), "level": level}
     out["summary"] = contention_line(out)
     if forced:
         out["kept_all"] = forced  # measurements where too few samples kept the CPU to leave any out
@@ -442,6 +470,8 @@ def contention_line(c: dict[str, Any] | None) -> str:
         machine.append(f"CPU pressure {c['psi_cpu_some']:.2g}%")
     if c.get("load_per_core") is not None:
         machine.append(f"load {c['load_per_core']:.2f}/core")
+    if c.get("others_per_core"):  # the most telling of these: it goes last when the line is long
+        machine.insert(0, f"other tasks {c['others_per_core']:.2f}/core")
     if c.get("steal"):
         machine.append(f"steal {c['steal']:.0%}")
     line = ""

@@ -90,6 +90,9 @@ def _contention_words(c: Mapping[str, Any]) -> str:
         words.append(f"CPU pressure {psi:.2g}%")
     if load is not None:
         words.append(f"load {load:.2f}/core")
+    others = _num_field(c, "others_per_core")
+    if others:
+        words.append(f"other tasks {others:.2f}/core")
     if words:
         return ", ".join(words)
     summary = str(c.get("summary") or c.get("level"))

@@ -240,7 +240,7 @@ class Validation:
             load = c.get("load_per_core")
             brief = f"load {load:.2f}/core" if c.get("source") == "measured" and load is not None else c["summary"]
             if c.get("level") == "light":
-                light.append(f"{label}, {brief}")
+                light.append(f"{label}, {c['summary']}")
             elif c.get("level") == "quiet" and (load or 0) > LIGHT_LOAD:
                 kept.append(f"{label}, {brief}")
         said = ([f"light load ({'; '.join(light)})"] if light else []) + (
@@ -253,6 +253,15 @@ class Validation:
         return self._judge_software()
 
     def _judge_software(self) -> tuple[str, str]:
+        verdict, reason = self._judge_software_rule()
+        if verdict == PASS and any(c and c.get("level") == "light" for c in self.contention.values()):
+            # A load can hide a slowdown as well as fake one (in relative mode it slows the baseline too),
+            # so a clean result from a loaded machine is not a PASS; a slowdown beyond the noise still FAILs.
+            return INCONCLUSIVE, (reason + ": but a loaded machine can hide a slowdown, so this is not a PASS; "
+                                  "validate a run made on a quiet machine")
+        return verdict, reason
+
+    def _judge_software_rule(self) -> tuple[str, str]:
         if not self.comparisons:
             return INCONCLUSIVE, "no measurement in common with the reference"
         regs = self.regressions

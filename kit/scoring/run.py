@@ -289,7 +289,8 @@ def _pool_runs(bench: Any, children: list[dict[str, Any]],
             if c.get("raw_s"):
                 by_key.setdefault((c["operation"], c["size"], c["kind"], c["backend"]), []).append(c)
         seen = child.get("contention") or {}
-        for mine, theirs in (("psi", "psi_cpu_some"), ("load", "load_per_core"), ("steal", "steal")):
+        for mine, theirs in (("psi", "psi_cpu_some"), ("load", "load_per_core"), ("steal", "steal"),
+                             ("others", "others_per_core")):
             known = [x for x in (bench.probes.get(mine), seen.get(theirs)) if x is not None]
             bench.probes[mine] = max(known) if known else None
     pooled: dict[tuple[str, str, str, str], Measurement] = {}
