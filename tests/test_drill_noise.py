@@ -106,8 +106,10 @@ class Simulated:
     15% longer and the record says it was contended. The index and score carry intervals built so
     that their coverage is known."""
 
-    def __init__(self, seed=0):
+    def __init__(self, seed=0, times=None, run_sd=None):
         self.rng = np.random.default_rng(seed)
+        self.times = times or TIMES
+        self.run_sd = run_sd or {}  # a backend's own run-to-run spread, on top of the shared 2%
         self.busy = False
         self.calls = []
 
@@ -119,8 +121,8 @@ class Simulated:
         finally:
             self.busy = False
 
-    def __call__(self, runs=1, as_reference=False, slowdown=None, reference=None, extend=False):
-        data = self._record(runs, as_reference, slowdown, extend)
+    def __call__(self, runs=1, as_reference=False, slowdown=None, reference=None, extend=False, probe=False):
+        data = self._record(runs, as_reference, slowdown, extend, probe)
         if not as_reference:
             return data
         if extend:  # kit score --as-reference --extend: this sitting's runs pooled into the reference
@@ -137,16 +139,17 @@ class Simulated:
         self.reference = data
         return data
 
-    def _record(self, runs, as_reference, slowdown, extend):
+    def _record(self, runs, as_reference, slowdown, extend, probe=False):
         self.calls.append({"runs": runs, "as_reference": as_reference, "slowdown": slowdown, "busy": self.busy,
-                           **({"extend": True} if extend else {})})
+                           **({"extend": True} if extend else {}), **({"probe": True} if probe else {})})
         i = len(self.calls)
         slow = {k.split(":")[1]: f for k, f in (slowdown or {}).items()}
         ms, classes = [], []
-        for (op, backend, base), t in TIMES.items():
+        for (op, backend, base), t in self.times.items():
             t = t * slow.get(backend, 1.0) * (1.15 if self.busy else 1.0)
-            per_run = [t * math.exp(self.rng.normal(0, 0.02)) * np.exp(self.rng.normal(0, 0.02, 9))
-                       for _ in range(runs)]
+            own = self.run_sd.get(backend, 0.0)
+            per_run = [t * math.exp(self.rng.normal(0, 0.02) + (self.rng.normal(0, own) if own else 0.0))
+                       * np.exp(self.rng.normal(0, 0.02, 9)) for _ in range(runs)]
             raw = [float(x) for r in per_run for x in r]
             m = {"operation": op, "size": "medium", "kind": "random", "backend": backend, "baseline": base,
                  "selected": not base, "median_s": float(np.median(raw)), "raw_s": raw, "nbytes": 1000,
@@ -154,7 +157,8 @@ class Simulated:
             if runs > 1:
                 m["run_medians_s"] = [float(np.median(r)) for r in per_run]
             ms.append(m)
-        for op, base, sel in (("digest", "hashlib.sha256", "blake3"), ("fingerprint", "hashlib.blake2b", "xxh3_128")):
+        pairs = {op: [b for (o, b, is_base) in self.times if o == op and is_base][0] for op, _, _ in self.times}
+        for op, base, sel in [(op, pairs[op], b) for (op, b, is_base) in self.times if not is_base]:
             b = next(m for m in ms if m["backend"] == base)
             s = next(m for m in ms if m["backend"] == sel)
             classes.append({"operation": op, "size": "medium", "kind": "random", "baseline": base, "backend": sel,
@@ -176,7 +180,7 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     sim = Simulated(seed=3)
     lines = []
     f = nd.noise_drill(runs=10, loaded=2, trials=20, operations=["digest", "fingerprint"], run=sim,
-                       busy=sim.loop, say=lines.append, trial_runs=1)
+                       busy=sim.loop, say=lines.append, trial_runs=1, probe_runs=0)
     calls = sim.calls
     # Single-run trials: the reference's first sitting (1 run), then 20 quiet runs interleaved with 20 slowed
     # ones, with the reference's other 4 sittings before rounds 5, 10 and 15 and after the last, then unchanged
@@ -187,7 +191,7 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     middle = [c for c in calls[1:45] if not c["as_reference"]]
     assert [c["slowdown"] is not None for c in middle] == [False, True] * 20
     assert not any(c["busy"] for c in calls[:45]) and all(c["busy"] for c in calls[45:]) and len(calls) == 49
-    # The selected backend whose calls are longest is digest's blake3 (20 us against xxh3's 1 us).
+    # Without a probe: the selected backend whose calls are longest, digest's blake3 (20 us against xxh3's 1 us).
     assert f["target"] == "digest:blake3" and middle[1]["slowdown"] == {"digest:blake3": 1.25}
     assert f["realised_slowdown"]["medium random"] == pytest.approx(1.25, rel=0.03)
     assert f["runs"] == {"reference": 5, "quiet": 20, "slowed": 20, "loaded": 2, "trial_runs": 1,
@@ -223,7 +227,8 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
 
 def test_pooled_trials_are_their_own_records_and_the_quiet_runs_stay_single():
     sim = Simulated(seed=5)
-    f = nd.noise_drill(runs=4, loaded=1, trials=6, operations=["digest", "fingerprint"], run=sim, busy=sim.loop)
+    f = nd.noise_drill(runs=4, loaded=1, trials=6, operations=["digest", "fingerprint"], run=sim, busy=sim.loop,
+                       probe_runs=0)
     calls = sim.calls
     # By default each trial pools 3 runs: 4 single quiet runs for the coverage, then per trial an
     # unchanged and a slowed 3-run record; the loaded runs stay single.
@@ -239,6 +244,41 @@ def test_pooled_trials_are_their_own_records_and_the_quiet_runs_stay_single():
     assert f["coverage"]["index"]["runs"] == 4
 
 
+
+def test_the_probe_chooses_the_selected_backend_whose_speed_moves_least_between_runs():
+    # blake3 jumps between processes (25% run sd, as blake3 does on some VMs); xxh64's digest is steady;
+    # xxh3_128's calls (1 us) are too short for the slowdown wrapper to stay honest.
+    times = {**TIMES, ("digest", "xxh64", False): 3e-5}
+    sim = Simulated(seed=11, times=times, run_sd={"blake3": 0.25})
+    f = nd.noise_drill(runs=3, loaded=0, trials=3, operations=["digest", "fingerprint"], run=sim, busy=sim.loop)
+    assert sim.calls[0] == {"runs": 3, "as_reference": False, "slowdown": None, "busy": False, "probe": True}
+    assert sim.calls[1]["as_reference"] and not any(c.get("probe") for c in sim.calls[1:])
+    tc = f["target_choice"]
+    assert f["target"] == "digest:xxh64" and tc["by"] == "steadiest" and tc["probe_runs"] == 3
+    assert set(tc["spreads"]) == {"digest:blake3", "digest:xxh64"}  # xxh3_128: calls under 10 us
+    assert tc["spreads"]["digest:xxh64"] < tc["spreads"]["digest:blake3"]
+    assert all(c["slowdown"] in (None, {"digest:xxh64": 1.25}) for c in sim.calls)
+    text = nd.format_figures(f)
+    assert "chosen: steadiest of 3 probe runs" in text and max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_steadiest_target_needs_runs_and_long_enough_calls():
+    def m(backend, runs, base=False):
+        return {"operation": "digest", "size": "medium", "kind": "random", "backend": backend, "baseline": base,
+                "median_s": float(np.median(runs)), "run_medians_s": runs}
+
+    def cls(backend):
+        return {"operation": "digest", "size": "medium", "kind": "random", "baseline": "sha256", "backend": backend}
+
+    probe = {"classes": [cls("blake3"), cls("xxh64")],
+             "measurements": [m("sha256", [1e-4] * 3, True), m("blake3", [2e-5, 3e-5, 2e-5]),
+                              m("xxh64", [5e-6, 5.1e-6, 4.9e-6])]}
+    assert nd.steadiest_target(probe)[0] == "digest:blake3"  # xxh64's 5 us calls do not count
+    assert nd.steadiest_target(probe, min_call=1e-6)[0] == "digest:xxh64"
+    single = {**probe, "measurements": [{k: v for k, v in x.items() if k != "run_medians_s"}
+                                        for x in probe["measurements"]]}
+    assert nd.steadiest_target(single) == (None, {})
+
 def test_a_contended_reference_is_made_again():
     sim = Simulated(seed=4)
     real = sim.__call__
@@ -250,7 +290,8 @@ def test_a_contended_reference_is_made_again():
         return rec
 
     lines = []
-    f = nd.noise_drill(runs=2, loaded=0, trials=1, operations=["digest"], run=run, busy=sim.loop, say=lines.append)
+    f = nd.noise_drill(runs=2, loaded=0, trials=1, operations=["digest"], run=run, busy=sim.loop, say=lines.append,
+                       probe_runs=0)
     assert [c["as_reference"] and "extend" not in c for c in sim.calls[:4]] == [True, True, True, False]
     assert f["reference_attempts"] == 3 and f["contention"]["reference"] == "unknown"
     assert "making it again (3/3)" in lines[2] and "made 3 times" in nd.format_figures(f)

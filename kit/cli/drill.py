@@ -64,8 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slowdown", type=float, default=1.25, metavar="FACTOR",
                    help="slowdown injected for the detection rate (default 1.25)")
     p.add_argument("--target", metavar="OP:BACKEND",
-                   help="the backend slowed (default: the reference's selected backend whose quickest selected class is "
-                        "slowest, so that the slowdown wrapper's own cost stays small)")
+                   help="the backend slowed (default: the selected backend whose speed moved least between the "
+                        "probe runs, among calls of 10 us or more)")
+    p.add_argument("--probe-runs", type=int, default=3, metavar="N",
+                   help="runs made first, to choose the target (default 3; 0: the reference's selected backend "
+                        "whose quickest selected class is slowest)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=plain_warnings("drill noise", _noise))
@@ -90,7 +93,8 @@ def _noise(args: argparse.Namespace) -> int:
                           operations=_names(args.ops) or list(DRILL_OPERATIONS), sizes=_names(args.sizes),
                           reference_runs=args.reference_runs, reference_sittings=args.reference_sittings,
                           slowdown=args.slowdown, target=args.target,
-                          reference_attempts=args.reference_attempts, trial_runs=args.trial_runs, say=say)
+                          reference_attempts=args.reference_attempts, trial_runs=args.trial_runs,
+                          probe_runs=args.probe_runs, say=say)
     if args.json:
         json.dump(figures, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")

@@ -59,8 +59,8 @@ from kit.records.compare import validate
 from kit.records.contention import contention_of
 from kit.records.store import as_record
 
-__all__ = ["DRILL_OPERATIONS", "busy_loop", "coverage", "format_figures", "noise_drill", "rate",
-           "realised_slowdown", "run_figures", "score_run", "selection_changes", "shift"]
+__all__ = ["DRILL_OPERATIONS", "MIN_TARGET_CALL", "busy_loop", "coverage", "format_figures", "noise_drill", "rate",
+           "realised_slowdown", "run_figures", "score_run", "selection_changes", "shift", "steadiest_target"]
 
 #: Two categories (JSON and hashing), about five seconds a run on a quiet 2-core machine.
 DRILL_OPERATIONS = ("json.encode", "digest")
@@ -298,6 +298,60 @@ def _auto_target(reference: Mapping[str, Any]) -> str:
     return max(sorted(quickest), key=quickest.__getitem__)
 
 
+#: The shortest selected call a probed target may have: on a call of a few microseconds the slowdown
+#: wrapper's own clock reads add a fixed cost, and 1.25x becomes about 2x.
+MIN_TARGET_CALL = 10e-6
+
+
+def steadiest_target(probe: Mapping[str, Any], min_call: float = MIN_TARGET_CALL) -> tuple[str | None, dict[str, float]]:
+    """The selected backend whose speed relative to its baseline moved least between a probe record's runs.
+
+    For each selected non-baseline class whose call takes at least ``min_call`` seconds, the spread
+    (standard deviation) of ``log(backend run median / baseline run median)`` over the probe's runs,
+    each a fresh process; a backend's figure is its steadiest class's. A 25% slowdown of a backend
+    whose speed jumps between two states from one process to the next (blake3 and blake2b on 2-core
+    VMs: 18 or 30 µs per 32 KiB) cannot be told from that noise by any test; the drill's detection
+    rate is a figure of the validation, on the backend the noise lets it judge.
+
+    Returns ``(target or None, {"operation:backend": spread})``: ``None`` where no class qualifies
+    (probe runs without ``run_medians_s``, or only short calls).
+
+    Examples
+    --------
+    >>> def m(backend, runs, base=False):
+    ...     return {"operation": "digest", "size": "medium", "kind": "random", "backend": backend,
+    ...             "baseline": base, "median_s": sorted(runs)[1], "run_medians_s": runs}
+    >>> probe = {"classes": [{"operation": "digest", "size": "medium", "kind": "random",
+    ...                       "baseline": "sha256", "backend": "blake3"}],
+    ...          "measurements": [m("sha256", [1e-4, 1e-4, 1e-4], True), m("blake3", [2e-5, 3.3e-5, 2e-5])]}
+    >>> target, spreads = steadiest_target(probe)
+    >>> target, round(spreads["digest:blake3"], 3)
+    ('digest:blake3', 0.289)
+    """
+    runs = {(m["operation"], m["size"], m["kind"], m["backend"]): m for m in probe.get("measurements") or []}
+    spreads: dict[str, float] = {}
+    calls: dict[str, float] = {}
+    for c in probe.get("classes") or []:
+        if c["backend"] == c["baseline"]:
+            continue
+        cls = (c["operation"], c["size"], c["kind"])
+        mine, base = runs.get((*cls, c["backend"])), runs.get((*cls, c["baseline"]))
+        if not mine or not base or float(mine["median_s"]) < min_call:
+            continue
+        a, b = mine.get("run_medians_s") or [], base.get("run_medians_s") or []
+        if len(a) < 2 or len(a) != len(b):
+            continue
+        sd = statistics.stdev(math.log(x / y) for x, y in zip(a, b))
+        key = f"{c['operation']}:{c['backend']}"
+        if sd < spreads.get(key, math.inf):
+            spreads[key] = sd
+        calls[key] = max(calls.get(key, 0.0), float(mine["median_s"]))
+    if not spreads:
+        return None, {}
+    # The steadiest; between equally steady ones, the longer call.
+    return min(sorted(spreads), key=lambda k: (spreads[k], -calls[k])), spreads
+
+
 def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mapping[str, Any]],
                       target: str) -> dict[str, float]:
     """``{"size kind": median slowed time / median quiet time}`` of the slowed backend, per class.
@@ -329,7 +383,7 @@ def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mappi
 def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: Sequence[str] = DRILL_OPERATIONS,
                 sizes: Sequence[str] | None = None, reference_runs: int = 5, slowdown: float = 1.25,
                 target: str | None = None, reference_attempts: int = 3, trial_runs: int = 3,
-                reference_sittings: int = 5,
+                reference_sittings: int = 5, probe_runs: int = 3,
                 run: Callable[..., dict[str, Any]] | None = None,
                 busy: Callable[[], Any] = busy_loop, folder: Path | None = None,
                 say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
@@ -364,8 +418,11 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
         How many times the reference is made while it comes out contended (every validation against a
         contended reference is INCONCLUSIVE).
     slowdown : float
-        Factor injected into ``target`` (``"operation:backend"``; default: the reference's selected
-        backend in its slowest class).
+        Factor injected into ``target`` (``"operation:backend"``).
+    probe_runs : int
+        Without a ``target``: runs (fresh processes, before the reference, in a folder of their own)
+        whose steadiest selected backend becomes the target (:func:`steadiest_target`); with 0, or
+        where no backend qualifies, the reference's selected backend in its slowest class.
     run, busy
         The runner (:func:`score_run` in a temporary folder) and the busy loop (:func:`busy_loop`),
         replaceable for tests.
@@ -379,7 +436,8 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
     """
     for name, value, low in (("runs", runs, 2), ("loaded", loaded, 0), ("trials", trials, 1),
                              ("reference_runs", reference_runs, 2), ("reference_attempts", reference_attempts, 1),
-                             ("trial_runs", trial_runs, 1), ("reference_sittings", reference_sittings, 1)):
+                             ("trial_runs", trial_runs, 1), ("reference_sittings", reference_sittings, 1),
+                             ("probe_runs", probe_runs, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise KitError(f"{name} must be an integer >= {low}, got {value!r}")
     if not (isinstance(slowdown, (int, float)) and slowdown > 1):
@@ -395,11 +453,18 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
             base = folder or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kit-drill-")))
 
             def run(**kw: Any) -> dict[str, Any]:
-                return score_run(base, operations, sizes, **kw)
+                # The probe keeps its own results and stored choices, so the reference starts afresh.
+                return score_run(base / "probe" if kw.pop("probe", False) else base, operations, sizes, **kw)
 
             ref_path = base / "reference.json"
         else:
             ref_path = None
+        spreads: dict[str, float] = {}
+        chosen_by = "given" if target else "slowest call"
+        if target is None and probe_runs:
+            say(f"probe: {probe_runs} runs, to choose the backend to slow down")
+            target, spreads = steadiest_target(run(runs=probe_runs, probe=True))
+            chosen_by = "steadiest" if target else chosen_by
         per_sitting = [reference_runs // reference_sittings + (j < reference_runs % reference_sittings)
                        for j in range(reference_sittings)]
         say(f"reference: {reference_runs} pooled runs" + (f" in {reference_sittings} sittings, the first "
@@ -458,6 +523,7 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
                        trials=trials, operations=list(operations), seconds=seconds, validate=validate,
                        unchanged=unchanged or None)
     figures["reference_attempts"] = attempts
+    figures["target_choice"] = {"by": chosen_by, "probe_runs": probe_runs if spreads else 0, "spreads": spreads}
     figures["runs"]["trial_runs"] = trial_runs
     figures["runs"]["reference_sittings"] = reference_sittings
     return figures
@@ -581,6 +647,12 @@ def format_figures(f: Mapping[str, Any]) -> str:
                  f"{d['flagged']} of {d['trials']} FAIL naming it"
                  + (f" ({d['fail'] - d['flagged']} FAIL on others)" if d.get("fail", d["flagged"]) > d["flagged"] else "")
                  + f"; {sv['PASS']} PASS, {sv['INCONCLUSIVE']} INCONCLUSIVE"])
+    tc = f.get("target_choice") or {}
+    if tc.get("by") == "steadiest" and tc.get("spreads"):
+        others = sorted((k for k in tc["spreads"] if k != f["target"]), key=tc["spreads"].__getitem__)
+        rows.append([f"  chosen: steadiest of {tc['probe_runs']} probe runs",
+                     "; ".join(f"{k} {tc['spreads'][k]:.1%}" for k in [f["target"], *others][:3])
+                     + " run-to-run sd"])
     for cls, x in sorted((sv.get("target_changes") or {}).items()):
         rows.append([f"  {cls}: seen / detectable", f"{x['ratio']:.2f}x slower (median) / {x['detectable']:.0%} "
                      "(the smallest change its noise lets the test see)"])
