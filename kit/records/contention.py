@@ -54,7 +54,7 @@ def contention_of(record: Any) -> dict[str, Any]:
     c = rec.data.get("contention")
     if isinstance(c, Mapping) and c.get("level") in CONTENTION_LEVELS and c["level"] != "unknown":
         return {"level": c["level"], "summary": _contention_words(c), "source": "measured",
-                "load_per_core": _num_field(c, "load_per_core")}
+                "load_per_core": _num_field(c, "load_per_core"), "others_per_core": _num_field(c, "others_per_core")}
     loads = [float(x) for m in rec.measurements if isinstance(x := m.get("load_per_core"), (int, float))
              and not isinstance(x, bool) and math.isfinite(x)]
     if loads:

@@ -659,9 +659,10 @@ def format_figures(f: Mapping[str, Any]) -> str:
     rows.append(["  of them naming the load (all)", f"{lq['names_load']} of {lq['n']}"])
     d, fa = f["detection"], f["false_alarms"]
     sv, uv = v["slowed_vs_reference"], v["unchanged_vs_reference"]
+    anyc = d.get("flagged_any_class", d["flagged"])  # FAILs naming the target in any class
     rows.append([f"detection, {f['target']} x{f['slowdown']:g} (19 of 20)",
                  f"{d['flagged']} of {d['trials']} FAIL naming it"
-                 + (f" ({d['fail'] - d['flagged']} FAIL on others)" if d.get("fail", d["flagged"]) > d["flagged"] else "")
+                 + (f" ({d['fail'] - anyc} FAIL on others)" if d.get("fail", anyc) > anyc else "")
                  + f"; {sv['PASS']} PASS, {sv['INCONCLUSIVE']} INCONCLUSIVE"])
     if f.get("faithful_classes") is not None:
         rows.append(["  counted in the classes slowed as injected",
