@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterator
 
 from kit.cache._tier import MISSING, SAMPLE_EVERY, Tier, check_ttl, sizeof
 
-_LAST = SAMPLE_EVERY - 1  # the count at which LRUTier's lock-free getter times its next hit
+_LAST = SAMPLE_EVERY - 1  # the hits LRUTier's lock-free getter answers untimed after a timed one
 
 __all__ = ["LFUTier", "LRUTier", "MemoryTier", "TTLTier", "POLICIES", "memory_tier"]
 
@@ -423,32 +423,34 @@ class LRUTier(MemoryTier):
         missing = MISSING
         tier = self
         perf_counter, lat_add = time.perf_counter, self._lat_get.add
-        # The hits answered without the lock, not yet in tier._hits, are
-        # rounds * SAMPLE_EVERY + n - _LAST. n counts within a round and stays under SAMPLE_EVERY:
-        # a small int, which CPython never allocates (a growing counter allocated a new int on
-        # every hit). The hit that finds n == _LAST is timed (the latency sample) and starts the
-        # next round: the 1st, 33rd, 65th, ... hit.
-        n = _LAST
+        # The hits answered without the lock, not yet in tier._hits, are rounds * SAMPLE_EVERY - n.
+        # n counts down the hits left in a round and stays under SAMPLE_EVERY: a small int, which
+        # CPython never allocates (a growing counter allocated a new int on every hit), and tested by
+        # its truth (cheaper than comparing it with a constant). The hit that finds n == 0 is timed
+        # (the latency sample) and starts the next round: the 1st, 33rd, 65th, ... hit.
+        n = 0
         rounds = 0
 
         # The hot closure holds as few cells as it can (five): each one is copied into the frame
-        # on every call. A miss leaves through `other` too, which tells it from the timed turn.
+        # on every call. It counts a hit before making it, so that the value is returned straight
+        # from the lookup; a miss gives the count back. A miss leaves through `other` too, which
+        # tells it from the timed turn.
         def get(key: Any, default: Any = None) -> Any:
             nonlocal n
-            if n != _LAST and not expires:
+            if n and not expires:
+                n -= 1
                 try:
                     move(key)
-                    value = data[key]
+                    return data[key]
                 except KeyError:
+                    n += 1
                     return other(key, default)
-                n += 1
-                return value
             return other(key, default)
 
         def other(key: Any, default: Any) -> Any:
             nonlocal n, rounds
             if not expires:
-                if n != _LAST:  # a miss on the lock-free path
+                if n:  # a miss on the lock-free path
                     tier.misses += 1
                     return below(key, default)
                 t0 = perf_counter()  # the round's timed turn: the same read
@@ -458,7 +460,7 @@ class LRUTier(MemoryTier):
                 except KeyError:
                     tier.misses += 1
                     return below(key, default)
-                n = 0
+                n = _LAST
                 rounds += 1
                 lat_add(perf_counter() - t0)
                 return value
@@ -469,11 +471,11 @@ class LRUTier(MemoryTier):
             return below(key, default)
 
         def read() -> int:
-            return rounds * SAMPLE_EVERY + n - _LAST
+            return rounds * SAMPLE_EVERY - n
 
         def reset() -> None:
             nonlocal n, rounds
-            n, rounds = _LAST, 0
+            n, rounds = 0, 0
 
         self._hit_counts = (*self._hit_counts, (read, reset))
         return get
