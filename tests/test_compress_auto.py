@@ -83,6 +83,20 @@ def test_a_fast_trial_is_kept_and_reused_without_another_trial(cache, calls):
     assert cache.trials == 1 and cache.clock.readings == readings  # no trial, no timing
 
 
+def test_a_standing_decision_is_answered_without_the_general_path(cache, monkeypatch):
+    # The shape is computed once per call and its decision read in place: _learned (the general
+    # path, which also looks the shape up) runs only for the trial.
+    data = text(8000, 1)
+    compress(data)
+    seen = []
+    real = kc._learned
+    monkeypatch.setattr(kc, "_learned", lambda *a: seen.append(a) or real(*a))
+    for _ in range(5):
+        assert decompress(compress(data)) == data
+    assert seen == [] and cache.trials == 1
+    assert sum(n for _, n in cache._table.values()) == 6  # the trial's call and five answered in place
+
+
 def test_a_slow_trial_stores_raw_for_the_shape(cache, calls):
     cache.clock = StepClock(1.0)  # compressing looks like a second: raw always wins
     data = text(8000, 1)

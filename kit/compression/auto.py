@@ -672,9 +672,12 @@ def _probe_plan(mv: memoryview, n: int, level: str, bandwidth: float) -> list[st
     return [] if best is None else [best]
 
 
-def _learned(mv: memoryview, n: int, level: str, bandwidth: float) -> tuple[str | None, bytes | None]:
-    """The standing decision for this input's shape, or a trial's (then with its stream): see :class:`_Decisions`."""
-    key = _decisions.shape(mv, n, level, bandwidth)
+def _learned(mv: memoryview, n: int, level: str, bandwidth: float,
+             key: tuple | None = None) -> tuple[str | None, bytes | None]:
+    """The standing decision for this input's shape (``key``, computed where not given), or a trial's
+    (then with its stream): see :class:`_Decisions`."""
+    if key is None:
+        key = _decisions.shape(mv, n, level, bandwidth)
     known, codec = _decisions.lookup(key)
     if known:
         return codec, None
@@ -883,18 +886,17 @@ def compress_auto(mv: memoryview, n: int, level: str, bandwidth: float, ts: int,
     2900
     """
     if ts == 1 and _LEARN_FROM <= n < _TRIAL_FROM and _decisions.enabled:
-        # The shape's standing decision (_Decisions.shape and .lookup, inlined: at 4 KiB every
-        # microsecond is 2% of the call), or a trial whose stream is this call's when it wins.
-        mid = n // 2 - 32
-        entry = _decisions._table.get((level, bandwidth, n.bit_length(), mv[0],
-                                       mv[mid: mid + 64].tobytes().isascii()))
+        # The shape's standing decision (_Decisions.lookup, inlined: at 4 KiB every microsecond is
+        # 2% of the call), or a trial whose stream is this call's when it wins.
+        key = _decisions.shape(mv, n, level, bandwidth)
+        entry = _decisions._table.get(key)
         if entry is not None and entry[1] < _decisions.retry_every:
             entry[1] += 1
             codec = entry[0]
             if codec is None:
                 return make_frame("raw", None, ts, n, checksum, alg, mv)
             return make_frame(codec, level, ts, n, checksum, alg, compressor(codec)(mv, level, ts))
-        codec, payload = _learned(mv, n, level, bandwidth)
+        codec, payload = _learned(mv, n, level, bandwidth, key)
         if payload is not None:
             return make_frame(codec, level, ts, n, checksum, alg, payload)
         plan = [] if codec is None else [codec]
