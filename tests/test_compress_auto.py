@@ -94,7 +94,7 @@ def test_a_standing_decision_is_answered_without_the_general_path(cache, monkeyp
     for _ in range(5):
         assert decompress(compress(data)) == data
     assert seen == [] and cache.trials == 1
-    assert sum(n for _, n in cache._table.values()) == 6  # the trial's call and five answered in place
+    assert sum(e[1] for e in cache._table.values()) == 6  # the trial's call and five answered in place
 
 
 def test_a_slow_trial_stores_raw_for_the_shape(cache, calls):
@@ -144,6 +144,25 @@ def test_the_trial_is_run_again_every_retry_every_calls(cache):
     compress(data)
     assert cache.trials == 1 and frame_info(compress(data)).codec == "zstd"
     assert cache.trials == 2
+
+
+def test_a_confirmed_decision_stands_longer_and_a_changed_one_starts_again(cache):
+    from kit.compression.auto import BACKOFF
+
+    cache.retry_every = 2
+    data = text(8000, 1)
+    trials_at = []
+    for call in range(1, 80):
+        before = cache.trials
+        compress(data)
+        if cache.trials > before:
+            trials_at.append(call)
+    # Each trial confirms zstd: 2, 4, 8, then 16 = BACKOFF * 2 calls between trials.
+    assert BACKOFF == 8 and trials_at[:6] == [1, 3, 7, 15, 31, 47]
+    cache.clock = StepClock(1.0)  # compressing now looks slow: the next trial stores raw
+    while frame_info(compress(data)).codec != "raw":
+        pass
+    assert list(cache._table.values())[0][2] == 2  # a changed decision: back to retry_every
 
 
 def test_set_cost_model_and_clear_forget_the_decisions(cache):
