@@ -215,13 +215,17 @@ def test_the_drill_runs_in_order_and_computes_its_figures():
     assert f["detection"]["flagged"] >= 19 and f["false_alarms"]["flagged"] <= 1, (f["detection"], f["false_alarms"])
     seen = v["slowed_vs_reference"]["target_changes"]["medium random"]
     assert seen["ratio"] == pytest.approx(1.25, rel=0.05) and 0 < seen["detectable"] < 0.25
+    seeable = v["unchanged_vs_reference"]["detectable"]
+    assert set(seeable) == {"digest medium random blake3", "fingerprint medium random xxh3_128"}
+    assert all(0 < x < 0.25 for x in seeable.values())  # 2% noise: a 25% change is seen in both
     assert f["contention"]["loaded"] == {"contended": 2} and f["contention"]["reference"] == "unknown"
     assert f["selection"]["classes"] == 2 and f["selection"]["below_one"] == []
     assert lines[0] == "reference: 5 pooled runs in 5 sittings, the first 1 now" and any("beside a busy core" in line for line in lines)
     text = nd.format_figures(f)
     assert max(len(line) for line in text.splitlines()) <= 100
     for needle in ("interval coverage (>= 90%)", "detection, digest:blake3 x1.25", "false alarms", "seen / detectable",
-                   "quiet vs quiet (never FAIL)", "slowed under load (never PASS)"):
+                   "quiet vs quiet (never FAIL)", "slowed under load (never PASS)",
+                   "selected classes where x1.25 is detectable", "2 of 2"):
         assert needle in text
     json.dumps(f)  # JSON-ready
 

@@ -544,6 +544,14 @@ def _verdicts(pairs: Sequence[tuple[Any, Any]], validate: Callable[..., Any], ta
     out = {"PASS": count["PASS"], "FAIL": count["FAIL"], "INCONCLUSIVE": count["INCONCLUSIVE"], "n": len(vs),
            "names_load": sum(1 for v in vs if "contention" in v.reason or "load" in v.reason),
            "reasons": [v.summary for v in vs]}
+    # Per selected backend and class: the median change the noise let the test see (the smallest
+    # it could call a regression), over these validations.
+    sees: dict[str, list[float]] = {}
+    for v in vs:
+        for c in v.comparisons:
+            if c.selected and c.counted and c.detectable is not None:
+                sees.setdefault(f"{c.operation} {c.size} {c.kind} {c.backend}", []).append(c.detectable)
+    out["detectable"] = {k: statistics.median(xs) for k, xs in sorted(sees.items())}
     if target is not None:
         op, _, backend = target.partition(":")
         def named(v: Any, classes: Sequence[str] | None) -> bool:
@@ -684,6 +692,14 @@ def format_figures(f: Mapping[str, Any]) -> str:
     rows.append(["false alarms, unchanged (1 of 20 at most)",
                  f"{fa['flagged']} of {fa['trials']} FAIL; {uv['PASS']} PASS, {uv['INCONCLUSIVE']} INCONCLUSIVE"])
     rows.append(["slowed under load (never PASS)", _counts(v["loaded_slowed_vs_reference"])])
+    seeable = uv.get("detectable") or {}
+    if seeable:
+        ranked = sorted(seeable.items(), key=lambda kv: kv[1])
+        within = sum(1 for _, x in ranked if x <= f["slowdown"] - 1)
+        rows.append([f"selected classes where x{f['slowdown']:g} is detectable",
+                     f"{within} of {len(ranked)} (the smallest change the noise lets the test see, median)"])
+        for k, x in ranked[:3] + (ranked[-2:] if len(ranked) > 5 else ranked[3:]):
+            rows.append([f"  {k}", f"{x:.0%}"])
     runs = f["runs"]
     con = f["contention"]
     notes = [f"{len(f['operations'])} operations ({', '.join(f['operations'])}), quick preset, {f['clock']} clock; "
