@@ -282,6 +282,21 @@ def test_a_detection_counts_only_where_the_slowdown_came_out_as_injected():
     assert plain["faithful_classes"] == ["medium random"] and plain["detection"]["flagged"] == 6
 
 
+def test_the_realised_slowdown_is_relative_to_each_runs_baseline():
+    def rec(base, target):
+        return {"classes": [{"operation": "digest", "size": "medium", "kind": "random", "baseline": "sha256",
+                             "backend": "blake3"}],
+                "measurements": [{"operation": "digest", "size": "medium", "kind": "random", "backend": "sha256",
+                                  "median_s": base},
+                                 {"operation": "digest", "size": "medium", "kind": "random", "backend": "blake3",
+                                  "median_s": target}]}
+
+    # The slowed runs met a machine 30% slower overall: the slowdown realised is still x1.25.
+    quiet = [rec(100e-6, 20e-6), rec(100e-6, 20e-6)]
+    slowed = [rec(130e-6, 32.5e-6)]
+    assert nd.realised_slowdown(quiet, slowed, "digest:blake3") == {"medium random": pytest.approx(1.25)}
+
+
 def test_steadiest_target_needs_runs_and_long_enough_calls():
     def m(backend, runs, base=False):
         return {"operation": "digest", "size": "medium", "kind": "random", "backend": backend, "baseline": base,

@@ -361,6 +361,10 @@ def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mappi
                       target: str) -> dict[str, float]:
     """``{"size kind": median slowed time / median quiet time}`` of the slowed backend, per class.
 
+    Each time is taken relative to its own run's baseline of the class where the record names one
+    (as the verdicts compare), so that the machine's speed, which moves by tens of percent between
+    runs on a shared VM, does not read as a slowdown; else the time as it is.
+
     Examples
     --------
     >>> m = lambda t: {"measurements": [{"operation": "digest", "size": "small", "kind": "random",
@@ -370,15 +374,20 @@ def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mappi
     """
     op, _, backend = target.partition(":")
 
-    def medians(records: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+    def relative(records: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
         out: dict[str, list[float]] = {}
         for r in records:
-            for m in r.get("measurements") or []:
-                if m["operation"] == op and m["backend"] == backend:
-                    out.setdefault(f"{m['size']} {m['kind']}", []).append(float(m["median_s"]))
+            base = {(c["size"], c["kind"]): c["baseline"] for c in r.get("classes") or [] if c["operation"] == op}
+            times = {(m["size"], m["kind"], m["backend"]): float(m["median_s"])
+                     for m in r.get("measurements") or [] if m["operation"] == op}
+            for (size, kind, name), t in times.items():
+                if name != backend:
+                    continue
+                b = times.get((size, kind, base.get((size, kind), "")))
+                out.setdefault(f"{size} {kind}", []).append(t / b if b and name != base.get((size, kind)) else t)
         return out
 
-    q, s = medians(quiet), medians(slowed)
+    q, s = relative(quiet), relative(slowed)
     return {k: statistics.median(s[k]) / statistics.median(q[k]) for k in sorted(set(q) & set(s))}
 
 
