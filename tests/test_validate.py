@@ -425,6 +425,9 @@ def test_older_records_fall_back_to_their_load_average():
     assert unchanged.verdict == "INCONCLUSIVE" and "light load (this record" in unchanged.reason
     assert "a loaded machine can hide a slowdown" in unchanged.reason
     assert validate(_one(load=0.45), _ref5(load=0.45)).verdict == "PASS"
+    # A lightly loaded reference is named, and does not stop a PASS: its pooled runs' spread carries it.
+    against_light = validate(_one(load=0.45), _ref5(load=0.7))
+    assert against_light.verdict == "PASS" and "light load (the reference" in against_light.reason
 
 
 @pytest.mark.parametrize("loads,level", [((), "unknown"), ((0.3, 0.4, 0.5), "quiet"), ((0.3, 0.9, 0.4), "light"),

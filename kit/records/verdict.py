@@ -256,9 +256,12 @@ class Validation:
 
     def _judge_software(self) -> tuple[str, str]:
         verdict, reason = self._judge_software_rule()
-        if verdict == PASS and any(c and c.get("level") == "light" for c in self.contention.values()):
+        here = self.contention.get("record")
+        if verdict == PASS and here and here.get("level") == "light":
             # A load can hide a slowdown as well as fake one (in relative mode it slows the baseline too),
-            # so a clean result from a loaded machine is not a PASS; a slowdown beyond the noise still FAILs.
+            # so a clean result from a loaded run is not a PASS; a slowdown beyond the noise still FAILs.
+            # A reference's load is only named: it pools sittings, and its spread carries what a loaded
+            # one of them did (one light sitting would otherwise stop every PASS against it for good).
             return INCONCLUSIVE, (reason + ": but a loaded machine can hide a slowdown, so this is not a PASS; "
                                   "validate a run made on a quiet machine")
         return verdict, reason
