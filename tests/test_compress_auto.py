@@ -123,11 +123,12 @@ def test_a_slow_first_call_alone_does_not_store_raw(cache):
 
 
 def test_the_trial_clock_is_this_threads_cpu_time_or_wall_time_for_blosc2():
-    # Which clock is chosen, by name: nothing here reads a clock.
+    # Which of kit's named clocks (kit.config.CLOCKS) is chosen, by identity: nothing here reads a clock.
     from kit.compression.auto import _Decisions
+    from kit.config import CLOCKS
 
     d = _Decisions()
-    assert d.clock_for("zstd").__name__ == "thread_time" and d.clock_for("blosc2").__name__ == "perf_counter"
+    assert d.clock_for("zstd") is CLOCKS["thread"] and d.clock_for("blosc2") is CLOCKS["wall"]
     injected = StepClock(1e-9)
     d.clock = injected  # a clock set (tests) is read for every codec
     assert d.clock_for("zstd") is injected and d.clock_for("blosc2") is injected and injected.readings == 0
