@@ -153,6 +153,7 @@ class Engine:
         progress : bool or callable
             ``True`` shows a tqdm bar; a callable gets ``(done, total, label)``.
         """
+        from kit.engine.measure import other_tasks
         from kit.machine import cpu_times, fingerprint, psi_cpu_some, runnable_tasks, steal_share
 
         if preset not in ("quick", "full"):
@@ -181,8 +182,6 @@ class Engine:
                 runnable.append(n)
             rows += self.measure(op.name, s, k, preset=preset)
         bar(len(plan), "done")
-        from kit.engine.measure import other_tasks
-
         psis = [x for x in (psi0, psi_cpu_some()) if x is not None]
         loads = [r.measurement.load for r in rows if r.measurement.load is not None]
         probes = {"psi": max(psis) if psis else None, "load": max(loads) if loads else None,

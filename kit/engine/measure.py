@@ -346,9 +346,9 @@ def other_tasks(runnable: Iterable[int], cores: int) -> float | None:
     """Other tasks runnable per core during a run: the median of the run-queue counts read between its
     measurements (:func:`kit.machine.runnable_tasks`), less the measuring task, over the core count.
 
-    The 1-minute load average takes a minute to follow a load that has just begun (a busy loop started
-    with a run read 0.3 per core above the run's own); the run queue sees it at once, and its median
-    leaves out a moment's burst.
+    The 1-minute load average takes a minute to follow a load that has just begun (beside a busy loop
+    started a second before a run on a 2-core VM it read 0.17 per core, while this read 0.75); the run
+    queue sees it at once, and its median leaves out a moment's burst.
 
     Examples
     --------

@@ -304,7 +304,7 @@ def _auto_target(reference: Mapping[str, Any]) -> str:
 
 
 #: The shortest selected call a probed target may have: on a call of a few microseconds the slowdown
-#: wrapper's own clock reads add a fixed cost, and 1.25x becomes about 2x.
+#: wrapper's own clock reads add a fixed cost (x1.25 was realised as x1.6-2.1 on 1.5-3 µs calls).
 MIN_TARGET_CALL = 10e-6
 
 
@@ -553,28 +553,27 @@ def _verdicts(pairs: Sequence[tuple[Any, Any]], validate: Callable[..., Any], ta
     out = {"PASS": count["PASS"], "FAIL": count["FAIL"], "INCONCLUSIVE": count["INCONCLUSIVE"], "n": len(vs),
            "names_load": sum(1 for v in vs if "contention" in v.reason or "load" in v.reason),
            "reasons": [v.summary for v in vs]}
-    # Per selected backend and class: the median change the noise let the test see (the smallest
-    # it could call a regression), over these validations.
+    op, _, backend = (target or "").partition(":")
+    # Per selected backend and class, the median change the noise let the test see (the smallest it
+    # could call a regression); per class of the target, also the median change seen.
     sees: dict[str, list[float]] = {}
+    seen: dict[str, list[tuple[float, float]]] = {}
     for v in vs:
         for c in v.comparisons:
-            if c.selected and c.counted and c.detectable is not None:
+            if c.detectable is None:
+                continue
+            if c.selected and c.counted:
                 sees.setdefault(f"{c.operation} {c.size} {c.kind} {c.backend}", []).append(c.detectable)
+            if (c.operation, c.backend) == (op, backend):
+                seen.setdefault(f"{c.size} {c.kind}", []).append((c.ratio, c.detectable))
     out["detectable"] = {k: statistics.median(xs) for k, xs in sorted(sees.items())}
     if target is not None:
-        op, _, backend = target.partition(":")
         def named(v: Any, classes: Sequence[str] | None) -> bool:
             return v.verdict == "FAIL" and any(c.operation == op and c.backend == backend and (
                 classes is None or f"{c.size} {c.kind}" in classes) for c in v.regressions)
 
         out["target_flagged"] = sum(1 for v in vs if named(v, faithful))
         out["target_flagged_any"] = sum(1 for v in vs if named(v, None))
-        # Per class of the target: the median change seen and the median change the noise let the test see.
-        seen: dict[str, list[tuple[float, float]]] = {}
-        for v in vs:
-            for c in v.comparisons:
-                if c.operation == op and c.backend == backend and c.detectable is not None:
-                    seen.setdefault(f"{c.size} {c.kind}", []).append((c.ratio, c.detectable))
         out["target_changes"] = {k: {"ratio": statistics.median(r for r, _ in xs),
                                      "detectable": statistics.median(d for _, d in xs)} for k, xs in seen.items()}
     return out
