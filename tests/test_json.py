@@ -10,6 +10,7 @@ import pytest
 
 import kit
 from kit import registry as _registry
+from kit.errors import KitWarning
 from kit.registry.json import json_test_suite, same_value, stdlib_decode, stdlib_encode
 
 ENCODERS = [pytest.param(b.name, id=b.name) for b in _registry.backends("json.encode")]
@@ -325,6 +326,10 @@ def test_the_one_frame_paths_follow_changes_and_check_input_types(fresh_engine):
         with pytest.raises(TypeError):
             kept_dumps([2**70])  # forced: never swapped, through the old copy too
         assert kept_loads(b"[6]") == [6]
+    big = b"[18446744073709551616]"
+    with kit.config_context(backends={"json.decode": "orjson"}), pytest.warns(KitWarning, match="forced"):
+        assert kept_loads(big) == [float(2**64)]  # the forced backend (floats beyond 64 bits), through the old copy
+    assert kept_loads(big) == [2**64] and kit.json.loads is not kept_loads
     assert kept_dumps([2**70]) == b"[1180591620717411303424]"
     assert kit.json.dumps is not kept_dumps  # rebound after the change
     assert kept_dumps([1], default=str) == b"[1]"
