@@ -144,10 +144,10 @@ def _bound_decoder(b: Any) -> Callable[..., Any]:
     any buffer, the baseline does not); a bytearray, a memoryview or a
     subclass takes the general path. The two types are closure cells that
     :func:`_unbind` sets to ``None`` when the binding goes stale, so that one
-    test covers both the input's type and the binding's freshness: two
-    identity tests cost less than a ``live`` flag and a set lookup (1.10×
-    against 1.12× a direct call on a 189-byte document, medians of 31
-    interleaved rounds).
+    test covers both the input's type and the binding's freshness. Two
+    identity tests cost less than a ``live`` flag and a set lookup: 1.08–1.10×
+    a direct call on a 186-byte document, against 1.11× (three runs each of
+    ``python -m kit.targets engine``).
     """
     fast_bytes, fast_str = bytes, str
     small, medium, large = b.small, b.medium, b.large
