@@ -487,6 +487,31 @@ def run_shift_test(reference: Sequence[float], here: Sequence[float], alpha: flo
 # * one run and nothing learned: the sampling interval alone, labelled so.
 
 
+def lower_quartile(samples: Sequence[float]) -> float:
+    """The 25th percentile, interpolated linearly between order statistics (numpy's default).
+
+    Each run's figure in the software question's run-to-run tests (:func:`kit.records.compare.validate`):
+    time lost to other work only ever adds, so a low quantile of a run's samples moves less between
+    runs and sittings than their median (docs/measurement.md), and unlike the minimum, no single
+    lucky sample sets it.
+
+    Examples
+    --------
+    >>> lower_quartile([4.0, 1.0, 3.0, 2.0, 5.0])
+    2.0
+    >>> lower_quartile([1.0, 2.0])
+    1.25
+    >>> lower_quartile([7.0])
+    7.0
+    """
+    xs = sorted(samples)
+    if not xs:
+        raise ValueError("lower_quartile of no samples")
+    pos = 0.25 * (len(xs) - 1)
+    i = int(pos)
+    return xs[i] if i + 1 >= len(xs) else xs[i] + (xs[i + 1] - xs[i]) * (pos - i)
+
+
 def median_se_log(samples: Sequence[float], runs: int = 1) -> float:
     """Standard error of the log median of one run, from ``samples`` pooled over ``runs`` runs.
 

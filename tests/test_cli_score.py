@@ -58,11 +58,12 @@ def _stated_quiet(path):
     return path
 
 
-def _resat(path, out, runs_per_sitting, seed, slower=None):
+def _resat(path, out, runs_per_sitting, seed, slower=None, lows=True):
     """A copy of a stored record whose samples and run medians are drawn with a seed around each
     measurement's median: sitting by sitting, each sitting's shift (3%) and each run's noise (2%) on the
     log scale, and ``slower`` backends' times multiplied, so the verdict's rule meets the same numbers on
-    any machine, quiet or busy."""
+    any machine, quiet or busy. Each run's lower quartile is 0.9 of its median (without ``lows``, the
+    record keeps none, as records made before they were kept)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -75,6 +76,9 @@ def _resat(path, out, runs_per_sitting, seed, slower=None):
                               for shift, n in zip(shifts, runs_per_sitting) for _ in range(n)]
         m["raw_s"] = [base * float(np.exp(rng.normal(0, 0.02))) for _ in m["raw_s"]]
         m["median_s"] = statistics.median(m["run_medians_s"])
+        m.pop("run_q25_s", None)
+        if lows:
+            m["run_q25_s"] = [0.9 * x for x in m["run_medians_s"]]
     data["runs"] = sum(runs_per_sitting)
     data["sittings"] = [{"started": f"2026-01-0{i + 1}T12:00:00+00:00", "runs": n}
                         for i, n in enumerate(runs_per_sitting)]
@@ -102,10 +106,18 @@ def test_validate_passes_against_itself_and_fails_on_a_slowdown(results, referen
     assert slowed["runs_ref"] == 5 and slowed["runs"] == 1 and slowed["run_p"] < 0.01
     assert out["rule"]["scope"] == "selected" and out["rule"]["run_noise"] is not None
     assert out["rule"]["unit"] == "sitting" and out["rule"]["sittings"] == {"reference": 2, "here": 1}
+    assert slowed["method"] == "sitting-to-sitting t on each run's lower quartile"
+    assert 1.8 < slowed["ratio"] < 2.2  # the effect as tested: the lower quartiles' shift
     # The same seeded noise without the slowdown is not called a regression.
     same = _resat(reference, tmp_path / "same.json", [1], seed=2)
     assert main(["validate", str(same), "--against", str(ref), "--json"]) in (0, 3)
     assert json.loads(capsys.readouterr().out)["verdict"] != "FAIL"
+    # A reference made before runs kept their lower quartiles: run medians are compared, and it says so.
+    old = _resat(reference, tmp_path / "reference-3.json", [3, 2], seed=1, lows=False)
+    assert main(["validate", str(slow), "--against", str(old), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert next(c for c in out["comparisons"] if c["backend"] == "xxh3_128")["method"] == "sitting-to-sitting t"
+    assert any("run medians are compared" in n for n in out["notes"])
 
 
 def test_score_with_an_injected_slowdown_says_so_in_the_record_and_the_verdict(results, reference, capsys):
@@ -145,6 +157,10 @@ def test_a_reference_extended_in_a_later_session_pools_its_runs(results, capsys)
     out = capsys.readouterr().out
     data = json.loads(out[out.index('{\n "schema"'):])
     assert data["runs"] == 4 and all(len(m["run_medians_s"]) == 4 for m in data["measurements"])
+    # Each run's lower quartile, kept beside its median through both sittings (the software question's
+    # run figure): never above the median of the same run.
+    assert all(len(m["run_q25_s"]) == 4 and all(q <= x for q, x in zip(m["run_q25_s"], m["run_medians_s"]))
+               for m in data["measurements"])
     # Two sittings, this one first (its runs come first in each run_medians_s).
     assert [x["runs"] for x in data["sittings"]] == [2, 2] and data["sittings"][0]["started"] == data["created"]
     (path,) = results.glob("reference-*.json")

@@ -168,6 +168,11 @@ def test_older_schema_is_migrated_when_a_migration_exists(record, tmp_path, monk
     (lambda d: d["measurements"][0].update(raw_s=[1e-6, "x"]), "no valid raw samples"),
     (lambda d: d["measurements"][0].update(run_medians_s=[]), "invalid 'run_medians_s' .expected a list of positive"),
     (lambda d: d["measurements"][0].update(run_medians_s=[1e-6, -1.0]), "invalid 'run_medians_s'"),
+    (lambda d: d["measurements"][0].update(run_medians_s=[1e-6, 2e-6], run_q25_s=[1e-6]),
+     "invalid 'run_q25_s' .expected positive seconds, one per entry of 'run_medians_s'"),
+    (lambda d: d["measurements"][0].update(run_medians_s=[1e-6, 2e-6], run_q25_s=[1e-6, "x"]), "invalid 'run_q25_s'"),
+    (lambda d: d["measurements"][0].pop("run_medians_s", None) or d["measurements"][0].update(run_q25_s=[1e-6]),
+     "invalid 'run_q25_s'"),
     (lambda d: d.update(schema_version="1"), "'schema_version' must be an integer, got '1'"),
 ])
 def test_incomplete_records_are_refused(record, tmp_path, mutate, match):

@@ -8,7 +8,7 @@ import statistics
 import numpy as np
 import pytest
 
-from kit.stats import betainc, moderated_run_tests, t_quantile, t_sf
+from kit.stats import betainc, lower_quartile, moderated_run_tests, t_quantile, t_sf
 
 
 @pytest.mark.parametrize("a,b,x", [(1.0, 1.0, 0.3), (2.5, 1.0, 0.7), (1.0, 3.0, 0.2), (0.5, 0.5, 0.25)])
@@ -96,3 +96,12 @@ def test_the_prior_pools_alike_variances_and_keeps_unlike_ones_apart():
     assert moderation_prior(spreads([0.05, 0.05], random.Random(0))) is None  # two are too few to fit a prior
     # The robust spread of five values is as steady as a sample variance with fewer degrees of freedom.
     assert 2 < effective_df((5,)) < 4 and effective_df((5, 3)) > effective_df((5,))
+
+
+def test_the_lower_quartile_is_numpys_25th_percentile():
+    rng = np.random.default_rng(3)
+    for n in range(1, 40):
+        xs = rng.lognormal(0, 0.5, n).tolist()
+        assert lower_quartile(xs) == pytest.approx(float(np.quantile(xs, 0.25)), rel=1e-12)
+    with pytest.raises(ValueError, match="no samples"):
+        lower_quartile([])

@@ -397,6 +397,67 @@ def test_a_25_percent_slowdown_is_caught_against_five_sittings_of_a_steady_machi
     assert caught >= 19, caught
 
 
+def _two_speeds(times, sittings, runs_per_sitting, rng, lows=True):
+    """A record of ``sittings`` sittings of ``runs_per_sitting`` runs, 21 samples each, on a machine where
+    blake3 runs at one of two speeds per process: in half the runs, 55% of its samples take 1.6 times as
+    long (so its run median jumps between the two), in the others none do. Drift: 1.5% between sittings,
+    1% between runs. With ``lows``, each run's lower quartile is kept, as ``kit score`` keeps it."""
+    ms: dict = {}
+    for _ in range(sittings):
+        drift = {k: math.exp(rng.normal(0, 0.015)) for k in times}
+        for _ in range(runs_per_sitting):
+            for (op, backend, base), t in times.items():
+                slow = 0.55 if backend == "blake3" and rng.random() < 0.5 else 0.0
+                level = t * drift[(op, backend, base)] * math.exp(rng.normal(0, 0.01))
+                raw = [level * math.exp(rng.normal(0, 0.02)) * (1.6 if rng.random() < slow else 1.0)
+                       for _ in range(21)]
+                m = ms.setdefault((op, backend), {
+                    "operation": op, "size": "medium", "kind": "random", "backend": backend, "baseline": base,
+                    "selected": not base, "raw_s": [], "run_medians_s": [], "run_q25_s": [], "nbytes": 1000,
+                    "category": CATEGORY.get(op, "hashing")})
+                m["raw_s"] += raw
+                m["run_medians_s"].append(float(np.median(raw)))
+                m["run_q25_s"].append(float(np.quantile(raw, 0.25)))
+    for m in ms.values():
+        m["median_s"] = float(np.median(m["raw_s"]))
+        m["ci_low_s"], m["ci_high_s"] = sorted(m["raw_s"])[1], sorted(m["raw_s"])[-2]
+        if not lows:
+            del m["run_q25_s"]
+    runs = sittings * runs_per_sitting
+    return Record({"schema": SCHEMA, "schema_version": SCHEMA_VERSION,
+                   "machine": {"cpu": "cpu-a", "cores": 2, "python": "CPython 3.11.9"}, "machine_id": "cpu-a",
+                   "measurements": list(ms.values()), "score": {"tier": "ENHANCED", "value": 55.0},
+                   "preset": "quick", "libraries": {"xxhash": "3.5"}, "kit_version": "0.1.0", "runs": runs,
+                   "sittings": [{"started": f"sitting {i}", "runs": runs_per_sitting} for i in range(sittings)]})
+
+
+def test_run_lower_quartiles_see_a_slowdown_that_run_medians_jumping_between_two_speeds_hide():
+    # The same machine, judged on each run's lower quartile (what records keep now) and on its median
+    # (what older records kept): 20 unchanged and 20 slowed trials of 3 runs against 5 sittings.
+    rng = np.random.default_rng(21)
+    ref = _two_speeds(MORE, 5, 1, rng)
+    trials = [(_two_speeds(MORE, 1, 3, rng), _two_speeds(SLOWED, 1, 3, rng)) for _ in range(20)]
+    old_ref = _two_speeds(MORE, 5, 1, np.random.default_rng(21), lows=False)
+
+    def judged(reference, strip):
+        caught = false = 0
+        for same, slow in trials:
+            if strip:
+                same, slow = (Record({**r.data, "measurements": [{k: v for k, v in m.items() if k != "run_q25_s"}
+                                                                 for m in r.measurements]}) for r in (same, slow))
+            v = validate(slow, reference)
+            caught += v.verdict == "FAIL" and any(c.backend == "blake3" for c in v.regressions)
+            false += validate(same, reference).verdict == "FAIL"
+        return caught, false
+
+    lows, medians = judged(ref, strip=False), judged(old_ref, strip=True)
+    assert lows[0] >= 19 and lows[1] <= 1, lows
+    assert medians[0] <= 15 and medians[1] <= 1, medians
+    v = validate(trials[0][1], ref)
+    blake3 = next(c for c in v.comparisons if c.backend == "blake3")
+    assert blake3.method == "sitting-to-sitting t on each run's lower quartile" and 1.15 < blake3.ratio < 1.35
+
+
 @pytest.mark.parametrize("where", ["record", "reference"])
 @pytest.mark.parametrize("times", [MORE, SLOWED], ids=["unchanged", "slowed"])
 def test_a_contended_record_is_inconclusive_and_names_the_load(where, times):

@@ -30,7 +30,7 @@ from kit.records.store import SCHEMA_VERSION, Record, RecordError, as_record, fi
 from kit.records.verdict import (ALPHA, FASTER_HERE, IMPROVEMENT, MIN_EFFECT, QUESTIONS, REGRESSION, RUN_ALPHA,
                                  SAME, SLOWER_HERE, TOLERANCE, Comparison, Validation)
 from kit.scoring.formula import hardware_index_of
-from kit.stats import (bootstrap_ci, mann_whitney_u, min_p_value, moderated_run_tests, run_shift_test,
+from kit.stats import (bootstrap_ci, lower_quartile, mann_whitney_u, min_p_value, moderated_run_tests, run_shift_test,
                        sitting_tests)
 
 __all__ = ["SCOPES", "validate"]
@@ -46,9 +46,26 @@ def _run_medians(m: Mapping[str, Any]) -> list[float]:
     return list(runs) if runs else [statistics.median(m["raw_s"])]
 
 
-def _normalised(rec: Record) -> tuple[dict[tuple[str, str, str, str], list[float]],
-                                       dict[tuple[str, str, str, str], list[float]]]:
-    """Each backend's samples, and run medians, divided by its class's baseline median in the same run."""
+def _run_lows(m: Mapping[str, Any]) -> list[float] | None:
+    """The lower quartile of each run's samples of a stored measurement; ``None`` where a record of
+    several runs did not keep them (made before ``run_q25_s``)."""
+    if m.get("run_q25_s"):
+        return list(m["run_q25_s"])
+    return None if m.get("run_medians_s") else [lower_quartile(m["raw_s"])]
+
+
+def _keeps_lows(rec: Record) -> bool:
+    return all(_run_lows(m) is not None for m in rec.measurements)
+
+
+def _run_figures(m: Mapping[str, Any], lows: bool) -> list[float]:
+    return (_run_lows(m) or []) if lows else _run_medians(m)
+
+
+def _normalised(rec: Record, lows: bool = False) -> tuple[dict[tuple[str, str, str, str], list[float]],
+                                                             dict[tuple[str, str, str, str], list[float]]]:
+    """Each backend's samples divided by its class's baseline median in the same run, and its run
+    figures (medians, or lower quartiles) by the baseline's."""
     base = {(m["operation"], m["size"], m["kind"]): m for m in rec.measurements if m.get("baseline")}
     samples, runs = {}, {}
     for m in rec.measurements:
@@ -56,7 +73,7 @@ def _normalised(rec: Record) -> tuple[dict[tuple[str, str, str, str], list[float
         if b and not m.get("baseline"):
             bm = statistics.median(b["raw_s"])
             samples[_key(m)] = [x / bm for x in m["raw_s"]]
-            mine, theirs = _run_medians(m), _run_medians(b)
+            mine, theirs = _run_figures(m, lows), _run_figures(b, lows)
             runs[_key(m)] = ([x / y for x, y in zip(mine, theirs)] if len(mine) == len(theirs)
                              else [statistics.median(samples[_key(m)])])
     return samples, runs
@@ -257,14 +274,18 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         notes.append("busy machine (load above 0.8 per core) during "
                      + " and ".join(f"{b}/{n} measurements of {label}" for b, n, label in busy)
                      + ": absolute times then say more about the load than about the code")
+    # The run-to-run tests compare each run's lower quartile where both records kept it: time lost to
+    # other work only ever adds, so a low quantile of a run's samples moves less between runs and
+    # sittings than their median (docs/measurement.md); older records compare run medians.
+    lows = _keeps_lows(rec) and _keeps_lows(ref)
     if relative:
-        (mine, runs_mine), (theirs, runs_theirs) = _normalised(rec), _normalised(ref)
+        (mine, runs_mine), (theirs, runs_theirs) = _normalised(rec, lows), _normalised(ref, lows)
         notes.append("times relative to each run's baseline (the baselines themselves are not compared)")
     else:
         mine = {_key(m): m["raw_s"] for m in rec.measurements}
         theirs = {_key(m): m["raw_s"] for m in ref.measurements}
-        runs_mine = {_key(m): _run_medians(m) for m in rec.measurements}
-        runs_theirs = {_key(m): _run_medians(m) for m in ref.measurements}
+        runs_mine = {_key(m): _run_figures(m, lows) for m in rec.measurements}
+        runs_theirs = {_key(m): _run_figures(m, lows) for m in ref.measurements}
     info_here = {_key(m): m for m in rec.measurements}
     info_ref = {_key(m): m for m in ref.measurements}
     common = sorted(set(mine) & set(theirs))
@@ -277,6 +298,9 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
         run_tests, run_noise = moderated_run_tests({" ".join(k): runs_theirs[k] for k in common},
                                                    {" ".join(k): runs_mine[k] for k in common}, run_alpha)
         unit = "run" if run_tests else None
+    if unit is not None and not lows and asked == "software":
+        notes.append(f"{unit} by {unit}, run medians are compared: a record predates the runs' lower quartiles, "
+                     "which move less between sittings (re-make the reference to compare them)")
     if unit == "run" and asked == "software":
         notes.append("each record was made in one sitting, so how far the machine drifts between sittings is "
                      "unknown: a measurement slower beyond the run-to-run noise makes the verdict INCONCLUSIVE, "
@@ -307,6 +331,9 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
             # (the calls of one process share its state, so their p says little either way).
             significant = rt.p < run_alpha
             method = f"{unit}-to-{unit} t"
+            if lows:  # the effect is measured as it is tested: on each run's lower quartile
+                ratio = math.exp(rt.shift)
+                method += " on each run's lower quartile"
         counted = key in counted_keys
         comps.append(Comparison(*key, ref_median=statistics.median(a), median=statistics.median(b), ratio=ratio,
                                 p_value=p, method=method,

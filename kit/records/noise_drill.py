@@ -312,7 +312,8 @@ def steadiest_target(probe: Mapping[str, Any], min_call: float = MIN_TARGET_CALL
     """The selected backend whose speed relative to its baseline moved least between a probe record's runs.
 
     For each selected non-baseline class whose call takes at least ``min_call`` seconds, the spread
-    (standard deviation) of ``log(backend run median / baseline run median)`` over the probe's runs,
+    (standard deviation) of ``log(backend run figure / baseline run figure)`` over the probe's runs
+    (the runs' lower quartiles, ``run_q25_s``, as the verdict tests them; else their medians),
     each a fresh process; a backend's figure is its steadiest class's. A 25% slowdown of a backend
     whose speed jumps between two states from one process to the next (blake3 and blake2b on 2-core
     VMs: 18 or 30 µs per 32 KiB) cannot be told from that noise by any test; the drill's detection
@@ -343,7 +344,9 @@ def steadiest_target(probe: Mapping[str, Any], min_call: float = MIN_TARGET_CALL
         mine, base = runs.get((*cls, c["backend"])), runs.get((*cls, c["baseline"]))
         if not mine or not base or float(mine["median_s"]) < min_call:
             continue
-        a, b = mine.get("run_medians_s") or [], base.get("run_medians_s") or []
+        # The run figure the verdict tests: each run's lower quartile where the probe kept it.
+        field = "run_q25_s" if mine.get("run_q25_s") and base.get("run_q25_s") else "run_medians_s"
+        a, b = mine.get(field) or [], base.get(field) or []
         if len(a) < 2 or len(a) != len(b):
             continue
         sd = statistics.stdev(math.log(x / y) for x, y in zip(a, b))

@@ -386,6 +386,11 @@ def _from_data(data: Any, path: Path | None) -> Record:
         if runs is not None and not _seconds(runs):
             raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}) has invalid "
                               f"'run_medians_s' (expected a list of positive seconds, got {_short(runs)})")
+        lows = m.get("run_q25_s")
+        if lows is not None and (not _seconds(lows) or runs is None or len(lows) != len(runs)):
+            raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}) has invalid "
+                              f"'run_q25_s' (expected positive seconds, one per entry of 'run_medians_s', "
+                              f"got {_short(lows)})")
         for k in ("speedup", "ci_low_s", "ci_high_s", "cv"):
             if m.get(k) is not None and not _number(m[k]):
                 raise RecordError(f"{where}: measurement {i} ({m['operation']} {m['backend']}): {k!r} must be "

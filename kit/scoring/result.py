@@ -100,6 +100,9 @@ class ScoreResult:
     runs: int = 1
     #: ``(operation, size, kind, backend) -> [median of each run]`` (seconds per call), one per run.
     run_medians: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
+    #: The same keys -> each run's lower quartile of its samples (seconds per call), where every run kept
+    #: it: what the software question's run-to-run tests compare (:func:`kit.records.compare.validate`).
+    run_lows: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
     #: The same keys -> each run's sampling error of its log median (what a run's own samples allow).
     run_se: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
     #: The sittings the runs were made in, in the order of ``run_medians``: ``{"started", "runs"}`` each
@@ -223,6 +226,9 @@ def record_from_score(result: Any) -> Record:
         runs = result.run_medians.get((r.operation, r.size, r.kind, r.backend))
         if runs and len(runs) > 1:  # one run's median is the record's median already
             d["run_medians_s"] = list(runs)
+            lows = result.run_lows.get((r.operation, r.size, r.kind, r.backend))
+            if lows and len(lows) == len(runs):  # one run's is its raw samples' lower quartile
+                d["run_q25_s"] = list(lows)
         measurements.append(d)
     data = {
         "schema": SCHEMA,

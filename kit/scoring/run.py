@@ -47,7 +47,7 @@ from kit.scoring.formula import (Ratio, category_of, hardware_index_of, nested_g
                                  tier_span)
 from kit.scoring.inject import injected_slowdown
 from kit.scoring.result import ClassResult, ScoreResult, Subscore, record_from_score
-from kit.stats import excess_variance, interval_label, median_se_log, pool_noise, runs_halfwidth
+from kit.stats import excess_variance, interval_label, lower_quartile, median_se_log, pool_noise, runs_halfwidth
 
 __all__ = ["MAX_RUNS", "PRESET_NAMES", "availability", "extra_runs", "learn_noise", "score", "stability", "summarise"]
 
@@ -272,8 +272,10 @@ def extra_runs(n: int, *, preset: str = "quick", operations: Iterable[str] | Non
 
 def _pool_runs(bench: Any, children: list[dict[str, Any]],
                medians: dict[tuple[str, str, str, str], list[float]],
-               ses: dict[tuple[str, str, str, str], list[float]] | None = None) -> None:
-    """Pool the children's samples into ``bench``'s rows in place; append each run's median.
+               ses: dict[tuple[str, str, str, str], list[float]] | None = None,
+               lows: dict[tuple[str, str, str, str], list[float] | None] | None = None) -> None:
+    """Pool the children's samples into ``bench``'s rows in place; append each run's median (and its
+    lower quartile to ``lows``: a key whose earlier runs did not keep theirs gets ``None``).
 
     A child is a record's data: a fresh process's run, or an earlier reference being extended (whose
     own run medians are kept as they are). ``ses`` gets each run's sampling error of the log median
@@ -304,6 +306,9 @@ def _pool_runs(bench: Any, children: list[dict[str, Any]],
                                      lost=lost, lost_shares=_shares(c.get("lost_cpu_share"), len(lost))))
             runs = c.get("run_medians_s") or [statistics.median(raw)]
             medians[key] += runs
+            if lows is not None:
+                low = c.get("run_q25_s") or ([lower_quartile(raw)] if len(runs) == 1 else None)
+                lows[key] = None if low is None or lows.get(key) is None else lows[key] + low
             if ses is not None:
                 ses.setdefault(key, [])
                 ses[key] += [median_se_log(raw, len(runs))] * len(runs)
@@ -426,16 +431,18 @@ def score(preset: str = "quick", operations: Iterable[str] | None = None,
         state = _remeasure(eng, bench, retries, preset, say)
     medians = {(r.operation, r.size, r.kind, r.backend): [r.measurement.median] for r in bench.rows}
     ses = {(r.operation, r.size, r.kind, r.backend): [median_se_log(r.measurement.samples)] for r in bench.rows}
+    lows = _run_lows(bench)
     if runs > 1:
         children = extra_runs(runs - 1, preset=preset, operations=ops, sizes=size_list, slowdown=slowdown,
                               progress=say)
-        _pool_runs(bench, children, medians, ses)
+        _pool_runs(bench, children, medians, ses, lows)
     if earlier is not None:
-        _pool_runs(bench, [earlier.data], medians, ses)
+        _pool_runs(bench, [earlier.data], medians, ses, lows)
 
     noise_key = f"{preset}/{clock_name()}"
     noise = eng.wisdom.run_noise(noise_key)
     result = _finish(bench, state, retries, seed, medians, ses, noise, eng.wisdom.noise_runs(noise_key))
+    result.run_lows = {k: v for k, v in lows.items() if v is not None}
     result.sittings = [{"started": bench.started or _now(), "runs": runs}] + (
         earlier.sittings if earlier is not None else [])
     if result.runs >= 2 and not slowdown:
@@ -473,7 +480,15 @@ def summarise(bench: Any, seed: int = 0) -> ScoreResult:
            (((r.operation, r.size, r.kind, r.backend), r) for r in bench.rows)}
     wisdom = get_engine().wisdom
     key = f"{bench.preset}/{clock_name()}"
-    return _finish(bench, {}, 0, seed, medians, ses, wisdom.run_noise(key), wisdom.noise_runs(key))
+    result = _finish(bench, {}, 0, seed, medians, ses, wisdom.run_noise(key), wisdom.noise_runs(key))
+    result.run_lows = _run_lows(bench)
+    return result
+
+
+def _run_lows(bench: Any) -> dict[tuple[str, str, str, str], list[float] | None]:
+    """Each row's lower quartile of its samples: the first run's entry of ``ScoreResult.run_lows``."""
+    return {(r.operation, r.size, r.kind, r.backend): [lower_quartile(r.measurement.samples)] for r in bench.rows
+            if r.measurement.samples}
 
 
 def _finish(bench: Any, state: Mapping[tuple[str, str, str], tuple[int, bool]], retries: int, seed: int,
