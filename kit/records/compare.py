@@ -162,8 +162,8 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
     1. its per-call times in this run are significantly slower than the reference's (two-sided
        Mann–Whitney U, ``p < alpha``, as asv) — or, where either record pooled several runs
        (``kit score --runs``; a reference made with ``--as-reference`` has 5), instead of that,
-       the shift of the run medians is significant against the measurement's run-to-run noise
-       (moderated t test on log run medians, ``p < run_alpha``, see
+       the shift of the run figures is significant against the measurement's run-to-run noise
+       (moderated t test on log run figures, ``p < run_alpha``, see
        :func:`kit.stats.moderated_run_tests`): calls within one process agree with each other
        more than processes do, so the per-call test flags the difference between two processes
        as a regression, and where runs are known the run is the unit. Where either record spans
@@ -172,7 +172,12 @@ def validate(record: Any, against: Any = None, *, alpha: float = ALPHA, min_effe
        tens of percent for minutes, which runs made in one go cannot show; where both records were
        made in one sitting each, a shift beyond the run-to-run noise makes the verdict INCONCLUSIVE
        with that reason, not FAIL;
-    2. its median is at least ``1 + min_effect`` times the reference's.
+    2. its median is at least ``1 + min_effect`` times the reference's (where runs or sittings
+       decide, its run figure is).
+
+    A run's figure is the lower quartile of its samples over its class baseline's
+    (``run_q25_s``, :func:`kit.stats.lower_quartile`): it moves less between runs and sittings than the
+    median (docs/measurement.md). Records made before it was kept compare run medians, and say so.
 
     An **improvement** likewise the other way. FAIL on a regression that counts, or on the machine
     slower overall (hardware index's CI wholly below ``1 / (1 + min_effect)``, and the machine's
