@@ -256,15 +256,15 @@ def test_the_probe_chooses_the_selected_backend_whose_speed_moves_least_between_
     times = {**TIMES, ("digest", "xxh64", False): 3e-5}
     sim = Simulated(seed=11, times=times, run_sd={"blake3": 0.25})
     f = nd.noise_drill(runs=3, loaded=0, trials=3, operations=["digest", "fingerprint"], run=sim, busy=sim.loop)
-    assert sim.calls[0] == {"runs": 3, "as_reference": False, "slowdown": None, "busy": False, "probe": True}
+    assert sim.calls[0] == {"runs": 6, "as_reference": False, "slowdown": None, "busy": False, "probe": True}
     assert sim.calls[1]["as_reference"] and not any(c.get("probe") for c in sim.calls[1:])
     tc = f["target_choice"]
-    assert f["target"] == "digest:xxh64" and tc["by"] == "steadiest" and tc["probe_runs"] == 3
+    assert f["target"] == "digest:xxh64" and tc["by"] == "steadiest" and tc["probe_runs"] == 6
     assert set(tc["spreads"]) == {"digest:blake3", "digest:xxh64"}  # xxh3_128: calls under 10 us
     assert tc["spreads"]["digest:xxh64"] < tc["spreads"]["digest:blake3"]
     assert all(c["slowdown"] in (None, {"digest:xxh64": 1.25}) for c in sim.calls)
     text = nd.format_figures(f)
-    assert "chosen: steadiest of 3 probe runs" in text and max(len(line) for line in text.splitlines()) <= 100
+    assert "chosen: steadiest of 6 probe runs" in text and max(len(line) for line in text.splitlines()) <= 100
 
 
 def test_a_detection_counts_only_where_the_slowdown_came_out_as_injected():

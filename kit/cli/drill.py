@@ -66,8 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", metavar="OP:BACKEND",
                    help="the backend slowed (default: the selected backend whose speed moved least between the "
                         "probe runs, among calls of 10 us or more)")
-    p.add_argument("--probe-runs", type=int, default=3, metavar="N",
-                   help="runs made first, to choose the target (default 3; 0: the reference's selected backend "
+    p.add_argument("--probe-runs", type=int, default=6, metavar="N",
+                   help="runs made first, to choose the target (default 6; 0: the reference's selected backend "
                         "whose quickest selected class is slowest)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")

@@ -400,7 +400,7 @@ def realised_slowdown(quiet: Sequence[Mapping[str, Any]], slowed: Sequence[Mappi
 def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: Sequence[str] = DRILL_OPERATIONS,
                 sizes: Sequence[str] | None = None, reference_runs: int = 5, slowdown: float = 1.25,
                 target: str | None = None, reference_attempts: int = 3, trial_runs: int = 3,
-                reference_sittings: int = 5, probe_runs: int = 3,
+                reference_sittings: int = 5, probe_runs: int = 6,
                 run: Callable[..., dict[str, Any]] | None = None,
                 busy: Callable[[], Any] = busy_loop, folder: Path | None = None,
                 say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
@@ -439,7 +439,11 @@ def noise_drill(runs: int = 10, loaded: int = 3, trials: int = 20, operations: S
     probe_runs : int
         Without a ``target``: runs (fresh processes, before the reference, in a folder of their own)
         whose steadiest selected backend becomes the target (:func:`steadiest_target`); with 0, or
-        where no backend qualifies, the reference's selected backend in its slowest class.
+        where no backend qualifies, the reference's selected backend in its slowest class. Six, as
+        three runs of a backend that takes one of two speeds per process, each half the time, all
+        land on one of them a quarter of the time (a drill chose orjson on three runs that agreed
+        within 0.8%; its 10-µs class then moved so between sittings that only an 81% change was
+        detectable); six, 3% of the time.
     run, busy
         The runner (:func:`score_run` in a temporary folder) and the busy loop (:func:`busy_loop`),
         replaceable for tests.
